@@ -1,0 +1,45 @@
+// answer.hh -- the DNS logic: one query message in, one response message out.
+//
+// Shared by UDP and TCP; knows nothing of sockets. Pure apart from advancing rotation cursors:
+// no heap, no locks, no exceptions, no logging.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "dns/answer/rotation.hh"
+#include "dns/zone/zone.hh"
+
+namespace rrdns::answer {
+
+// What the workers serve: zones and their rotation cursors, published together on (re)load.
+struct Catalog {
+  std::shared_ptr<const zone::ZoneSet> zones;
+  std::shared_ptr<RotationState> rotation;  // rotation->slots() == zones->rotationSlots()
+
+  static std::shared_ptr<const Catalog> make(std::shared_ptr<const zone::ZoneSet> zones) {
+    auto c = std::make_shared<Catalog>();
+    c->rotation = std::make_shared<RotationState>(zones->rotationSlots());
+    c->zones = std::move(zones);
+    return c;
+  }
+};
+
+enum class Transport : uint8_t { Udp, Tcp };
+
+struct Options {
+  uint16_t udp_max_payload = 1232;  // our EDNS payload: the largest UDP answer we send
+};
+
+struct Outcome {
+  size_t size = 0;  // bytes of response written to `out`; 0 means send nothing
+  uint16_t rcode = 0;
+  bool truncated = false;
+};
+
+// Answers `query` into `out`, which must hold at least 65535 bytes.
+Outcome answer(const Catalog& catalog, std::span<const uint8_t> query, Transport transport,
+               std::span<uint8_t> out, const Options& options = {});
+
+}  // namespace rrdns::answer

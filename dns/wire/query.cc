@@ -1,0 +1,71 @@
+#include "dns/wire/query.hh"
+
+#include "dns/base/bytes.hh"
+#include "dns/wire/header.hh"
+
+namespace rrdns::wire {
+namespace {
+
+// Skips one resource record; on OPT fills `edns`. Returns false when malformed.
+bool readRecord(std::span<const uint8_t> msg, size_t& pos, bool additional, Edns& edns) {
+  NameBuf owner;
+  if (readName(msg, pos, owner) != NameStatus::Ok) return false;
+  if (pos + 10 > msg.size()) return false;
+  const uint8_t* p = msg.data() + pos;
+  const uint16_t rtype = load16(p);
+  const uint16_t rdlength = load16(p + 8);
+  if (pos + 10 + rdlength > msg.size()) return false;
+  if (rtype == type::OPT) {
+    // RFC 6891 6.1.1: one OPT, in the additional section, owned by the root.
+    if (!additional || edns.present || owner.size != 1) return false;
+    edns.present = true;
+    edns.payload = load16(p + 2);
+    edns.version = p[5];
+    edns.dnssec_ok = (load16(p + 6) & 0x8000) != 0;
+    // Options are ignored, but their framing must add up to RDLENGTH.
+    size_t opt = pos + 10;
+    const size_t end = opt + rdlength;
+    while (opt < end) {
+      if (opt + 4 > end) return false;
+      opt += 4 + load16(msg.data() + opt + 2);
+    }
+    if (opt != end) return false;
+  }
+  pos += 10 + rdlength;
+  return true;
+}
+
+}  // namespace
+
+ParseStatus parseQuery(std::span<const uint8_t> msg, Query& q) {
+  q.has_question = false;
+  q.edns = Edns{};
+  if (msg.size() < kHeaderSize) return ParseStatus::Drop;
+  const uint8_t* m = msg.data();
+  q.id = header::id(m);
+  q.flags = header::flags(m);
+  if (q.flags & flag::QR) return ParseStatus::Drop;
+
+  const bool query_opcode = header::opcode(q.flags) == opcode::QUERY;
+  if (header::qdcount(m) != 1) return query_opcode ? ParseStatus::FormErr : ParseStatus::NotImp;
+
+  size_t pos = kHeaderSize;
+  if (readName(msg, pos, q.qname) != NameStatus::Ok || pos + 4 > msg.size())
+    return query_opcode ? ParseStatus::FormErr : ParseStatus::NotImp;
+  q.qtype = load16(m + pos);
+  q.qclass = load16(m + pos + 2);
+  pos += 4;
+  q.lower = q.qname;
+  lowerName(q.lower.data, q.lower.size);
+  q.has_question = true;
+  if (!query_opcode) return ParseStatus::NotImp;
+
+  const size_t answers = header::ancount(m) + header::nscount(m);
+  const size_t additionals = header::arcount(m);
+  for (size_t i = 0; i < answers + additionals; ++i)
+    if (!readRecord(msg, pos, i >= answers, q.edns)) return ParseStatus::FormErr;
+  if (q.qtype == type::OPT) return ParseStatus::FormErr;
+  return ParseStatus::Ok;
+}
+
+}  // namespace rrdns::wire

@@ -1,0 +1,130 @@
+#include "dns/zone/zone.hh"
+
+#include <algorithm>
+
+#include "dns/base/bytes.hh"
+#include "dns/wire/constants.hh"
+#include "dns/wire/name.hh"
+
+namespace rrdns::zone {
+
+namespace type = wire::type;
+
+ZoneBuilder::ZoneBuilder(std::string apex, std::string source) : d_zone(std::make_unique<Zone>()) {
+  d_zone->d_apex = std::move(apex);
+  d_zone->d_source = std::move(source);
+}
+
+std::string ZoneBuilder::add(std::string_view owner, uint16_t rtype, uint32_t ttl,
+                             std::string rdata) {
+  const std::string& apex = d_zone->d_apex;
+  if (!wire::isSubdomainOf(owner, apex))
+    return "'" + wire::nameToText(owner) + "' is outside the zone " + wire::nameToText(apex);
+  if (rtype == type::SOA && owner != apex)
+    return "SOA must be at the zone apex " + wire::nameToText(apex);
+  if (rtype == type::OPT || rtype == type::ANY || rtype == type::AXFR || rtype == type::IXFR)
+    return "type " + wire::typeName(rtype) + " cannot be stored in a zone";
+  if (ttl > 0x7FFFFFFF) return "TTL " + std::to_string(ttl) + " is above 2^31-1 (RFC 2181 8)";
+
+  auto [it, inserted] = d_zone->d_nodes.try_emplace(std::string(owner));
+  Node& node = it->second;
+  if (inserted) node.owner = std::string(owner);
+  auto rrset = std::find_if(node.rrsets.begin(), node.rrsets.end(),
+                            [&](const RRset& r) { return r.type == rtype; });
+  if (rrset == node.rrsets.end()) {
+    node.rrsets.push_back(RRset{rtype, ttl, {}, kNoRotation});
+    rrset = node.rrsets.end() - 1;
+  } else {
+    if (rtype == type::SOA) return "a zone has exactly one SOA record";
+    if (rtype == type::CNAME)
+      return "'" + wire::nameToText(owner) + "' has more than one CNAME (RFC 2181 10.1)";
+    if (rrset->ttl != ttl)
+      return "TTL " + std::to_string(ttl) + " differs from " + std::to_string(rrset->ttl) +
+             " of the other " + wire::typeName(rtype) + " records at '" +
+             wire::nameToText(owner) + "' (RFC 2181 5.2)";
+    // Duplicate records collapse into one, as in an RRset they are a set (RFC 2181 5).
+    if (std::find(rrset->rdata.begin(), rrset->rdata.end(), rdata) != rrset->rdata.end())
+      return {};
+  }
+  rrset->rdata.push_back(std::move(rdata));
+  ++d_zone->d_records;
+  return {};
+}
+
+std::shared_ptr<Zone> ZoneBuilder::finish(std::vector<std::string>& errors) {
+  Zone& z = *d_zone;
+  const size_t errors_before = errors.size();
+  const std::string apex_text = wire::nameToText(z.d_apex);
+
+  auto apex = z.d_nodes.find(z.d_apex);
+  if (apex == z.d_nodes.end() || !apex->second.find(type::SOA)) {
+    errors.push_back("zone " + apex_text + " has no SOA record at its apex");
+  } else if (!apex->second.find(type::NS)) {
+    errors.push_back("zone " + apex_text + " has no NS records at its apex");
+  }
+
+  std::vector<std::string> owners;
+  owners.reserve(z.d_nodes.size());
+  for (const auto& [owner, node] : z.d_nodes) {
+    owners.push_back(owner);
+    if (node.find(type::CNAME) && node.rrsets.size() > 1)
+      errors.push_back("'" + wire::nameToText(owner) +
+                       "' has a CNAME and other data; a CNAME must be alone (RFC 1034 3.6.2)");
+    if (owner == z.d_apex && node.find(type::CNAME))
+      errors.push_back("the zone apex " + apex_text + " cannot be a CNAME");
+  }
+  if (errors.size() != errors_before) return nullptr;
+
+  // Empty non-terminals: every ancestor up to the apex exists (RFC 4592 2.2.2).
+  for (const auto& owner : owners) {
+    std::string_view name = owner;
+    while (name.size() > z.d_apex.size()) {
+      name = wire::parentOf(name);
+      auto [it, inserted] = z.d_nodes.try_emplace(std::string(name));
+      if (!inserted) break;
+      it->second.owner = std::string(name);
+    }
+  }
+  for (auto& [owner, node] : z.d_nodes) node.delegation = owner != z.d_apex && node.find(type::NS);
+
+  z.d_apex_node = &z.d_nodes.at(z.d_apex);
+  z.d_soa = z.d_apex_node->find(type::SOA);
+  const std::string& soa = z.d_soa->rdata.front();
+  z.d_serial = load32(reinterpret_cast<const uint8_t*>(soa.data()) + soa.size() - 20);
+  z.d_negative_ttl =
+      std::min(z.d_soa->ttl, load32(reinterpret_cast<const uint8_t*>(soa.data()) + soa.size() - 4));
+  return std::shared_ptr<Zone>(std::move(d_zone));
+}
+
+std::string ZoneSet::add(std::shared_ptr<Zone> zone) {
+  if (d_by_apex.count(zone->apex()))
+    return "zone " + wire::nameToText(zone->apex()) + " is loaded twice";
+  d_by_apex.emplace(zone->apex(), zone.get());
+  d_longest_apex = std::max(d_longest_apex, zone->apex().size());
+  d_mutable.push_back(zone);
+  d_list.push_back(std::move(zone));
+  return {};
+}
+
+const Zone* ZoneSet::findZone(std::string_view name) const {
+  // Skip suffixes longer than any apex, then test each suffix from the longest.
+  while (name.size() > d_longest_apex) name = wire::parentOf(name);
+  for (;;) {
+    auto it = d_by_apex.find(name);
+    if (it != d_by_apex.end()) return it->second;
+    if (name.size() <= 1) return nullptr;
+    name = wire::parentOf(name);
+  }
+}
+
+uint32_t ZoneSet::assignRotationSlots() {
+  for (auto& zone : d_mutable)
+    for (auto& [owner, node] : zone->d_nodes)
+      for (auto& rrset : node.rrsets)
+        if ((rrset.type == type::A || rrset.type == type::AAAA) && rrset.rdata.size() > 1)
+          rrset.rotation_slot = d_rotation_slots++;
+  d_mutable.clear();
+  return d_rotation_slots;
+}
+
+}  // namespace rrdns::zone
