@@ -26,7 +26,7 @@ NameStatus readName(std::span<const uint8_t> msg, size_t& pos, NameBuf& out) {
       continue;
     }
     if (len & 0xC0) return NameStatus::BadLabelType;
-    if (out.size + 1 + len > kMaxNameLength) return NameStatus::TooLong;
+    if (size_t{out.size} + 1 + len > kMaxNameLength) return NameStatus::TooLong;
     if (cursor + 1 + len > msg.size()) return NameStatus::Truncated;
     std::memcpy(out.data + out.size, msg.data() + cursor, 1 + len);
     out.size += 1 + len;

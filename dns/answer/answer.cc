@@ -1,0 +1,282 @@
+// answer.cc -- assembling the response: header, question, the three sections, OPT, truncation.
+#include "dns/answer/answer.hh"
+
+#include <algorithm>
+
+#include "dns/answer/lookup.hh"
+#include "dns/wire/header.hh"
+#include "dns/wire/query.hh"
+#include "dns/wire/writer.hh"
+
+namespace rrdns::answer {
+namespace {
+
+namespace type = wire::type;
+namespace rcode = wire::rcode;
+using wire::flag::AA;
+using wire::flag::TC;
+
+constexpr int kMaxCnameChain = 8;  // as Knot DNS: follow at most this many in-zone CNAMEs
+constexpr size_t kMaxAdditionalNames = 16;
+
+enum Section : uint8_t { kAnswer, kAuthority, kAdditional };
+
+// One response under construction. Sections are written strictly in order.
+class Response {
+ public:
+  Response(wire::Writer& w, const Catalog& catalog, const wire::Query& q, Transport transport)
+      : d_w(w), d_catalog(catalog), d_q(q), d_tcp(transport == Transport::Tcp) {}
+
+  void resolve();
+  uint16_t rcode() const { return d_rcode; }
+  uint16_t flags() const { return d_flags; }
+  uint16_t count(Section s) const { return d_counts[s]; }
+
+ private:
+  void answerFrom(const zone::Zone& zone, std::string_view name);
+  void answerNode(const zone::Zone& zone, const zone::Node& node, std::string_view owner,
+                  int chain);
+  void referral(const zone::Zone& zone, const zone::Node& cut);
+  void negative(const zone::Zone& zone, uint16_t code);
+  void additionalFor(const zone::Zone& zone, const zone::RRset& rrset);
+  void addAddresses(const zone::Zone& zone, std::string_view target, bool required);
+  // Appends a whole RRset or nothing. On overflow in the answer and authority sections (and for
+  // required glue) sets TC, after which nothing more is added.
+  bool put(Section s, std::string_view owner, const zone::RRset& rrset, bool required = true);
+  bool put(Section s, std::string_view owner, uint16_t rtype, uint32_t ttl,
+           std::string_view rdata);
+
+  wire::Writer& d_w;
+  const Catalog& d_catalog;
+  const wire::Query& d_q;
+  bool d_tcp;
+  uint16_t d_rcode = rcode::NOERROR;
+  uint16_t d_flags = AA;
+  uint16_t d_counts[3] = {0, 0, 0};
+  const zone::Node* d_additional[kMaxAdditionalNames];
+  size_t d_additional_count = 0;
+};
+
+bool Response::put(Section s, std::string_view owner, const zone::RRset& rrset, bool required) {
+  if (d_flags & TC) return false;
+  const auto mark = d_w.mark();
+  const size_t n = rrset.rdata.size();
+  // Only answer-section address RRsets rotate; referrals, glue and transfers keep zone order.
+  const size_t start = (s == kAnswer && rrset.rotation_slot != zone::kNoRotation)
+                           ? d_catalog.rotation->next(rrset.rotation_slot) % n
+                           : 0;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t k = start + i < n ? start + i : start + i - n;
+    d_w.record(owner, rrset.type, wire::klass::IN, rrset.ttl, rrset.rdata[k]);
+  }
+  if (!d_w.ok()) {
+    d_w.rollback(mark);
+    if (required) d_flags |= TC;
+    return false;
+  }
+  d_counts[s] += static_cast<uint16_t>(n);
+  return true;
+}
+
+bool Response::put(Section s, std::string_view owner, uint16_t rtype, uint32_t ttl,
+                   std::string_view rdata) {
+  if (d_flags & TC) return false;
+  const auto mark = d_w.mark();
+  d_w.record(owner, rtype, wire::klass::IN, ttl, rdata);
+  if (!d_w.ok()) {
+    d_w.rollback(mark);
+    d_flags |= TC;
+    return false;
+  }
+  ++d_counts[s];
+  return true;
+}
+
+void Response::resolve() {
+  if (d_q.qtype == type::AXFR || d_q.qtype == type::IXFR) {
+    // Transfers only make sense over TCP (NOTIMP over UDP, as Knot DNS); nobody is allowed one.
+    d_flags = 0;
+    d_rcode = d_tcp ? rcode::REFUSED : rcode::NOTIMP;
+    return;
+  }
+  if (d_q.qclass != wire::klass::IN) {
+    d_flags = 0;
+    d_rcode = rcode::REFUSED;
+    return;
+  }
+  const std::string_view name = d_q.lower.view();
+  const zone::Zone* zone = d_catalog.zones->findZone(name);
+  if (!zone) {
+    d_flags = 0;
+    d_rcode = rcode::REFUSED;
+    return;
+  }
+  answerFrom(*zone, name);
+}
+
+void Response::answerFrom(const zone::Zone& zone, std::string_view name) {
+  const Lookup found = lookup(zone, name, d_q.qtype);
+  switch (found.kind) {
+    case Lookup::Exact:
+      answerNode(zone, *found.node, found.node->owner, 0);
+      break;
+    case Lookup::Wildcard:
+      answerNode(zone, *found.node, name, 0);  // synthesised: owner is the query name
+      break;
+    case Lookup::Delegation:
+      d_flags &= ~AA;
+      referral(zone, *found.node);
+      break;
+    case Lookup::NxDomain:
+      negative(zone, rcode::NXDOMAIN);
+      break;
+  }
+}
+
+void Response::answerNode(const zone::Zone& zone, const zone::Node& node, std::string_view owner,
+                          int chain) {
+  const uint16_t qtype = d_q.qtype;
+  if (qtype == type::ANY) {
+    if (node.rrsets.empty()) return negative(zone, rcode::NOERROR);
+    // RFC 8482: over UDP one RRset is enough and denies amplification; TCP gets everything.
+    for (const auto& rrset : node.rrsets) {
+      if (!put(kAnswer, owner, rrset)) return;
+      if (!d_tcp) break;
+    }
+    return;
+  }
+  if (const zone::RRset* rrset = node.find(qtype)) {
+    if (put(kAnswer, owner, *rrset)) additionalFor(zone, *rrset);
+    return;
+  }
+  const zone::RRset* cname = node.find(type::CNAME);
+  if (!cname) return negative(zone, rcode::NOERROR);
+  if (!put(kAnswer, owner, *cname)) return;
+
+  // RFC 1034 4.3.2 step 3a: restart at the target while it stays inside this zone.
+  const std::string_view target = cname->rdata.front();
+  if (chain + 1 >= kMaxCnameChain || !wire::isSubdomainOf(target, zone.apex())) return;
+  const Lookup next = lookup(zone, target, qtype);
+  switch (next.kind) {
+    case Lookup::Exact:
+      return answerNode(zone, *next.node, next.node->owner, chain + 1);
+    case Lookup::Wildcard:
+      return answerNode(zone, *next.node, target, chain + 1);
+    case Lookup::Delegation:
+      return referral(zone, *next.node);
+    case Lookup::NxDomain:
+      return negative(zone, rcode::NXDOMAIN);  // RFC 6604: RCODE is that of the last name
+  }
+}
+
+void Response::referral(const zone::Zone& zone, const zone::Node& cut) {
+  const zone::RRset& ns = *cut.find(type::NS);
+  if (!put(kAuthority, cut.owner, ns)) return;
+  for (const auto& target : ns.rdata) {
+    // Glue below the cut is required for the referral to work; other addresses are a courtesy.
+    addAddresses(zone, target, wire::isSubdomainOf(target, cut.owner));
+  }
+}
+
+void Response::negative(const zone::Zone& zone, uint16_t code) {
+  d_rcode = code;
+  // RFC 2308 3: the SOA's TTL in a negative answer is min(SOA TTL, SOA MINIMUM).
+  put(kAuthority, zone.apex(), type::SOA, zone.negativeTtl(), zone.soa().rdata.front());
+}
+
+void Response::additionalFor(const zone::Zone& zone, const zone::RRset& rrset) {
+  for (const auto& rdata : rrset.rdata) {
+    std::string_view target;
+    switch (rrset.type) {
+      case type::NS:
+        target = rdata;
+        break;
+      case type::MX:
+        target = std::string_view(rdata).substr(2);
+        break;
+      case type::SRV:
+        target = std::string_view(rdata).substr(6);
+        break;
+      default:
+        return;
+    }
+    addAddresses(zone, target, false);
+  }
+}
+
+void Response::addAddresses(const zone::Zone& zone, std::string_view target, bool required) {
+  if (!wire::isSubdomainOf(target, zone.apex())) return;
+  const zone::Node* node = zone.find(target);
+  if (!node || d_additional_count == kMaxAdditionalNames) return;
+  if (std::find(d_additional, d_additional + d_additional_count, node) !=
+      d_additional + d_additional_count)
+    return;
+  d_additional[d_additional_count++] = node;
+  for (uint16_t rtype : {type::A, type::AAAA})
+    if (const zone::RRset* addresses = node->find(rtype))
+      put(kAdditional, node->owner, *addresses, required);
+}
+
+// The UDP payload we may fill: 512 without EDNS, else the smaller of the requester's size
+// (never below 512, RFC 6891 6.2.5) and ours.
+size_t udpLimit(const wire::Query& q, const Options& options) {
+  if (!q.edns.present) return wire::kMaxUdpPlainPayload;
+  const size_t theirs = std::max<size_t>(q.edns.payload, wire::kMaxUdpPlainPayload);
+  return std::min<size_t>(theirs, options.udp_max_payload);
+}
+
+}  // namespace
+
+Outcome answer(const Catalog& catalog, std::span<const uint8_t> query, Transport transport,
+               std::span<uint8_t> out, const Options& options) {
+  wire::Query q;
+  const wire::ParseStatus status = wire::parseQuery(query, q);
+  if (status == wire::ParseStatus::Drop) return {};
+
+  const size_t limit = transport == Transport::Tcp ? wire::kMaxMessageSize : udpLimit(q, options);
+  wire::Writer w(out.data(), std::min(limit, out.size()));
+  uint8_t blank_header[wire::kHeaderSize] = {};
+  w.bytes(blank_header, sizeof blank_header);
+  if (q.has_question) {
+    // As sent, so the requester's letter case comes back (0x20); later owner names compress
+    // against it case-insensitively and so keep that case too.
+    w.name(q.qname.view());
+    w.u16(q.qtype);
+    w.u16(q.qclass);
+  }
+  if (!w.ok()) return {};  // cannot happen within 512 bytes; be safe anyway
+  const bool with_opt = q.edns.present && status != wire::ParseStatus::FormErr;
+  if (with_opt) w.setLimit(w.limit() - wire::kOptRecordSize);
+
+  uint16_t flags = 0;
+  uint16_t code = rcode::NOERROR;
+  uint16_t counts[3] = {0, 0, 0};
+  if (status == wire::ParseStatus::FormErr) {
+    code = rcode::FORMERR;
+  } else if (status == wire::ParseStatus::NotImp) {
+    code = rcode::NOTIMP;
+  } else if (q.edns.present && q.edns.version != 0) {
+    code = rcode::BADVERS;  // RFC 6891 6.1.3
+  } else {
+    Response response(w, catalog, q, transport);
+    response.resolve();
+    code = response.rcode();
+    flags = response.flags();
+    for (int s = 0; s < 3; ++s) counts[s] = response.count(static_cast<Section>(s));
+  }
+
+  if (with_opt) {
+    w.setLimit(w.limit() + wire::kOptRecordSize);
+    w.opt(options.udp_max_payload, static_cast<uint8_t>(code >> 4), q.edns.dnssec_ok);
+    ++counts[kAdditional];
+  }
+  uint8_t* m = w.data();
+  const uint16_t copied = q.flags & (0x7800 /* opcode */ | wire::flag::RD | wire::flag::CD);
+  wire::header::setId(m, q.id);
+  wire::header::setFlags(m, wire::flag::QR | copied | flags | (code & 0x0F));
+  wire::header::setCounts(m, q.has_question ? 1 : 0, counts[kAnswer], counts[kAuthority],
+                          counts[kAdditional]);
+  return {w.size(), code, (flags & TC) != 0};
+}
+
+}  // namespace rrdns::answer
