@@ -1,0 +1,57 @@
+#include "dns/zone/loader.hh"
+
+#include <exception>
+#include <string_view>
+
+#include "dns/wire/name.hh"
+
+namespace rrdns::zone {
+namespace {
+
+bool endsWith(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+// Which file already holds the zone at `apex`, for the "loaded twice" error.
+std::string sourceOf(const ZoneSet& set, const std::string& apex) {
+  for (const auto& zone : set.zones())
+    if (zone->apex() == apex) return zone->source();
+  return {};
+}
+
+void addZone(ZoneSet& set, std::shared_ptr<Zone> zone, std::vector<std::string>& errors) {
+  const std::string apex = zone->apex();
+  const std::string source = zone->source();
+  const std::string first = sourceOf(set, apex);
+  const std::string error = set.add(std::move(zone));
+  if (!error.empty()) errors.push_back(source + ": " + error + " (also in " + first + ")");
+}
+
+}  // namespace
+
+ZoneLoad loadZoneFile(const std::string& path) {
+  if (endsWith(path, ".toml")) return loadTomlZone(path);
+  return ZoneLoad{nullptr,
+                  {path + ": RFC 1035 master files are not supported yet; write the zone as TOML "
+                          "(see README)"}};
+}
+
+ZoneSetLoad loadZoneSet(const std::vector<std::string>& paths) {
+  ZoneSetLoad result;
+  try {
+    auto set = std::make_shared<ZoneSet>();
+    for (const auto& path : paths) {
+      ZoneLoad load = loadZoneFile(path);
+      result.errors.insert(result.errors.end(), load.errors.begin(), load.errors.end());
+      if (load.zone) addZone(*set, std::move(load.zone), result.errors);
+    }
+    set->assignRotationSlots();
+    if (result.errors.empty()) result.zones = std::move(set);
+  } catch (const std::exception& e) {
+    result.zones = nullptr;
+    result.errors.push_back(std::string("cannot load zones: ") + e.what());
+  }
+  return result;
+}
+
+}  // namespace rrdns::zone

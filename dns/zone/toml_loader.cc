@@ -1,0 +1,550 @@
+// toml_loader.cc -- the TOML zone format (README.md, "Zone files"; example in zones/).
+//
+// The reader walks the parsed document once, turns every record into wire RDATA (rdata.hh) and
+// hands it to ZoneBuilder, which checks the zone as a whole. Problems are collected rather than
+// thrown, so one run shows the operator every mistake in the file.
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <initializer_list>
+#include <optional>
+#include <string_view>
+
+#include "dns/base/bytes.hh"
+#include "dns/wire/constants.hh"
+#include "dns/wire/name.hh"
+#include "dns/zone/loader.hh"
+#include "dns/zone/rdata.hh"
+
+namespace rrdns::zone {
+namespace {
+
+namespace type = wire::type;
+
+constexpr size_t kMaxErrors = 50;
+constexpr uint32_t kDefaultTtl = 3600;
+constexpr int64_t kMaxTtl = 0x7FFFFFFF;  // RFC 2181 8
+constexpr int64_t kMax16 = 0xFFFF;
+constexpr int64_t kMax32 = 0xFFFFFFFF;
+
+struct TypeInfo {
+  uint16_t rtype;
+  std::string_view example;  // a valid string form, for hints
+};
+constexpr std::array<TypeInfo, 9> kSupportedTypes{{
+    {type::A, "\"192.0.2.1\""},
+    {type::AAAA, "\"2001:db8::1\""},
+    {type::CNAME, "\"www\""},
+    {type::MX, "\"10 mail\""},
+    {type::NS, "\"ns1\""},
+    {type::PTR, "\"host.example.com.\""},
+    {type::SRV, "\"0 5 5060 sip\""},
+    {type::TXT, "\"v=spf1 -all\""},
+    {type::CAA, "'0 issue \"letsencrypt.org\"'"},
+}};
+constexpr std::string_view kSupportedList = "A, AAAA, CNAME, MX, NS, PTR, SRV, TXT, CAA";
+
+// Unwinds the reader once kMaxErrors problems are collected; never leaves this file.
+struct TooManyErrors {};
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return asciiLower(static_cast<uint8_t>(x)) == asciiLower(static_cast<uint8_t>(y));
+         });
+}
+
+const TypeInfo* supportedType(uint16_t rtype) {
+  for (const auto& info : kSupportedTypes)
+    if (info.rtype == rtype) return &info;
+  return nullptr;
+}
+
+std::string_view describe(toml::node_type t) {
+  switch (t) {
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    default:
+      return "a date or time";
+  }
+}
+
+// Key path segment as TOML would need it written: bare when possible, otherwise quoted.
+std::string keySegment(std::string_view key) {
+  const bool bare = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  });
+  if (bare) return std::string(key);
+  std::string quoted = "\"";
+  for (char c : key) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  return quoted + '"';
+}
+
+std::string childPath(std::string_view parent, std::string_view key) {
+  return parent.empty() ? keySegment(key) : std::string(parent) + "." + keySegment(key);
+}
+
+std::string elementPath(std::string_view parent, size_t index) {
+  return std::string(parent) + "[" + std::to_string(index) + "]";
+}
+
+// "a, b or c"
+std::string listOf(std::initializer_list<std::string_view> words) {
+  std::string text;
+  size_t i = 0;
+  for (auto word : words) {
+    if (i > 0) text += (i + 1 == words.size()) ? " or " : ", ";
+    text += word;
+    ++i;
+  }
+  return text;
+}
+
+bool readWholeFile(const std::string& path, std::string& text, std::string& error) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (!file) {
+    error = std::strerror(errno);
+    return false;
+  }
+  char buffer[65536];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, n);
+  const bool failed = std::ferror(file);
+  const int read_errno = errno;
+  std::fclose(file);
+  if (failed) error = std::strerror(read_errno);
+  return !failed;
+}
+
+class TomlZoneReader {
+ public:
+  explicit TomlZoneReader(const std::string& path) : d_path(path) {}
+
+  ZoneLoad read() {
+    ZoneLoad load;
+    try {
+      readDocument();
+    } catch (const TooManyErrors&) {
+      d_errors.push_back(d_path + ": more than " + std::to_string(kMaxErrors) +
+                         " errors; stopping here");
+    }
+    if (d_errors.empty()) load.zone = std::move(d_zone);
+    load.errors = std::move(d_errors);
+    return load;
+  }
+
+ private:
+  using Entry = std::pair<const toml::key*, const toml::node*>;
+
+  void readDocument() {
+    std::string text, error;
+    if (!readWholeFile(d_path, text, error)) return reportFile("cannot read: " + error);
+    toml::table root;
+    try {
+      root = toml::parse(text, d_path);
+    } catch (const toml::parse_error& e) {
+      return report(e.source().begin.line, "",
+                    "TOML syntax error: " + std::string(e.description()));
+    }
+    checkKeys(root, "", {"origin", "ttl", "soa", "names"});
+    if (!readOrigin(root)) return;
+    if (const auto* ttl = root.get("ttl")) d_zone_ttl = readTtl(*ttl, "ttl").value_or(kDefaultTtl);
+
+    d_builder.emplace(d_origin, d_path);
+    readSoa(root);
+    if (const auto* names = root.get("names")) readNames(*names);
+
+    std::vector<std::string> zone_errors;
+    d_zone = d_builder->finish(zone_errors);
+    for (const auto& message : zone_errors) reportFile(message);
+  }
+
+  // --- reporting ---
+
+  void report(uint32_t line, std::string_view key, std::string_view message) {
+    if (d_errors.size() == kMaxErrors) throw TooManyErrors{};
+    std::string text = d_path;
+    if (line > 0) text += ":" + std::to_string(line);
+    text += ": ";
+    if (!key.empty()) text += std::string(key) + ": ";
+    text += message;
+    d_errors.push_back(std::move(text));
+  }
+  void report(const toml::node& at, std::string_view key, std::string_view message) {
+    report(at.source().begin.line, key, message);
+  }
+  void reportFile(std::string_view message) { report(0, "", message); }
+
+  void checkKeys(const toml::table& table, std::string_view path,
+                 std::initializer_list<std::string_view> allowed) {
+    for (const auto& [key, node] : table) {
+      if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
+      report(key.source().begin.line, childPath(path, key.str()),
+             "unknown key (expected " + listOf(allowed) + ")");
+    }
+  }
+
+  // Entries of `table` in the order they appear in the file (toml::table iterates by key).
+  static std::vector<Entry> inFileOrder(const toml::table& table) {
+    std::vector<Entry> entries;
+    for (const auto& [key, node] : table) entries.emplace_back(&key, &node);
+    std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+      const auto& pa = a.first->source().begin;
+      const auto& pb = b.first->source().begin;
+      return pa.line != pb.line ? pa.line < pb.line : pa.column < pb.column;
+    });
+    return entries;
+  }
+
+  // --- typed values ---
+
+  const std::string* readString(const toml::node& node, std::string_view path) {
+    if (const auto* s = node.as_string()) return &s->get();
+    report(node, path, "expected a string, got " + std::string(describe(node.type())));
+    return nullptr;
+  }
+
+  std::optional<int64_t> readInteger(const toml::node& node, std::string_view path, int64_t max,
+                                     std::string_view what = "") {
+    const auto* integer = node.as_integer();
+    if (!integer) {
+      report(node, path, "expected an integer, got " + std::string(describe(node.type())));
+      return std::nullopt;
+    }
+    const int64_t v = integer->get();
+    if (v < 0 || v > max) {
+      report(node, path,
+             std::string(what) + std::to_string(v) + " is out of range (0 to " +
+                 std::to_string(max) + ")");
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<uint32_t> readTtl(const toml::node& node, std::string_view path) {
+    auto ttl = readInteger(node, path, kMaxTtl, "TTL ");
+    if (!ttl) return std::nullopt;
+    return static_cast<uint32_t>(*ttl);
+  }
+
+  // The node at `key`, or nullptr after reporting it missing (`message` says what belongs there).
+  const toml::node* require(const toml::table& table, std::string_view key, std::string_view path,
+                            std::string_view message) {
+    if (const auto* node = table.get(key)) return node;
+    report(table, childPath(path, key), message);
+    return nullptr;
+  }
+
+  // --- origin and SOA ---
+
+  bool readOrigin(const toml::table& root) {
+    const auto* node = root.get("origin");
+    if (!node) {
+      report(0, "origin", "missing; every zone file starts with e.g. origin = \"example.com.\"");
+      return false;
+    }
+    const std::string* text = readString(*node, "origin");
+    if (!text) return false;
+    std::string error;
+    const std::string root_name(1, '\0');  // a trailing dot is optional: the origin is absolute
+    if (!wire::nameFromText(*text, root_name, d_origin, error)) {
+      report(*node, "origin", error);
+      return false;
+    }
+    return true;
+  }
+
+  void readSoa(const toml::table& root) {
+    const toml::node* node = root.get("soa");
+    std::string rdata;
+    uint32_t ttl = d_zone_ttl;
+    if (readSoaTable(node, rdata, ttl))
+      return addRecord(d_origin, type::SOA, ttl, rdata, *node, "soa");
+    // A stand-in so finish() still checks the rest of the zone; the errors reported discard it.
+    std::string placeholder, ignored;
+    encodeSOA(SoaFields{"@", "@"}, d_origin, placeholder, ignored);
+    d_builder->add(d_origin, type::SOA, d_zone_ttl, std::move(placeholder));
+  }
+
+  bool readSoaTable(const toml::node* node, std::string& rdata, uint32_t& ttl) {
+    if (!node) {
+      report(0, "soa", "missing; add a [soa] table with primary, contact and serial");
+      return false;
+    }
+    const auto* soa = node->as_table();
+    if (!soa) {
+      report(*node, "soa", "expected a table, got " + std::string(describe(node->type())));
+      return false;
+    }
+    return encodeSoaTable(*soa, rdata, ttl);
+  }
+
+  bool encodeSoaTable(const toml::table& soa, std::string& rdata, uint32_t& ttl) {
+    const size_t errors_before = d_errors.size();
+    checkKeys(soa, "soa",
+              {"primary", "contact", "serial", "refresh", "retry", "expire", "minimum", "ttl"});
+    SoaFields fields;
+    const auto* primary = require(soa, "primary", "soa", "missing (e.g. primary = \"ns1\")");
+    const auto* contact = require(soa, "contact", "soa", "missing (e.g. contact = \"hostmaster\")");
+    const auto* serial = require(soa, "serial", "soa", "missing (e.g. serial = 2024010101)");
+    const std::string* primary_text = primary ? readString(*primary, "soa.primary") : nullptr;
+    const std::string* contact_text = contact ? readString(*contact, "soa.contact") : nullptr;
+    auto readTimer = [&](std::string_view key, int64_t max, uint32_t& field) {
+      const auto* node = soa.get(key);
+      if (!node) return;
+      if (auto v = readInteger(*node, childPath("soa", key), max))
+        field = static_cast<uint32_t>(*v);
+    };
+    if (serial) readTimer("serial", kMax32, fields.serial);
+    readTimer("refresh", kMax32, fields.refresh);
+    readTimer("retry", kMax32, fields.retry);
+    readTimer("expire", kMax32, fields.expire);
+    readTimer("minimum", kMaxTtl, fields.minimum);
+    if (const auto* node = soa.get("ttl")) ttl = readTtl(*node, "soa.ttl").value_or(ttl);
+    if (d_errors.size() != errors_before) return false;
+
+    fields.primary = *primary_text;
+    fields.contact = *contact_text;
+    std::string error;
+    if (!encodeSOA(fields, d_origin, rdata, error)) {
+      report(soa, "soa", error);
+      return false;
+    }
+    return true;
+  }
+
+  // --- names and records ---
+
+  void readNames(const toml::node& node) {
+    const auto* names = node.as_table();
+    if (!names) {
+      report(node, "names", "expected a table, got " + std::string(describe(node.type())));
+      return;
+    }
+    for (const auto& [key, value] : inFileOrder(*names)) readName(key->str(), *value);
+  }
+
+  void readName(std::string_view key, const toml::node& node) {
+    const std::string path = childPath("names", key);
+    const auto* types = node.as_table();
+    if (!types) {
+      report(node, path,
+             "expected a table of record types (e.g. [names.www] with A = \"192.0.2.1\"), got " +
+                 std::string(describe(node.type())));
+      return;
+    }
+    std::string owner, error;
+    if (!wire::nameFromText(key, d_origin, owner, error)) return report(node, path, error);
+    if (!wire::isSubdomainOf(owner, d_origin))
+      return report(
+          node, path,
+          "'" + wire::nameToText(owner) + "' is outside the zone " + wire::nameToText(d_origin));
+
+    if (types->empty() || (types->size() == 1 && types->contains("ttl")))
+      return report(node, path, "no records (e.g. A = \"192.0.2.1\")");
+    uint32_t name_ttl = d_zone_ttl;
+    if (const auto* ttl = types->get("ttl"))
+      name_ttl = readTtl(*ttl, path + ".ttl").value_or(name_ttl);
+    for (const auto& [type_key, value] : inFileOrder(*types)) {
+      if (type_key->str() == "ttl") continue;
+      const std::string type_path = childPath(path, type_key->str());
+      if (const auto rtype = recordType(*type_key, *value, key, type_path))
+        readRRset(owner, *rtype, *value, type_path, name_ttl);
+    }
+  }
+
+  std::optional<uint16_t> recordType(const toml::key& key, const toml::node& value,
+                                     std::string_view owner_key, std::string_view path) {
+    const auto rtype = wire::typeFromName(key.str());
+    // typeFromName also takes "TYPE1"; only mnemonics are part of the format.
+    const bool mnemonic = rtype && equalsIgnoreCase(wire::typeName(*rtype), key.str());
+    const uint32_t line = key.source().begin.line;
+    if (mnemonic && *rtype == type::SOA) {
+      report(line, path, "SOA is not allowed here; use the [soa] table");
+    } else if (mnemonic && supportedType(*rtype)) {
+      return rtype;
+    } else if (value.is_table() && !mnemonic) {
+      // [names.a.b] is TOML for the table b inside the table a, not the name a.b.
+      report(line, path,
+             "unknown record type '" + std::string(key.str()) +
+                 "'; a name with dots must be quoted: [names.\"" + std::string(owner_key) + "." +
+                 std::string(key.str()) + "\"]");
+    } else {
+      report(line, path,
+             "unknown record type '" + std::string(key.str()) +
+                 "' (supported: " + std::string(kSupportedList) + ")");
+    }
+    return std::nullopt;
+  }
+
+  // A type's value: "record", ["record", ...], { structured record }, or { ttl, data }.
+  void readRRset(const std::string& owner, uint16_t rtype, const toml::node& node,
+                 const std::string& path, uint32_t ttl) {
+    const auto* table = node.as_table();
+    // Record tables never have a ttl key, so either key marks the { ttl, data } form.
+    if (!table || !(table->contains("data") || table->contains("ttl")))
+      return readRecords(owner, rtype, node, path, ttl);
+    checkKeys(*table, path, {"ttl", "data"});
+    if (const auto* ttl_node = table->get("ttl"))
+      ttl = readTtl(*ttl_node, path + ".ttl").value_or(ttl);
+    const auto* data = require(*table, "data", path, "missing; the records go in data = [...]");
+    if (!data) return;
+    if (data->is_table())
+      return report(*data, path + ".data", "expected a string or an array of records, got a table");
+    readRecords(owner, rtype, *data, path + ".data", ttl);
+  }
+
+  void readRecords(const std::string& owner, uint16_t rtype, const toml::node& node,
+                   const std::string& path, uint32_t ttl) {
+    if (rtype == type::CNAME && !node.is_string())
+      return report(node, path,
+                    "CNAME takes a single name as a string, got " +
+                        std::string(describe(node.type())) + " (a name has at most one CNAME)");
+    const auto* array = node.as_array();
+    if (!array) return readRecord(owner, rtype, node, path, ttl);
+    if (array->empty())
+      return report(node, path, "empty array; give at least one record or remove the key");
+    for (size_t i = 0; i < array->size(); ++i)
+      readRecord(owner, rtype, *array->get(i), elementPath(path, i), ttl);
+  }
+
+  void readRecord(const std::string& owner, uint16_t rtype, const toml::node& node,
+                  const std::string& path, uint32_t ttl) {
+    std::string rdata, error;
+    if (const auto* text = node.as_string()) {
+      if (!encodeText(rtype, text->get(), d_origin, rdata, error)) return report(node, path, error);
+    } else if (const auto* table = node.as_table()) {
+      if (!encodeTable(rtype, *table, path, rdata)) return;
+    } else {
+      return report(node, path,
+                    "expected a record as a string (e.g. " +
+                        std::string(supportedType(rtype)->example) + ") or a table, got " +
+                        std::string(describe(node.type())));
+    }
+    addRecord(owner, rtype, ttl, std::move(rdata), node, path);
+  }
+
+  void addRecord(std::string_view owner, uint16_t rtype, uint32_t ttl, std::string rdata,
+                 const toml::node& at, std::string_view path) {
+    const std::string error = d_builder->add(owner, rtype, ttl, std::move(rdata));
+    if (!error.empty()) report(at, path, error);
+  }
+
+  // --- structured records ---
+
+  bool encodeTable(uint16_t rtype, const toml::table& table, const std::string& path,
+                   std::string& rdata) {
+    switch (rtype) {
+      case type::MX:
+        return encodeMXTable(table, path, rdata);
+      case type::SRV:
+        return encodeSRVTable(table, path, rdata);
+      case type::CAA:
+        return encodeCAATable(table, path, rdata);
+      default:
+        report(table, path,
+               wire::typeName(rtype) + " records have no table form; write a string such as " +
+                   std::string(supportedType(rtype)->example));
+        return false;
+    }
+  }
+
+  // The integer at table[key] in 0..max; `ok` turns false when it is missing or bad. `shape`
+  // lists the keys of this kind of table, for the "missing" message.
+  int64_t field(const toml::table& table, std::string_view key, const std::string& path,
+                int64_t max, std::string_view shape, bool& ok) {
+    const auto* node = require(table, key, path, "missing; " + std::string(shape));
+    const auto v = node ? readInteger(*node, childPath(path, key), max) : std::nullopt;
+    ok = ok && v;
+    return v.value_or(0);
+  }
+
+  const std::string* textField(const toml::table& table, std::string_view key,
+                               const std::string& path, std::string_view shape, bool& ok) {
+    const auto* node = require(table, key, path, "missing; " + std::string(shape));
+    const std::string* text = node ? readString(*node, childPath(path, key)) : nullptr;
+    ok = ok && text;
+    return text;
+  }
+
+  bool encodeMXTable(const toml::table& table, const std::string& path, std::string& rdata) {
+    checkKeys(table, path, {"preference", "exchange"});
+    constexpr std::string_view shape = "an MX table has preference and exchange";
+    bool ok = true;
+    const auto preference = field(table, "preference", path, kMax16, shape, ok);
+    const auto* exchange = textField(table, "exchange", path, shape, ok);
+    return ok && finishTable(table, path, [&](std::string& error) {
+             return encodeMX(static_cast<uint16_t>(preference), *exchange, d_origin, rdata, error);
+           });
+  }
+
+  bool encodeSRVTable(const toml::table& table, const std::string& path, std::string& rdata) {
+    checkKeys(table, path, {"priority", "weight", "port", "target"});
+    constexpr std::string_view shape = "an SRV table has priority, weight, port and target";
+    bool ok = true;
+    const auto priority = field(table, "priority", path, kMax16, shape, ok);
+    const auto weight = field(table, "weight", path, kMax16, shape, ok);
+    const auto port = field(table, "port", path, kMax16, shape, ok);
+    const auto* target = textField(table, "target", path, shape, ok);
+    return ok && finishTable(table, path, [&](std::string& error) {
+             return encodeSRV(static_cast<uint16_t>(priority), static_cast<uint16_t>(weight),
+                              static_cast<uint16_t>(port), *target, d_origin, rdata, error);
+           });
+  }
+
+  bool encodeCAATable(const toml::table& table, const std::string& path, std::string& rdata) {
+    checkKeys(table, path, {"flags", "tag", "value"});
+    constexpr std::string_view shape = "a CAA table has flags, tag and value";
+    bool ok = true;
+    const auto flags = field(table, "flags", path, 255, shape, ok);
+    const auto* tag = textField(table, "tag", path, shape, ok);
+    const auto* value = textField(table, "value", path, shape, ok);
+    return ok && finishTable(table, path, [&](std::string& error) {
+             return encodeCAA(static_cast<uint8_t>(flags), *tag, *value, rdata, error);
+           });
+  }
+
+  template <typename Encode>
+  bool finishTable(const toml::table& table, const std::string& path, Encode encode) {
+    std::string error;
+    if (encode(error)) return true;
+    report(table, path, error);
+    return false;
+  }
+
+  const std::string& d_path;
+  std::vector<std::string> d_errors;
+  std::string d_origin;  // wire form
+  uint32_t d_zone_ttl = kDefaultTtl;
+  std::optional<ZoneBuilder> d_builder;
+  std::shared_ptr<Zone> d_zone;
+};
+
+}  // namespace
+
+ZoneLoad loadTomlZone(const std::string& path) {
+  try {
+    return TomlZoneReader(path).read();
+  } catch (const std::exception& e) {
+    return ZoneLoad{nullptr, {path + ": cannot load: " + e.what()}};
+  }
+}
+
+}  // namespace rrdns::zone

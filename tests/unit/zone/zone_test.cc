@@ -1,0 +1,226 @@
+// The zone model (dns/zone/zone.cc) and loading sets of zones (dns/zone/loader.cc).
+#include "dns/zone/zone.hh"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "dns/wire/constants.hh"
+#include "dns/wire/name.hh"
+#include "dns/zone/loader.hh"
+#include "dns/zone/rdata.hh"
+
+using namespace rrdns;
+using namespace rrdns::zone;
+namespace type = rrdns::wire::type;
+
+namespace {
+
+std::string wireName(std::string_view text) {
+  std::string out, error;
+  REQUIRE_MESSAGE(wire::nameFromText(text, "", out, error), error);
+  return out;
+}
+
+std::string sourcePath(std::string_view relative) {
+  return std::string(RRDNS_SOURCE_DIR) + "/" + std::string(relative);
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const auto& line : lines) text += line + "\n";
+  return text;
+}
+
+std::string soaRdata(uint32_t serial, uint32_t minimum) {
+  std::string out, error;
+  SoaFields fields{"ns1", "hostmaster", serial};
+  fields.minimum = minimum;
+  REQUIRE(encodeSOA(fields, wireName("z.test."), out, error));
+  return out;
+}
+
+const std::string kAddress1 = std::string("\xc0\x00\x02\x01", 4);
+const std::string kAddress2 = std::string("\xc0\x00\x02\x02", 4);
+
+// A builder for z.test. that already has its SOA (TTL 600, minimum 300) and NS.
+struct ZFixture {
+  const std::string apex = wireName("z.test.");
+  ZoneBuilder builder{apex, "z.toml"};
+  std::vector<std::string> errors;
+
+  ZFixture() {
+    REQUIRE(builder.add(apex, type::SOA, 600, soaRdata(42, 300)).empty());
+    REQUIRE(builder.add(apex, type::NS, 600, wireName("ns1.z.test.")).empty());
+  }
+  void add(std::string_view owner, uint16_t rtype, uint32_t ttl, std::string rdata) {
+    const std::string error = builder.add(wireName(owner), rtype, ttl, std::move(rdata));
+    REQUIRE_MESSAGE(error.empty(), error);
+  }
+  std::shared_ptr<Zone> finish() {
+    auto zone = builder.finish(errors);
+    REQUIRE_MESSAGE(zone, joined(errors));
+    return zone;
+  }
+};
+
+}  // namespace
+
+// --- ZoneBuilder ---
+
+TEST_CASE("finish creates every ancestor up to the apex as an empty node") {
+  ZFixture z;
+  z.add("a.b.c.z.test.", type::A, 60, kAddress1);
+  z.add("x.c.z.test.", type::A, 60, kAddress2);
+  const auto zone = z.finish();
+  for (const char* name : {"b.c.z.test.", "c.z.test."}) {
+    const Node* node = zone->find(wireName(name));
+    REQUIRE_MESSAGE(node, name);
+    CHECK(node->owner == wireName(name));
+    CHECK(node->rrsets.empty());
+  }
+  CHECK(zone->nodeCount() == 5);  // apex, a.b.c, b.c, c, x.c
+  CHECK(zone->find(wireName("a.b.c.z.test."))->owner == wireName("a.b.c.z.test."));
+  CHECK_FALSE(zone->find(wireName("d.z.test.")));
+}
+
+TEST_CASE("NS below the apex is a delegation; NS at the apex is not") {
+  ZFixture z;
+  z.add("sub.z.test.", type::NS, 60, wireName("ns.sub.z.test."));
+  z.add("ns.sub.z.test.", type::A, 60, kAddress1);
+  const auto zone = z.finish();
+  CHECK_FALSE(zone->apexNode().delegation);
+  CHECK(zone->find(wireName("sub.z.test."))->delegation);
+  CHECK_FALSE(zone->find(wireName("ns.sub.z.test."))->delegation);
+}
+
+TEST_CASE("duplicate records collapse; record order is kept") {
+  ZFixture z;
+  z.add("www.z.test.", type::A, 60, kAddress2);
+  z.add("www.z.test.", type::A, 60, kAddress1);
+  z.add("www.z.test.", type::A, 60, kAddress2);
+  const auto zone = z.finish();
+  CHECK(zone->find(wireName("www.z.test."))->find(type::A)->rdata ==
+        std::vector<std::string>{kAddress2, kAddress1});
+  CHECK(zone->recordCount() == 4);  // SOA, NS, 2 A
+}
+
+TEST_CASE("records of one RRset must share a TTL") {
+  ZFixture z;
+  z.add("www.z.test.", type::A, 60, kAddress1);
+  const std::string error = z.builder.add(wireName("www.z.test."), type::A, 61, kAddress2);
+  CHECK(error == "TTL 61 differs from 60 of the other A records at 'www.z.test.' (RFC 2181 5.2)");
+}
+
+TEST_CASE("records the builder refuses") {
+  ZFixture z;
+  auto add = [&](std::string_view owner, uint16_t rtype, uint32_t ttl) {
+    return z.builder.add(wireName(owner), rtype, ttl, kAddress1);
+  };
+  CHECK(add("www.other.test.", type::A, 60) == "'www.other.test.' is outside the zone z.test.");
+  CHECK(add("z.test.", type::A, 0x80000000) == "TTL 2147483648 is above 2^31-1 (RFC 2181 8)");
+  CHECK(add("www.z.test.", type::SOA, 60) == "SOA must be at the zone apex z.test.");
+  CHECK(add("z.test.", type::SOA, 600) == "a zone has exactly one SOA record");
+  CHECK(add("www.z.test.", type::ANY, 60) == "type ANY cannot be stored in a zone");
+}
+
+TEST_CASE("serial and negative TTL come from the SOA") {
+  ZFixture z;
+  auto zone = z.finish();
+  CHECK(zone->serial() == 42);
+  CHECK(zone->negativeTtl() == 300);  // min(SOA TTL 600, minimum 300)
+
+  ZoneBuilder low(wireName("z.test."), "z.toml");
+  REQUIRE(low.add(wireName("z.test."), type::SOA, 100, soaRdata(1, 300)).empty());
+  REQUIRE(low.add(wireName("z.test."), type::NS, 100, wireName("ns1.z.test.")).empty());
+  std::vector<std::string> errors;
+  zone = low.finish(errors);
+  REQUIRE(zone);
+  CHECK(zone->negativeTtl() == 100);
+}
+
+TEST_CASE("a CNAME at the apex is refused") {
+  ZFixture z;
+  z.add("z.test.", type::CNAME, 600, wireName("other.test."));
+  CHECK_FALSE(z.builder.finish(z.errors));
+  CHECK(std::find(z.errors.begin(), z.errors.end(), "the zone apex z.test. cannot be a CNAME") !=
+        z.errors.end());
+}
+
+// --- ZoneSet and loadZoneSet ---
+
+TEST_CASE("loadZoneSet finds zones by longest matching apex") {
+  const auto load = loadZoneSet(
+      {sourcePath("zones/rr.test.toml"), sourcePath("tests/fixtures/zones/sub.rr.test.toml")});
+  REQUIRE_MESSAGE(load.errors.empty(), joined(load.errors));
+  REQUIRE(load.zones);
+  const ZoneSet& set = *load.zones;
+  CHECK(set.zones().size() == 2);
+
+  const Zone* rr = set.findZone(wireName("www.rr.test."));
+  const Zone* sub = set.findZone(wireName("www.sub.rr.test."));
+  REQUIRE(rr);
+  REQUIRE(sub);
+  CHECK(rr->apex() == wireName("rr.test."));
+  CHECK(sub->apex() == wireName("sub.rr.test."));
+  CHECK(set.findZone(wireName("sub.rr.test.")) == sub);
+  CHECK(set.findZone(wireName("a.b.c.d.sub.rr.test.")) == sub);
+  CHECK(set.findZone(wireName("xsub.rr.test.")) == rr);
+  CHECK(set.findZone(wireName("rr.test.")) == rr);
+  CHECK_FALSE(set.findZone(wireName("test.")));
+  CHECK_FALSE(set.findZone(wireName("www.other.test.")));
+  CHECK_FALSE(set.findZone(wireName(".")));
+}
+
+TEST_CASE("rotation slots go to A and AAAA RRsets with more than one record") {
+  const auto load = loadZoneSet(
+      {sourcePath("zones/rr.test.toml"), sourcePath("tests/fixtures/zones/sub.rr.test.toml")});
+  REQUIRE_MESSAGE(load.zones, joined(load.errors));
+  // rr.test.: www A, api A, api AAAA, big A; sub.rr.test.: www A.
+  CHECK(load.zones->rotationSlots() == 5);
+
+  std::set<uint32_t> slots;
+  for (const auto& zone : load.zones->zones()) {
+    for (const auto& [owner, node] : zone->nodes()) {
+      for (const auto& rrset : node.rrsets) {
+        const bool rotates =
+            (rrset.type == type::A || rrset.type == type::AAAA) && rrset.rdata.size() > 1;
+        if (rotates) {
+          CHECK(rrset.rotation_slot < 5);
+          slots.insert(rrset.rotation_slot);
+        } else {
+          CHECK_MESSAGE(rrset.rotation_slot == kNoRotation, wire::nameToText(owner), " ",
+                        wire::typeName(rrset.type));
+        }
+      }
+    }
+  }
+  CHECK(slots.size() == 5);  // all distinct
+}
+
+TEST_CASE("the same apex in two files is an error naming both") {
+  const std::string first = sourcePath("zones/rr.test.toml");
+  const std::string second = sourcePath("tests/fixtures/zones/rr.test-again.toml");
+  const auto load = loadZoneSet({first, second});
+  CHECK_FALSE(load.zones);
+  CHECK(load.errors == std::vector<std::string>{
+                           second + ": zone rr.test. is loaded twice (also in " + first + ")"});
+}
+
+TEST_CASE("an error in one file means no zone set, and every file's errors are reported") {
+  const std::string bad = sourcePath("tests/fixtures/zones/bad-many.toml");
+  const std::string missing = sourcePath("tests/fixtures/zones/missing.toml");
+  const auto load = loadZoneSet({sourcePath("zones/rr.test.toml"), bad, missing});
+  CHECK_FALSE(load.zones);
+  REQUIRE(load.errors.size() == 7);
+  CHECK(load.errors[0].starts_with(bad + ":3: tll: "));
+  CHECK(load.errors[6] == missing + ": cannot read: No such file or directory");
+}
+
+TEST_CASE("an empty list of files is an empty set") {
+  const auto load = loadZoneSet({});
+  REQUIRE(load.zones);
+  CHECK(load.zones->zones().empty());
+  CHECK_FALSE(load.zones->findZone(wireName("www.rr.test.")));
+}
