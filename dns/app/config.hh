@@ -1,0 +1,43 @@
+// config.hh -- the server configuration: from a TOML file (--config) or from quick-mode options.
+#pragma once
+
+#include <spdlog/common.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dns/app/options.hh"
+#include "dns/server/address.hh"
+#include "dns/server/settings.hh"
+
+namespace rrdns::app {
+
+struct Config {
+  std::string source;  // the config file; empty in quick mode
+  std::vector<server::ListenAddress> listen;
+  std::vector<std::string> zones;  // relative to the config file's directory already resolved
+  unsigned threads = 0;            // 0: one per core
+  spdlog::level::level_enum log_level = spdlog::level::info;
+  uint16_t udp_max_payload = 1232;
+  unsigned tcp_idle_timeout = 10;  // seconds
+  unsigned tcp_max_connections = 1024;
+};
+
+struct ConfigLoad {
+  std::optional<Config> config;     // empty when errors is not empty
+  std::vector<std::string> errors;  // "file:line: key: message"
+};
+
+// Reads a server config file. Keys are kebab-case; unknown keys are errors. Never throws.
+ConfigLoad loadConfigFile(const std::string& path);
+
+// What the command line asks for: the config file with --threads and --log-level applied on
+// top, or in quick mode a Config made of the options. Called again on every reload.
+ConfigLoad resolveConfig(const CommandLine& command_line);
+
+// The settings the workers run with (threads 0 becomes the number of cores).
+server::ServerSettings serverSettings(const Config& config);
+
+}  // namespace rrdns::app

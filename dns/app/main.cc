@@ -1,0 +1,185 @@
+// main.cc -- rrdnsd: parse the command line, load, bind, serve until a signal says stop.
+//
+// Reading order: options.hh (command line), config.hh (server TOML), then run() below, then
+// reloader.hh; the query path itself is in dns/server.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <uv.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "dns/answer/answer.hh"
+#include "dns/app/config.hh"
+#include "dns/app/options.hh"
+#include "dns/app/reloader.hh"
+#include "dns/app/report.hh"
+#include "dns/server/handle.hh"
+#include "dns/server/server.hh"
+#include "dns/zone/loader.hh"
+
+namespace rrdns::app {
+namespace {
+
+enum ExitStatus { kOk = 0, kFailure = 1, kUsage = 2 };
+
+void setUpLogging(spdlog::level::level_enum level) {
+  // Colours only when stderr is a terminal; logs to a file or journald stay plain text.
+  auto logger = spdlog::stderr_color_mt("rrdnsd");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(level);
+}
+
+// The main loop's handles: the three signals. SIGHUP reloads; SIGTERM/SIGINT stop.
+class SignalHandlers final : public server::HandleOwner {
+ public:
+  SignalHandlers(uv_loop_t* loop, server::Server& server, Reloader& reloader)
+      : d_server(server), d_reloader(reloader) {
+    for (uv_signal_t* handle : {&d_hup, &d_term, &d_int}) {
+      uv_signal_init(loop, handle);
+      handle->data = this;
+    }
+    uv_signal_start(&d_hup, onSignal, SIGHUP);
+    uv_signal_start(&d_term, onSignal, SIGTERM);
+    uv_signal_start(&d_int, onSignal, SIGINT);
+  }
+
+  void close() override {
+    if (d_closed) return;
+    d_closed = true;
+    for (uv_signal_t* handle : {&d_hup, &d_term, &d_int})
+      uv_close(reinterpret_cast<uv_handle_t*>(handle), nullptr);
+  }
+
+ private:
+  static void onSignal(uv_signal_t* handle, int signum) {
+    auto* self = static_cast<SignalHandlers*>(handle->data);
+    if (signum == SIGHUP) {
+      spdlog::info("SIGHUP: reload requested");
+      self->d_reloader.request();
+      return;
+    }
+    spdlog::info("{}: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    self->d_reloader.shutdown();
+    self->d_server.stop();
+    // Everything left on the main loop; a reload still loading keeps the loop alive until it
+    // ends, and is then dropped.
+    server::closeAllHandles(handle->loop);
+  }
+
+  server::Server& d_server;
+  Reloader& d_reloader;
+  uv_signal_t d_hup;
+  uv_signal_t d_term;
+  uv_signal_t d_int;
+  bool d_closed = false;
+};
+
+int serve(const CommandLine& command_line, const Config& config,
+          std::shared_ptr<const zone::ZoneSet> zones) {
+  server::ServerSettings settings = serverSettings(config);
+  std::string error;
+  auto server = server::Server::create(settings, answer::Catalog::make(std::move(zones)), error);
+  if (!server) {
+    spdlog::error("{}", error);
+    spdlog::error("cannot start");
+    return kFailure;
+  }
+
+  uv_loop_t loop;
+  if (int rc = uv_loop_init(&loop); rc != 0) {
+    spdlog::error("cannot start: uv_loop_init: {}", uv_strerror(rc));
+    return kFailure;
+  }
+  Reloader reloader(&loop, command_line, config, *server);
+  // Signals are caught before the "listening" line, which is what scripts wait for.
+  SignalHandlers signals(&loop, *server, reloader);
+
+  server->start();
+  for (const auto& address : settings.listen)
+    spdlog::info("listening on {} (udp+tcp), {} threads", address.text, settings.threads);
+
+  uv_run(&loop, UV_RUN_DEFAULT);
+  server->stop();  // already stopped by the signal; here for the unexpected end of the loop
+  if (int rc = uv_loop_close(&loop); rc != 0)
+    spdlog::warn("main loop did not close cleanly: {}", uv_strerror(rc));
+
+  server::WorkerCounters c = server->counters();
+  spdlog::info(
+      "stopped: {} udp queries ({} answers queued, {} dropped), {} tcp queries on {} "
+      "connections ({} refused over the limit), {} internal errors",
+      c.udp_queries, c.udp_deferred, c.udp_dropped, c.tcp_queries, c.tcp_accepted, c.tcp_rejected,
+      c.errors);
+  return kOk;
+}
+
+int run(int argc, char** argv) {
+  CommandLine command_line;
+  if (std::string error = parseCommandLine(argc, argv, command_line); !error.empty()) {
+    std::cerr << "rrdnsd: " << error << "\n" << synopsis() << "(rrdnsd --help for more)\n";
+    return kUsage;
+  }
+  if (command_line.help) {
+    std::cout << usage();
+    return kOk;
+  }
+  if (command_line.version) {
+    std::cout << "rrdnsd " << RRDNS_VERSION << "\n";
+    return kOk;
+  }
+
+  setUpLogging(command_line.log_level.value_or(spdlog::level::info));
+  const bool check = command_line.check;
+  // --check reports plainly, one line per problem; the daemon reports through the log.
+  auto report = [check](const std::vector<std::string>& errors) {
+    for (const std::string& line : errors) {
+      if (check)
+        std::cerr << line << "\n";
+      else
+        spdlog::error("{}", line);
+    }
+  };
+
+  ConfigLoad config = resolveConfig(command_line);
+  if (!config.config) {
+    report(config.errors);
+    if (!check) spdlog::error("cannot start: bad configuration");
+    return kFailure;
+  }
+  spdlog::set_level(config.config->log_level);
+
+  zone::ZoneSetLoad zones = zone::loadZoneSet(config.config->zones);
+  if (!zones.errors.empty() || !zones.zones) {
+    if (zones.errors.empty()) zones.errors.push_back("no zones loaded");
+    report(zones.errors);
+    if (!check) spdlog::error("cannot start: zone errors");
+    return kFailure;
+  }
+
+  if (check) {
+    for (const auto& zone : zones.zones->zones())
+      std::cout << "OK: " << describeZone(*zone) << "\n";
+    return kOk;
+  }
+  for (const auto& zone : zones.zones->zones()) spdlog::info("zone {}", describeZone(*zone));
+  return serve(command_line, *config.config, std::move(zones.zones));
+}
+
+}  // namespace
+}  // namespace rrdns::app
+
+int main(int argc, char** argv) {
+  // A client that resets its TCP connection must cost us an error code, not the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  // Until the main loop's handler is installed, a SIGHUP (a reload asked for too early) must not
+  // kill the daemon; the zones being loaded at that moment are fresh anyway.
+  std::signal(SIGHUP, SIG_IGN);
+  try {
+    return rrdns::app::run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rrdnsd: %s\n", e.what());
+    return 1;
+  }
+}

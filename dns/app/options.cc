@@ -1,0 +1,129 @@
+// options.cc -- parsing argv into a CommandLine.
+#include "dns/app/options.hh"
+
+#include <charconv>
+
+namespace rrdns::app {
+
+std::string synopsis() {
+  return "usage: rrdnsd --config FILE [--threads N] [--log-level LEVEL] [--check]\n"
+         "       rrdnsd --listen ADDR:PORT [--listen ...] [--threads N] [--log-level LEVEL]\n"
+         "              [--check] ZONEFILE...\n"
+         "       rrdnsd --help | --version\n";
+}
+
+std::string usage() {
+  return synopsis() +
+         "\n"
+         "  --config FILE       server configuration (TOML): listen addresses, zones, limits\n"
+         "  --listen ADDR:PORT  serve UDP and TCP on 127.0.0.1:5353 or [::1]:5353 (repeatable)\n"
+         "  --zone FILE         a zone file, the same as giving it as an argument (repeatable)\n"
+         "  --threads N         worker threads (default: one per CPU core)\n"
+         "  --log-level LEVEL   trace, debug, info, warn, error or off (default: info)\n"
+         "  --check             load the configuration and zones, report, exit; binds nothing\n"
+         "  --help              this text\n"
+         "  --version           the version\n"
+         "\n"
+         "Zone files ending in .toml are TOML zones; any other name is an RFC 1035 master file.\n"
+         "SIGHUP reloads the zones (and with --config, the config's zone list); SIGTERM or\n"
+         "SIGINT stops.\n";
+}
+
+std::optional<spdlog::level::level_enum> parseLogLevel(std::string_view name) {
+  using namespace spdlog::level;
+  if (name == "trace") return trace;
+  if (name == "debug") return debug;
+  if (name == "info") return info;
+  if (name == "warn") return warn;
+  if (name == "error") return err;
+  if (name == "off") return off;
+  return std::nullopt;
+}
+
+std::string parseCommandLine(int argc, char** argv, CommandLine& out) {
+  bool options_done = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (options_done || arg.empty() || arg[0] != '-' || arg == "-") {
+      out.zones.emplace_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      options_done = true;
+      continue;
+    }
+
+    // Both "--name value" and "--name=value".
+    std::string_view name = arg;
+    std::optional<std::string_view> inline_value;
+    if (auto eq = arg.find('='); eq != std::string_view::npos) {
+      name = arg.substr(0, eq);
+      inline_value = arg.substr(eq + 1);
+    }
+    auto takesValue = [&](std::string_view n) {
+      return n == "--config" || n == "--listen" || n == "--zone" || n == "--threads" ||
+             n == "--log-level";
+    };
+    if (!takesValue(name)) {
+      if (inline_value) return std::string(name) + " takes no value";
+      if (name == "--help" || name == "-h") {
+        out.help = true;
+      } else if (name == "--version") {
+        out.version = true;
+      } else if (name == "--check") {
+        out.check = true;
+      } else {
+        return "unknown option '" + std::string(arg) + "'";
+      }
+      continue;
+    }
+    std::string_view value;
+    if (inline_value) {
+      value = *inline_value;
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      return std::string(name) + " needs a value";
+    }
+
+    if (name == "--config") {
+      if (!out.config.empty()) return "--config given twice";
+      if (value.empty()) return "--config needs a file name";
+      out.config = value;
+    } else if (name == "--listen") {
+      std::string error;
+      auto address = server::parseListenAddress(value, error);
+      if (!address) return "--listen " + error;
+      for (const auto& known : out.listen)
+        if (known == *address) return "--listen " + address->text + " given twice";
+      out.listen.push_back(std::move(*address));
+    } else if (name == "--zone") {
+      if (value.empty()) return "--zone needs a file name";
+      out.zones.emplace_back(value);
+    } else if (name == "--threads") {
+      unsigned n = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (value.empty() || ec != std::errc() || end != value.data() + value.size() || n < 1 ||
+          n > 1024)
+        return "--threads must be a number from 1 to 1024, not '" + std::string(value) + "'";
+      out.threads = n;
+    } else if (name == "--log-level") {
+      out.log_level = parseLogLevel(value);
+      if (!out.log_level)
+        return "--log-level must be trace, debug, info, warn, error or off, not '" +
+               std::string(value) + "'";
+    }
+  }
+
+  if (out.help || out.version) return {};
+  if (!out.config.empty()) {
+    if (!out.listen.empty() || !out.zones.empty())
+      return "--config cannot be combined with --listen or zone files: list them in the config";
+    return {};
+  }
+  if (out.zones.empty()) return "no zone files (give ZONEFILE... or --config FILE)";
+  if (out.listen.empty() && !out.check) return "at least one --listen ADDR:PORT is required";
+  return {};
+}
+
+}  // namespace rrdns::app

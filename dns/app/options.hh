@@ -1,0 +1,38 @@
+// options.hh -- the rrdnsd command line. The option names are an interface: scripts use them.
+#pragma once
+
+#include <spdlog/common.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dns/server/address.hh"
+
+namespace rrdns::app {
+
+struct CommandLine {
+  bool help = false;
+  bool version = false;
+  bool check = false;
+  std::string config;                                  // --config FILE; empty in quick mode
+  std::vector<server::ListenAddress> listen;           // --listen (quick mode)
+  std::vector<std::string> zones;                      // arguments and --zone (quick mode)
+  std::optional<unsigned> threads;                     // --threads, overrides the config file
+  std::optional<spdlog::level::level_enum> log_level;  // --log-level, overrides it too
+};
+
+// Fills `out` from argv. Returns "" or what is wrong, for a usage error (exit status 2).
+std::string parseCommandLine(int argc, char** argv, CommandLine& out);
+
+// The full usage text, for --help.
+std::string usage();
+
+// Its first lines, after a usage error.
+std::string synopsis();
+
+// trace, debug, info, warn, error, off.
+std::optional<spdlog::level::level_enum> parseLogLevel(std::string_view name);
+
+}  // namespace rrdns::app

@@ -1,0 +1,104 @@
+// reloader.cc -- loading on the thread pool, publishing on the loop.
+#include "dns/app/reloader.hh"
+
+#include <spdlog/spdlog.h>
+
+#include "dns/answer/answer.hh"
+#include "dns/app/report.hh"
+
+namespace rrdns::app {
+
+Reloader::Reloader(uv_loop_t* loop, const CommandLine& command_line, Config running,
+                   server::Server& server)
+    : d_loop(loop), d_command_line(command_line), d_running(std::move(running)), d_server(server) {}
+
+void Reloader::request() {
+  if (d_shut_down) return;
+  if (d_job) {
+    spdlog::info("reload already running: will reload again when it ends");
+    d_again = true;
+    return;
+  }
+  begin();
+}
+
+void Reloader::shutdown() {
+  d_shut_down = true;
+  d_again = false;
+}
+
+void Reloader::begin() {
+  spdlog::info("reloading {}", d_command_line.config.empty() ? "zones" : d_command_line.config);
+  d_job = std::make_unique<Job>();
+  d_job->self = this;
+  d_job->work.data = d_job.get();
+  int rc = uv_queue_work(d_loop, &d_job->work, load, loaded);
+  if (rc != 0) {
+    spdlog::error("reload failed, still serving the previous zones: {}", uv_strerror(rc));
+    d_job.reset();
+  }
+}
+
+// Thread pool: only reads files and builds new objects; touches nothing the loop uses.
+// d_command_line is never modified after startup.
+void Reloader::load(uv_work_t* work) {
+  auto* job = static_cast<Job*>(work->data);
+  try {
+    job->config = resolveConfig(job->self->d_command_line);
+    if (job->config.config) job->zones = zone::loadZoneSet(job->config.config->zones);
+  } catch (const std::exception& e) {
+    job->config.errors.push_back(std::string("reload: ") + e.what());
+  }
+}
+
+void Reloader::loaded(uv_work_t* work, int) {
+  auto* job = static_cast<Job*>(work->data);
+  Reloader* self = job->self;
+  std::unique_ptr<Job> done = std::move(self->d_job);
+  if (self->d_shut_down) return;
+  try {
+    self->apply(*done);
+  } catch (const std::exception& e) {
+    spdlog::error("reload failed, still serving the previous zones: {}", e.what());
+  }
+  if (self->d_again) {
+    self->d_again = false;
+    self->begin();
+  }
+}
+
+void Reloader::apply(Job& job) {
+  std::vector<std::string> errors = job.config.errors;
+  errors.insert(errors.end(), job.zones.errors.begin(), job.zones.errors.end());
+  if (errors.empty() && !job.zones.zones) errors.push_back("no zones loaded");
+  if (!errors.empty()) {
+    for (const std::string& line : errors) spdlog::error("{}", line);
+    spdlog::error("reload failed, still serving the previous zones");
+    return;
+  }
+
+  Config& fresh = *job.config.config;
+  warnAboutRestartOnlyChanges(fresh);
+  if (fresh.log_level != d_running.log_level) {
+    spdlog::set_level(fresh.log_level);
+    d_running.log_level = fresh.log_level;
+  }
+  d_running.zones = fresh.zones;
+
+  d_server.publish(answer::Catalog::make(job.zones.zones));
+  for (const auto& zone : job.zones.zones->zones()) spdlog::info("zone {}", describeZone(*zone));
+  spdlog::info("reload done: serving {} zones", job.zones.zones->zones().size());
+}
+
+void Reloader::warnAboutRestartOnlyChanges(const Config& fresh) const {
+  auto warn = [&](const char* key) {
+    spdlog::warn("{}: {} changed; the new value needs a restart", fresh.source, key);
+  };
+  if (fresh.listen != d_running.listen) warn("listen");
+  if (fresh.threads != d_running.threads) warn("threads");
+  if (fresh.udp_max_payload != d_running.udp_max_payload) warn("udp-max-payload");
+  if (fresh.tcp_idle_timeout != d_running.tcp_idle_timeout) warn("tcp-idle-timeout");
+  if (fresh.tcp_max_connections != d_running.tcp_max_connections) warn("tcp-max-connections");
+}
+
+}  // namespace rrdns::app

@@ -1,0 +1,65 @@
+// server.cc -- creating the workers and their sockets, fanning out publish and stop.
+#include "dns/server/server.hh"
+
+#include "dns/server/socket.hh"
+#include "dns/server/worker.hh"
+
+namespace rrdns::server {
+
+Server::Server(ServerSettings settings) : d_settings(std::move(settings)) {}
+
+Server::~Server() { stop(); }
+
+std::unique_ptr<Server> Server::create(ServerSettings settings,
+                                       std::shared_ptr<const answer::Catalog> catalog,
+                                       std::string& error) {
+  std::unique_ptr<Server> server(new Server(std::move(settings)));
+  const ServerSettings& s = server->d_settings;
+  if (s.threads == 0 || s.listen.empty()) {
+    error = "no threads or no listen address";
+    return nullptr;
+  }
+  for (const ListenAddress& address : s.listen) {
+    error = probeAddress(address);
+    if (!error.empty()) return nullptr;
+  }
+  for (unsigned i = 0; i < s.threads; ++i) {
+    server->d_workers.push_back(
+        std::make_unique<Worker>(i, server->d_settings, server->d_tcp_connections, catalog));
+    Worker& worker = *server->d_workers.back();
+    for (const ListenAddress& address : s.listen) {
+      Fd udp = openUdpSocket(address, error);
+      if (!udp.valid()) return nullptr;
+      Fd tcp = openTcpSocket(address, error);
+      if (!tcp.valid()) return nullptr;
+      error = worker.addListeners(std::move(udp), std::move(tcp), address);
+      if (!error.empty()) return nullptr;
+    }
+  }
+  return server;
+}
+
+void Server::start() {
+  if (d_running) return;
+  d_running = true;
+  for (auto& worker : d_workers) worker->start();
+}
+
+void Server::publish(std::shared_ptr<const answer::Catalog> catalog) {
+  for (auto& worker : d_workers) worker->publish(catalog);
+}
+
+void Server::stop() {
+  if (!d_running) return;
+  d_running = false;
+  for (auto& worker : d_workers) worker->stop();
+  for (auto& worker : d_workers) worker->join();
+}
+
+WorkerCounters Server::counters() const {
+  WorkerCounters total;
+  for (const auto& worker : d_workers) total += worker->counters();
+  return total;
+}
+
+}  // namespace rrdns::server

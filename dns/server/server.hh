@@ -1,0 +1,52 @@
+// server.hh -- the query workers as a whole: binding, starting, publishing catalogs, stopping.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dns/answer/answer.hh"
+#include "dns/server/counters.hh"
+#include "dns/server/settings.hh"
+
+namespace rrdns::server {
+
+class Worker;
+
+class Server {
+ public:
+  // Binds every socket (settings.threads of each kind per address) and prepares the workers;
+  // nothing answers until start(). Returns null and sets `error` ("cannot bind
+  // 127.0.0.1:53 (udp): Address already in use") when any address cannot be used.
+  static std::unique_ptr<Server> create(ServerSettings settings,
+                                        std::shared_ptr<const answer::Catalog> catalog,
+                                        std::string& error);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  void start();
+
+  // Hands `catalog` to every worker. Each swaps it in on its own loop; a query already being
+  // answered finishes with the catalog it started with. Call from one thread at a time.
+  void publish(std::shared_ptr<const answer::Catalog> catalog);
+
+  // Closes every socket and connection, joins the threads. Idempotent.
+  void stop();
+
+  const ServerSettings& settings() const { return d_settings; }
+
+  // Sum over all workers; only meaningful after stop().
+  WorkerCounters counters() const;
+
+ private:
+  explicit Server(ServerSettings settings);
+
+  ServerSettings d_settings;
+  std::atomic<unsigned> d_tcp_connections{0};
+  std::vector<std::unique_ptr<Worker>> d_workers;
+  bool d_running = false;
+};
+
+}  // namespace rrdns::server

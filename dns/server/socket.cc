@@ -1,0 +1,85 @@
+// socket.cc -- socket(), setsockopt() and bind() for the listening sockets.
+#include "dns/server/socket.hh"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace rrdns::server {
+
+Fd& Fd::operator=(Fd&& other) noexcept {
+  if (this != &other) {
+    if (d_fd >= 0) ::close(d_fd);
+    d_fd = other.release();
+  }
+  return *this;
+}
+
+Fd::~Fd() {
+  if (d_fd >= 0) ::close(d_fd);
+}
+
+namespace {
+
+enum class Reuse { None, Addr, AddrAndPort };
+
+std::string failure(const char* what, const ListenAddress& address, int type, int err) {
+  return std::string("cannot ") + what + " " + address.text +
+         (type == SOCK_DGRAM ? " (udp): " : " (tcp): ") + std::strerror(err);
+}
+
+Fd openSocket(const ListenAddress& address, int type, Reuse reuse, std::string& error) {
+  Fd fd(::socket(address.family(), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) {
+    error = failure("open a socket for", address, type, errno);
+    return {};
+  }
+  const int on = 1;
+  bool ok = true;
+  if (reuse != Reuse::None)
+    ok = ok && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0;
+  if (reuse == Reuse::AddrAndPort)
+    ok = ok && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) == 0;
+  if (address.family() == AF_INET6)
+    ok = ok && ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) == 0;
+  if (!ok) {
+    error = failure("set socket options for", address, type, errno);
+    return {};
+  }
+  if (::bind(fd.get(), address.sockAddr(), address.length()) != 0) {
+    error = failure("bind", address, type, errno);
+    return {};
+  }
+  return fd;
+}
+
+}  // namespace
+
+std::string probeAddress(const ListenAddress& address) {
+  std::string error;
+  // A UDP probe must not set SO_REUSEADDR: on Linux two UDP sockets that both set it may share a
+  // port. A TCP probe must set it, or a recent restart's TIME_WAIT connections would block it;
+  // SO_REUSEADDR never lets TCP bind beside a socket in LISTEN.
+  if (!openSocket(address, SOCK_DGRAM, Reuse::None, error).valid()) return error;
+  if (!openSocket(address, SOCK_STREAM, Reuse::Addr, error).valid()) return error;
+  return {};
+}
+
+Fd openUdpSocket(const ListenAddress& address, std::string& error) {
+  Fd fd = openSocket(address, SOCK_DGRAM, Reuse::AddrAndPort, error);
+  // A deeper queue absorbs bursts while the worker is busy. Best effort: the kernel caps it at
+  // net.core.rmem_max, which operators may raise.
+  const int receive_buffer = 4 << 20;
+  if (fd.valid())
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+  return fd;
+}
+
+Fd openTcpSocket(const ListenAddress& address, std::string& error) {
+  return openSocket(address, SOCK_STREAM, Reuse::AddrAndPort, error);
+}
+
+}  // namespace rrdns::server

@@ -1,0 +1,54 @@
+// socket.hh -- the listening sockets: one UDP and one TCP socket per address and worker.
+//
+// All of them carry SO_REUSEPORT, so every worker binds the same address and the kernel spreads
+// datagrams and connections over the workers by flow hash. libuv 1.44 cannot do this itself
+// (uv_udp_bind sets only SO_REUSEADDR on Linux and uv_tcp_bind nothing of the kind), hence the
+// sockets are made here and handed to uv_udp_open / uv_tcp_open.
+#pragma once
+
+#include <string>
+
+#include "dns/server/address.hh"
+
+namespace rrdns::server {
+
+// Owns one file descriptor until release(). Closes it otherwise.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : d_fd(fd) {}
+  Fd(Fd&& other) noexcept : d_fd(other.release()) {}
+  Fd& operator=(Fd&& other) noexcept;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd();
+
+  int get() const { return d_fd; }
+  bool valid() const { return d_fd >= 0; }
+  int release() {
+    int fd = d_fd;
+    d_fd = -1;
+    return fd;
+  }
+
+ private:
+  int d_fd = -1;
+};
+
+// Fails when someone else already holds `address` (another program, or a second rrdnsd: with
+// SO_REUSEPORT on both sides a second instance would otherwise bind happily and steal half the
+// queries). Binds throw-away sockets without SO_REUSEPORT, which the kernel refuses next to any
+// existing listener. Returns an empty string or a message such as
+// "cannot bind 127.0.0.1:53 (udp): Permission denied".
+std::string probeAddress(const ListenAddress& address);
+
+// A bound, non-blocking, close-on-exec UDP socket with SO_REUSEPORT and SO_REUSEADDR
+// (IPV6_V6ONLY for IPv6, so [::]:53 and 0.0.0.0:53 can be listed side by side), and a receive
+// buffer of up to 4 MiB.
+// On failure returns an invalid Fd and sets `error`.
+Fd openUdpSocket(const ListenAddress& address, std::string& error);
+
+// The same for TCP; uv_listen() calls listen() later.
+Fd openTcpSocket(const ListenAddress& address, std::string& error);
+
+}  // namespace rrdns::server

@@ -1,0 +1,199 @@
+// tcp_connection.cc -- the TCP query path: frames in, answers appended, one write in flight.
+#include "dns/server/tcp_connection.hh"
+
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <utility>
+
+#include "dns/base/bytes.hh"
+#include "dns/server/address.hh"
+#include "dns/server/worker.hh"
+
+namespace rrdns::server {
+
+TcpConnection::TcpConnection(Worker& worker)
+    : d_worker(worker),
+      d_input(std::make_unique_for_overwrite<uint8_t[]>(kMaxFrame)),
+      d_pending{std::make_unique_for_overwrite<uint8_t[]>(kOutputCapacity), 0},
+      d_inflight{std::make_unique_for_overwrite<uint8_t[]>(kOutputCapacity), 0} {}
+
+TcpConnection::~TcpConnection() {
+  d_worker.tcpConnections().fetch_sub(1, std::memory_order_relaxed);
+}
+
+void TcpConnection::accept(Worker& worker, uv_stream_t* server) {
+  auto* self = new TcpConnection(worker);
+  // Neither init can fail on Unix: an AF_UNSPEC uv_tcp_t has no socket yet.
+  uv_tcp_init(worker.loop(), &self->d_tcp);
+  self->d_tcp.data = self;
+  uv_timer_init(worker.loop(), &self->d_timer);
+  self->d_timer.data = self;
+  self->d_open_handles = 2;
+
+  int rc = uv_accept(server, reinterpret_cast<uv_stream_t*>(&self->d_tcp));
+  if (rc != 0) {
+    spdlog::debug("tcp accept: {}", uv_strerror(rc));
+    self->close();
+    return;
+  }
+  // Answers are small and written whole; Nagle would hold back the second of two pipelined
+  // answers until the client acknowledges the first.
+  uv_tcp_nodelay(&self->d_tcp, 1);
+  self->restartIdleTimer();
+  self->updateReading();
+}
+
+void TcpConnection::close() {
+  if (d_closing) return;
+  d_closing = true;
+  // A write still in flight is cancelled (onWritten with UV_ECANCELED) before onClosed runs.
+  uv_close(reinterpret_cast<uv_handle_t*>(&d_tcp), onClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&d_timer), onClosed);
+}
+
+void TcpConnection::onClosed(uv_handle_t* handle) {
+  auto* self = static_cast<TcpConnection*>(handle->data);
+  if (--self->d_open_handles == 0) delete self;
+}
+
+void TcpConnection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+  auto* self = static_cast<TcpConnection*>(handle->data);
+  // updateReading() only reads while there is room, so this is never empty; if it were, libuv
+  // would report UV_ENOBUFS and onRead closes the connection.
+  *buf = uv_buf_init(reinterpret_cast<char*>(self->d_input.get() + self->d_input_size),
+                     static_cast<unsigned>(kMaxFrame - self->d_input_size));
+}
+
+void TcpConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
+  auto* self = static_cast<TcpConnection*>(stream->data);
+  if (nread == 0) return;  // EAGAIN
+  if (nread > 0) {
+    self->d_input_size += static_cast<size_t>(nread);
+    self->restartIdleTimer();
+    self->answerFrames();
+    return;
+  }
+  if (nread == UV_EOF) {
+    // RFC 7766 6.2.4: a client may half-close after its last query and still wait for the
+    // answers. libuv has already stopped reading. An incomplete last frame is dropped.
+    self->d_reading = false;
+    self->d_peer_done = true;
+    self->answerFrames();
+    if (self->drained()) self->close();
+    return;
+  }
+  spdlog::debug("tcp read: {}", uv_strerror(static_cast<int>(nread)));
+  self->close();
+}
+
+void TcpConnection::answerFrames() {
+  size_t pos = 0;
+  // RFC 7766 6.2.1.1: pipelined queries are all answered; stop only at the high-water mark.
+  while (d_pending.size <= kHighWater && !d_closing) {
+    size_t available = d_input_size - pos;
+    if (available < 2) break;
+    size_t length = load16(&d_input[pos]);
+    if (available - 2 < length) break;
+    answerFrame({&d_input[pos + 2], length});
+    pos += 2 + length;
+  }
+  if (pos > 0) {
+    // Only the tail of an incomplete frame (or frames held back) moves, once per read.
+    std::memmove(d_input.get(), d_input.get() + pos, d_input_size - pos);
+    d_input_size -= pos;
+  }
+  flush();
+  updateReading();
+}
+
+void TcpConnection::answerFrame(std::span<const uint8_t> query) {
+  WorkerCounters& counters = d_worker.counters();
+  ++counters.tcp_queries;
+  // Answer straight into the output buffer, behind room for the length prefix. The high-water
+  // check in answerFrames() leaves at least kMaxFrame bytes free here.
+  uint8_t* frame = d_pending.data.get() + d_pending.size;
+  std::span<uint8_t> out(frame + 2, kMaxFrame - 2);
+  answer::Outcome outcome;
+  try {
+    outcome = answer::answer(d_worker.catalog(), query, answer::Transport::Tcp, out,
+                             d_worker.answerOptions());
+    if (spdlog::should_log(spdlog::level::trace)) {
+      sockaddr_storage peer{};
+      int length = sizeof peer;
+      uv_tcp_getpeername(&d_tcp, reinterpret_cast<sockaddr*>(&peer), &length);
+      spdlog::trace("tcp {}: {} byte query, {} byte answer, rcode {}",
+                    formatAddress(reinterpret_cast<const sockaddr*>(&peer)), query.size(),
+                    outcome.size, outcome.rcode);
+    }
+  } catch (const std::exception& e) {
+    ++counters.errors;  // lose this query, keep the connection and the loop
+    spdlog::debug("tcp query: {}", e.what());
+    return;
+  } catch (...) {
+    ++counters.errors;
+    return;
+  }
+  if (outcome.size == 0 || outcome.size > out.size()) return;
+  store16(frame, static_cast<uint16_t>(outcome.size));
+  d_pending.size += 2 + outcome.size;
+}
+
+void TcpConnection::flush() {
+  if (d_writing || d_closing || d_pending.size == 0) return;
+  std::swap(d_pending, d_inflight);
+  uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(d_inflight.data.get()),
+                             static_cast<unsigned>(d_inflight.size));
+  d_write.data = this;
+  int rc = uv_write(&d_write, reinterpret_cast<uv_stream_t*>(&d_tcp), &buf, 1, onWritten);
+  if (rc != 0) {
+    spdlog::debug("tcp write: {}", uv_strerror(rc));
+    close();
+    return;
+  }
+  d_writing = true;
+}
+
+void TcpConnection::onWritten(uv_write_t* request, int status) {
+  auto* self = static_cast<TcpConnection*>(request->data);
+  self->d_writing = false;
+  self->d_inflight.size = 0;
+  if (self->d_closing) return;
+  if (status < 0) {
+    spdlog::debug("tcp write: {}", uv_strerror(status));
+    self->close();
+    return;
+  }
+  self->restartIdleTimer();  // the client is reading: that is progress too
+  self->answerFrames();      // frames held back at the high-water mark, and the next flush
+  if (self->d_peer_done && self->drained()) self->close();
+}
+
+void TcpConnection::updateReading() {
+  if (d_closing) return;
+  bool want = !d_peer_done && d_pending.size <= kHighWater && d_input_size < kMaxFrame;
+  if (want == d_reading) return;
+  if (want) {
+    int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&d_tcp), onAlloc, onRead);
+    if (rc != 0) {
+      close();
+      return;
+    }
+  } else {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&d_tcp));
+  }
+  d_reading = want;
+}
+
+void TcpConnection::restartIdleTimer() {
+  uv_timer_start(&d_timer, onIdle, d_worker.settings().tcp_idle_timeout_ms, 0);
+}
+
+void TcpConnection::onIdle(uv_timer_t* timer) {
+  auto* self = static_cast<TcpConnection*>(timer->data);
+  spdlog::debug("tcp connection idle for {} ms: closing",
+                self->d_worker.settings().tcp_idle_timeout_ms);
+  self->close();
+}
+
+}  // namespace rrdns::server

@@ -1,0 +1,74 @@
+// tcp_connection.hh -- one DNS-over-TCP client (RFC 7766): framing, pipelining, idle timeout.
+#pragma once
+
+#include <uv.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "dns/server/handle.hh"
+
+namespace rrdns::server {
+
+class Worker;
+
+// Owns itself: created by accept(), deleted in the close callback of its last handle.
+//
+// Queries are answered in arrival order straight into d_pending, which the next uv_write sends
+// while new answers collect in the other buffer (at most one write in flight, so responses stay
+// in order). When d_pending passes kHighWater the connection stops reading and leaves further
+// frames in d_input until a write drains it: a client that sends and never reads cannot make
+// us buffer without bound.
+class TcpConnection final : public HandleOwner {
+ public:
+  // Accepts the pending connection on `server`. Throws only std::bad_alloc, before accepting.
+  static void accept(Worker& worker, uv_stream_t* server);
+  void close() override;
+
+  static constexpr size_t kMaxFrame = 2 + 65535;  // length prefix + the largest DNS message
+  static constexpr size_t kHighWater = 16 * 1024;
+  // Room for everything below the high-water mark plus one more full-size answer.
+  static constexpr size_t kOutputCapacity = kHighWater + kMaxFrame;
+
+ private:
+  struct Output {
+    std::unique_ptr<uint8_t[]> data;
+    size_t size = 0;
+  };
+
+  explicit TcpConnection(Worker& worker);
+  ~TcpConnection();
+
+  static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void onWritten(uv_write_t* request, int status);
+  static void onIdle(uv_timer_t* timer);
+  static void onClosed(uv_handle_t* handle);
+
+  void answerFrames();
+  void answerFrame(std::span<const uint8_t> query);
+  void flush();
+  void updateReading();
+  void restartIdleTimer();
+  bool drained() const { return !d_writing && d_pending.size == 0; }
+
+  Worker& d_worker;
+  uv_tcp_t d_tcp;
+  uv_timer_t d_timer;
+  uv_write_t d_write;
+  int d_open_handles = 0;
+
+  std::unique_ptr<uint8_t[]> d_input;  // kMaxFrame bytes: one whole frame always fits
+  size_t d_input_size = 0;
+  Output d_pending;   // answers not yet handed to libuv
+  Output d_inflight;  // the buffer of the current uv_write; untouched until onWritten
+
+  bool d_reading = false;
+  bool d_writing = false;
+  bool d_peer_done = false;  // EOF: the client half-closed; answer what we have, then close
+  bool d_closing = false;
+};
+
+}  // namespace rrdns::server

@@ -1,0 +1,81 @@
+// tcp_listener.cc -- accepting, and enforcing tcp-max-connections across all workers.
+#include "dns/server/tcp_listener.hh"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <new>
+
+#include "dns/server/tcp_connection.hh"
+#include "dns/server/worker.hh"
+
+namespace rrdns::server {
+
+namespace {
+
+// A connection over the limit: accepted only to be closed at once.
+struct Rejected final : HandleOwner {
+  uv_tcp_t handle;
+  void close() override {}  // already closing from birth
+};
+
+}  // namespace
+
+TcpListener::TcpListener(Worker& worker) : d_worker(worker) {}
+
+int TcpListener::open(Fd fd) {
+  int rc = uv_tcp_init(d_worker.loop(), &d_handle);
+  if (rc != 0) return rc;
+  d_initialised = true;
+  d_handle.data = this;
+  rc = uv_tcp_open(&d_handle, fd.get());
+  if (rc != 0) return rc;
+  fd.release();
+  return uv_listen(reinterpret_cast<uv_stream_t*>(&d_handle), SOMAXCONN, onConnection);
+}
+
+void TcpListener::close() {
+  if (d_closing || !d_initialised) return;
+  d_closing = true;
+  uv_close(reinterpret_cast<uv_handle_t*>(&d_handle), nullptr);
+}
+
+void TcpListener::onConnection(uv_stream_t* server, int status) {
+  auto* self = static_cast<TcpListener*>(server->data);
+  if (status < 0) {
+    spdlog::debug("tcp accept error: {}", uv_strerror(status));
+    return;
+  }
+  // Every pending connection must be uv_accept()ed here: libuv stops watching a listener whose
+  // connection callback leaves one behind. Hence reject() rather than ignoring it.
+  std::atomic<unsigned>& count = self->d_worker.tcpConnections();
+  if (count.fetch_add(1, std::memory_order_relaxed) >=
+      self->d_worker.settings().tcp_max_connections) {
+    count.fetch_sub(1, std::memory_order_relaxed);
+    self->reject();
+    return;
+  }
+  try {
+    TcpConnection::accept(self->d_worker, server);  // gives the count back when it closes
+    ++self->d_worker.counters().tcp_accepted;
+  } catch (const std::exception& e) {  // only allocation can fail, before the accept
+    count.fetch_sub(1, std::memory_order_relaxed);
+    ++self->d_worker.counters().errors;
+    spdlog::warn("tcp accept: {}", e.what());
+    self->reject();
+  }
+}
+
+void TcpListener::reject() {
+  ++d_worker.counters().tcp_rejected;
+  auto* rejected = new (std::nothrow) Rejected;
+  if (rejected == nullptr) return;
+  uv_tcp_init(d_worker.loop(), &rejected->handle);
+  rejected->handle.data = rejected;
+  uv_accept(reinterpret_cast<uv_stream_t*>(&d_handle),
+            reinterpret_cast<uv_stream_t*>(&rejected->handle));
+  uv_close(reinterpret_cast<uv_handle_t*>(&rejected->handle),
+           [](uv_handle_t* handle) { delete static_cast<Rejected*>(handle->data); });
+}
+
+}  // namespace rrdns::server
