@@ -1,0 +1,113 @@
+// state.cc -- rise/fall hysteresis and the identity/description of check targets.
+#include "dns/health/state.hh"
+
+#include <algorithm>
+#include <limits>
+
+namespace rrdns::health {
+
+namespace {
+
+// Saturating, so a target that stays up for years never wraps back to a small count.
+void bump(uint32_t& counter) {
+  if (counter < std::numeric_limits<uint32_t>::max()) ++counter;
+}
+
+// Length-prefixed so that no choice of path/host/body text can make two specs collide.
+void appendField(std::string& out, const std::string& field) {
+  out += std::to_string(field.size());
+  out += ':';
+  out += field;
+  out += '|';
+}
+
+const char* kindName(CheckKind kind) {
+  switch (kind) {
+    case CheckKind::Http:
+      return "http";
+    case CheckKind::Https:
+      return "https";
+    case CheckKind::Tcp:
+      return "tcp";
+    case CheckKind::None:
+      return "none";
+  }
+  return "?";
+}
+
+std::string hostPort(const std::string& address, uint16_t port) {
+  const bool v6 = address.find(':') != std::string::npos;
+  return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+bool Hysteresis::record(bool success) {
+  // The opposite result resets the run, so alternating results never reach either threshold.
+  if (success) {
+    d_failures = 0;
+    bump(d_successes);
+    if (!d_up && d_successes >= d_rise) {
+      d_up = true;
+      return true;
+    }
+  } else {
+    d_successes = 0;
+    bump(d_failures);
+    if (d_up && d_failures >= d_fall) {
+      d_up = false;
+      return true;
+    }
+  }
+  return false;
+}
+
+void Hysteresis::setThresholds(uint32_t rise, uint32_t fall) {
+  d_rise = rise ? rise : 1;
+  d_fall = fall ? fall : 1;
+}
+
+std::string CheckSpec::key() const {
+  // Only what changes the probe or how its answer is judged: interval, jitter, rise, fall and
+  // initial_up are left out, so retuning them on reload keeps the target's state.
+  std::string out = kindName(kind);
+  out += '|';
+  if (kind == CheckKind::None) return out + address;
+  appendField(out, address);
+  out += std::to_string(port);
+  out += '|';
+  out += std::to_string(timeout_ms);
+  out += '|';
+  if (kind == CheckKind::Http || kind == CheckKind::Https) {
+    appendField(out, path);
+    appendField(out, host);
+    std::vector<uint16_t> codes = expect;  // {200,204} and {204,200} judge alike
+    std::sort(codes.begin(), codes.end());
+    codes.erase(std::unique(codes.begin(), codes.end()), codes.end());
+    for (uint16_t code : codes) {
+      out += std::to_string(code);
+      out += ',';
+    }
+    out += '|';
+    appendField(out, body_match);
+  }
+  return out;
+}
+
+std::string CheckSpec::description() const {
+  switch (kind) {
+    case CheckKind::Http:
+    case CheckKind::Https: {
+      const bool slash = !path.empty() && path.front() == '/';
+      return std::string(kindName(kind)) + "://" + hostPort(address, port) + (slash ? "" : "/") +
+             path;
+    }
+    case CheckKind::Tcp:
+      return "tcp " + hostPort(address, port);
+    case CheckKind::None:
+      return "none " + address;
+  }
+  return "?";
+}
+
+}  // namespace rrdns::health

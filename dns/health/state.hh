@@ -1,0 +1,84 @@
+// state.hh -- health of check targets: what to probe, the rise/fall state machine, and the
+// immutable snapshot the health thread publishes. Pure: no I/O, no clock of its own.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rrdns::health {
+
+enum class CheckKind : uint8_t { Http, Https, Tcp, None };
+
+// How one target is probed. Targets with equal specs are probed once, however many pools or
+// members name them (key() is the identity).
+struct CheckSpec {
+  CheckKind kind = CheckKind::Http;
+  std::string address;  // numeric IPv4 or IPv6, no brackets
+  uint16_t port = 80;
+  std::string path = "/healthz";           // HTTP(S)
+  std::string host;                        // Host header; empty: the address
+  std::vector<uint16_t> expect = {200};    // HTTP(S) status codes that count as up
+  std::string body_match;                  // HTTP(S): substring the body must hold; empty: any
+  uint32_t interval_ms = 1000;
+  uint32_t timeout_ms = 1000;
+  uint32_t jitter_ms = 0;  // each interval is lengthened by a random 0..jitter_ms
+  uint32_t rise = 2;       // consecutive successes that mark a down target up
+  uint32_t fall = 2;       // consecutive failures that mark an up target down
+  bool initial_up = true;  // state before the first result decides it
+
+  std::string key() const;          // identity for de-duplication
+  std::string description() const;  // "http://127.0.0.11:8080/healthz", "tcp 127.0.0.11:443"
+};
+
+// One probe's outcome, as the checker reports it.
+struct ProbeResult {
+  bool ok = false;
+  std::string reason;                      // "status 503", "timeout", "connection refused", "ok"
+  uint32_t latency_us = 0;
+  std::optional<uint8_t> reported_weight;  // X-Rrdns-Weight: 0..100 (load feedback)
+};
+
+// Rise/fall hysteresis (as dnsdist's updateHealthCheckResult): `fall` consecutive failures take
+// an up target down, `rise` consecutive successes bring a down target up; anything else keeps
+// the state. The first result does not jump straight to its state: hysteresis applies from the
+// initial state, so a cold start with initial_up=false needs `rise` successes.
+class Hysteresis {
+ public:
+  Hysteresis(bool initial_up, uint32_t rise, uint32_t fall)
+      : d_up(initial_up), d_rise(rise ? rise : 1), d_fall(fall ? fall : 1) {}
+
+  // Feeds one result; returns true when the up/down state changed.
+  bool record(bool success);
+  bool up() const { return d_up; }
+  // Current run of consecutive successes / failures (the opposite result resets each to 0).
+  uint32_t successes() const { return d_successes; }
+  uint32_t failures() const { return d_failures; }
+  // New thresholds for a target kept across a reload; the current state and runs are kept.
+  void setThresholds(uint32_t rise, uint32_t fall);
+
+ private:
+  bool d_up;
+  uint32_t d_rise, d_fall;
+  uint32_t d_successes = 0, d_failures = 0;
+};
+
+struct TargetHealth {
+  bool up = true;
+  uint8_t load_weight = 100;  // last X-Rrdns-Weight (0..100); 100 when none was reported
+  uint64_t changed_ms = 0;    // monotonic time of the last up/down change (for slow start)
+};
+
+// What the health thread publishes: one entry per target, indexed like the target list given to
+// the checker. Never changed after publication.
+struct HealthSnapshot {
+  std::vector<TargetHealth> targets;
+  uint64_t taken_ms = 0;  // monotonic time it describes
+  // Which target list it describes: the number of Checker::setTargets calls applied before it
+  // (0 before the first), so a reader can drop a snapshot of a list it has replaced.
+  uint64_t generation = 0;
+};
+
+}  // namespace rrdns::health

@@ -1,0 +1,180 @@
+// state_test.cc -- rise/fall hysteresis, CheckSpec identity/description, weight header parsing.
+#include "dns/health/state.hh"
+
+#include <doctest/doctest.h>
+
+#include <functional>
+#include <vector>
+
+#include "dns/health/http_probe.hh"
+
+using namespace rrdns::health;
+
+namespace {
+
+// Feeds results in order; returns the up/down state after each one.
+std::vector<bool> feed(Hysteresis& h, const std::vector<bool>& results) {
+  std::vector<bool> states;
+  for (bool r : results) {
+    h.record(r);
+    states.push_back(h.up());
+  }
+  return states;
+}
+
+}  // namespace
+
+TEST_CASE("Hysteresis: fall failures take an up target down, rise successes bring it back") {
+  Hysteresis h(true, 2, 3);
+  CHECK(h.up());
+  CHECK_FALSE(h.record(false));
+  CHECK_FALSE(h.record(false));
+  CHECK(h.up());
+  CHECK(h.record(false));  // third failure: the transition is reported once
+  CHECK_FALSE(h.up());
+  CHECK(h.failures() == 3);
+  CHECK_FALSE(h.record(false));  // staying down is no change
+  CHECK_FALSE(h.record(true));
+  CHECK_FALSE(h.up());
+  CHECK(h.record(true));
+  CHECK(h.up());
+  CHECK(h.successes() == 2);
+}
+
+TEST_CASE("Hysteresis: a cold start down needs rise successes - up needs fall failures") {
+  Hysteresis down(false, 3, 2);
+  CHECK(feed(down, {true, true, true, true}) == std::vector<bool>{false, false, true, true});
+  Hysteresis up(true, 3, 2);
+  CHECK(feed(up, {false, false, false}) == std::vector<bool>{true, false, false});
+  Hysteresis up_ok(true, 3, 2);
+  CHECK(feed(up_ok, {true, true}) == std::vector<bool>{true, true});
+}
+
+TEST_CASE("Hysteresis: rise=1/fall=1 follows every result - 0 counts as 1") {
+  for (uint32_t n : {0u, 1u}) {
+    Hysteresis h(true, n, n);
+    CHECK(feed(h, {false, true, false, false, true}) ==
+          std::vector<bool>{false, true, false, false, true});
+  }
+}
+
+TEST_CASE("Hysteresis: alternating results never flip with rise=fall=2") {
+  for (bool initial : {true, false}) {
+    Hysteresis h(initial, 2, 2);
+    for (int i = 0; i < 20; ++i) {
+      CHECK_FALSE(h.record(i % 2 == 0));
+      CHECK(h.up() == initial);
+    }
+  }
+}
+
+TEST_CASE("Hysteresis: the opposite result resets the run") {
+  Hysteresis h(true, 2, 3);
+  h.record(false);
+  h.record(false);
+  CHECK(h.failures() == 2);
+  h.record(true);
+  CHECK(h.failures() == 0);
+  CHECK(h.successes() == 1);
+  h.record(false);
+  h.record(false);
+  CHECK(h.up());  // only two in a row since the success
+  CHECK(h.successes() == 0);
+  CHECK(h.record(false));
+}
+
+TEST_CASE("Hysteresis: setThresholds keeps state and runs") {
+  Hysteresis h(true, 2, 5);
+  h.record(false);
+  h.record(false);
+  h.setThresholds(2, 3);
+  CHECK(h.up());
+  CHECK(h.record(false));
+  CHECK_FALSE(h.up());
+}
+
+TEST_CASE("CheckSpec::key: equal for equal specs, different for any probe-relevant field") {
+  CheckSpec base;
+  base.address = "127.0.0.11";
+  base.port = 8080;
+  CHECK(base.key() == CheckSpec(base).key());
+
+  const std::vector<std::function<void(CheckSpec&)>> changes = {
+      [](CheckSpec& s) { s.kind = CheckKind::Https; },
+      [](CheckSpec& s) { s.kind = CheckKind::Tcp; },
+      [](CheckSpec& s) { s.kind = CheckKind::None; },
+      [](CheckSpec& s) { s.address = "127.0.0.12"; },
+      [](CheckSpec& s) { s.address = "::1"; },
+      [](CheckSpec& s) { s.port = 8081; },
+      [](CheckSpec& s) { s.path = "/health"; },
+      [](CheckSpec& s) { s.host = "www.example"; },
+      [](CheckSpec& s) { s.expect = {200, 204}; },
+      [](CheckSpec& s) { s.expect = {204}; },
+      [](CheckSpec& s) { s.body_match = "ok"; },
+      [](CheckSpec& s) { s.timeout_ms = 500; },
+  };
+  for (size_t i = 0; i < changes.size(); ++i) {
+    CheckSpec other = base;
+    changes[i](other);
+    CHECK_MESSAGE(other.key() != base.key(), "change #", i);
+  }
+
+  // Fields cannot bleed into each other.
+  CheckSpec a = base, b = base;
+  a.path = "/x|";
+  a.host = "";
+  b.path = "/x";
+  b.host = "|";
+  CHECK(a.key() != b.key());
+
+  // Timing and thresholds are not identity: retuning them keeps the target's state.
+  CheckSpec tuned = base;
+  tuned.interval_ms = 5000;
+  tuned.jitter_ms = 100;
+  tuned.rise = 5;
+  tuned.fall = 1;
+  tuned.initial_up = false;
+  CHECK(tuned.key() == base.key());
+
+  // Expect is a set.
+  a = base;
+  b = base;
+  a.expect = {200, 204};
+  b.expect = {204, 200, 200};
+  CHECK(a.key() == b.key());
+
+  // A TCP probe ignores the HTTP fields.
+  CheckSpec t1 = base, t2 = base;
+  t1.kind = t2.kind = CheckKind::Tcp;
+  t2.path = "/other";
+  t2.body_match = "x";
+  CHECK(t1.key() == t2.key());
+  t2.port = 1;
+  CHECK(t1.key() != t2.key());
+}
+
+TEST_CASE("CheckSpec::description") {
+  CheckSpec s;
+  s.address = "127.0.0.11";
+  s.port = 8080;
+  CHECK(s.description() == "http://127.0.0.11:8080/healthz");
+  s.kind = CheckKind::Https;
+  s.address = "2001:db8::1";
+  s.port = 443;
+  s.path = "status";
+  CHECK(s.description() == "https://[2001:db8::1]:443/status");
+  s.kind = CheckKind::Tcp;
+  CHECK(s.description() == "tcp [2001:db8::1]:443");
+  s.address = "127.0.0.11";
+  CHECK(s.description() == "tcp 127.0.0.11:443");
+}
+
+TEST_CASE("parseWeight: 0..100 with blanks, anything else is none") {
+  CHECK(parseWeight("0") == std::optional<uint8_t>(0));
+  CHECK(parseWeight(" 40\r\n") == std::optional<uint8_t>(40));
+  CHECK(parseWeight("100") == std::optional<uint8_t>(100));
+  CHECK(parseWeight("007") == std::optional<uint8_t>(7));
+  for (const char* bad : {"", " ", "101", "-1", "4 0", "40%", "abc", "1000", "0x10", "+5"}) {
+    CHECK_MESSAGE(!parseWeight(bad), bad);
+  }
+}
