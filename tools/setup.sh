@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # setup.sh -- the README's Quick start: installs what is missing (Debian 12), builds, then
-#   tools/setup.sh run    starts rrdnsd on the example zones on 127.0.0.1:$PORT (default 5353)
+#   tools/setup.sh run    starts three web replicas (127.0.0.11-13:8080) and rrdnsd on the
+#                         example zones on 127.0.0.1:$PORT (default 5353)
 #   tools/setup.sh test   runs every test (unit + system) through ctest
 # Environment: PORT, BUILD_DIR (default build/), JOBS (default: number of cores).
 set -euo pipefail
@@ -12,8 +13,8 @@ JOBS=${JOBS:-$(nproc)}
 
 # Build tools and libraries, plus what the tests drive the daemon with (dig, pytest, dnspython).
 PACKAGES=(g++ cmake ninja-build pkg-config
-          libuv1-dev libc-ares-dev libtomlplusplus-dev libspdlog-dev doctest-dev libcpp-httplib-dev
-          bind9-dnsutils python3 python3-pytest python3-dnspython)
+          libuv1-dev libc-ares-dev libtomlplusplus-dev libspdlog-dev doctest-dev libcpp-httplib-dev libcurl4-openssl-dev
+          bind9-dnsutils python3 python3-pytest python3-dnspython openssl)
 
 say() { printf '==> %s\n' "$*" >&2; }
 
@@ -37,22 +38,36 @@ build() {
 }
 
 run() {
-  local at="@127.0.0.1 -p $PORT"
+  local at="@127.0.0.1 -p $PORT" pids=() i
+  # The demo pool's replica set: three rrdns-replica processes on 127.0.0.11-13:8080.
+  for i in 11 12 13; do
+    "$BUILD_DIR/rrdns-replica" --listen "127.0.0.$i:8080" --name "web$i" &
+    pids+=($!)
+  done
+  trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null' EXIT
+  trap 'exit 130' INT TERM
   cat <<EOT
 
-rrdnsd serves zones/rr.test.toml and zones/example.toml on 127.0.0.1:$PORT (udp+tcp).
-Ctrl-C stops it. Try these in another terminal:
+rrdnsd serves zones/rr.test.toml, zones/example.toml and zones/demo.toml on 127.0.0.1:$PORT
+(udp+tcp); web replicas web11-web13 run on 127.0.0.11-13:8080. Ctrl-C stops everything.
+Try these in another terminal:
 
   dig $at www.rr.test A +short          # run it a few times: the list starts one address further each time
-  dig $at alias.rr.test A               # CNAME, then the rotating www addresses
-  dig $at nosuch.rr.test A              # NXDOMAIN with the SOA in the authority section
   dig $at big.rr.test A +ignore +noedns # 40 addresses do not fit in 512 bytes: flags show tc
-  dig $at big.rr.test A +tcp +short     # the same over TCP: all 40
-  dig $at www.sub.example.test A        # referral: NS in authority, glue in additional, no aa
-  kill -HUP <pid>                       # reloads the zone files (the old ones stay if the new ones are broken)
+  dig $at www.demo.test A +short        # a health-checked pool over the three replicas
+  curl http://127.0.0.11:8080/          # web11 127.0.0.11:8080
+
+  curl -d state=down http://127.0.0.12:8080/admin/health   # web12 fails its health check...
+  dig $at www.demo.test A +short        # ...and leaves the answers within 3 s
+  curl -d state=up http://127.0.0.12:8080/admin/health     # back after 2 good checks
+
+  for i in \$(seq 20); do dig $at weighted.demo.test A +short | head -1; done | sort | uniq -c
+                                        # weights 60/30/10: 12, 6 and 2 first places
+  curl -d value=0 http://127.0.0.11:8080/admin/weight      # load feedback: web11 asks for no traffic
 
 EOT
-  exec "$BUILD_DIR/rrdnsd" --listen "127.0.0.1:$PORT" "$ROOT/zones/rr.test.toml" "$ROOT/zones/example.toml"
+  "$BUILD_DIR/rrdnsd" --listen "127.0.0.1:$PORT" \
+    "$ROOT/zones/rr.test.toml" "$ROOT/zones/example.toml" "$ROOT/zones/demo.toml"
 }
 
 run_tests() {

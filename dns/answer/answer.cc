@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "dns/answer/lookup.hh"
+#include "dns/health/clock.hh"
 #include "dns/wire/header.hh"
 #include "dns/wire/query.hh"
 #include "dns/wire/writer.hh"
@@ -24,8 +25,9 @@ enum Section : uint8_t { kAnswer, kAuthority, kAdditional };
 // One response under construction. Sections are written strictly in order.
 class Response {
  public:
-  Response(wire::Writer& w, const Catalog& catalog, const wire::Query& q, Transport transport)
-      : d_w(w), d_catalog(catalog), d_q(q), d_tcp(transport == Transport::Tcp) {}
+  Response(wire::Writer& w, const Catalog& catalog, const PoolStates& pools, const wire::Query& q,
+           Transport transport)
+      : d_w(w), d_catalog(catalog), d_pools(pools), d_q(q), d_tcp(transport == Transport::Tcp) {}
 
   void resolve();
   uint16_t rcode() const { return d_rcode; }
@@ -36,6 +38,8 @@ class Response {
   void answerFrom(const zone::Zone& zone, std::string_view name);
   void answerNode(const zone::Zone& zone, const zone::Node& node, std::string_view owner,
                   int chain);
+  void answerPool(const zone::Zone& zone, const zone::Pool& pool, std::string_view owner,
+                  uint16_t rtype);
   void referral(const zone::Zone& zone, const zone::Node& cut);
   void negative(const zone::Zone& zone, uint16_t code);
   void additionalFor(const zone::Zone& zone, const zone::RRset& rrset);
@@ -48,6 +52,7 @@ class Response {
 
   wire::Writer& d_w;
   const Catalog& d_catalog;
+  const PoolStates& d_pools;
   const wire::Query& d_q;
   bool d_tcp;
   uint16_t d_rcode = rcode::NOERROR;
@@ -136,7 +141,10 @@ void Response::answerFrom(const zone::Zone& zone, std::string_view name) {
 void Response::answerNode(const zone::Zone& zone, const zone::Node& node, std::string_view owner,
                           int chain) {
   const uint16_t qtype = d_q.qtype;
+  if (node.pool && (qtype == type::A || qtype == type::AAAA))
+    return answerPool(zone, *node.pool, owner, qtype);
   if (qtype == type::ANY) {
+    if (node.pool) return answerPool(zone, *node.pool, owner, type::A);
     if (node.rrsets.empty()) return negative(zone, rcode::NOERROR);
     // RFC 8482: over UDP one RRset is enough and denies amplification; TCP gets everything.
     for (const auto& rrset : node.rrsets) {
@@ -167,6 +175,59 @@ void Response::answerNode(const zone::Zone& zone, const zone::Node& node, std::s
     case Lookup::NxDomain:
       return negative(zone, rcode::NXDOMAIN);  // RFC 6604: RCODE is that of the last name
   }
+}
+
+// Per-thread generator for the random policy: no lock, no shared state.
+uint64_t nextRandom() {
+  thread_local uint64_t state = 0x9E3779B97F4A7C15ull ^ health::monotonicMs() ^
+                                reinterpret_cast<uintptr_t>(&state);
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  return state;
+}
+
+void Response::answerPool(const zone::Zone& zone, const zone::Pool& pool, std::string_view owner,
+                          uint16_t rtype) {
+  const int family = rtype == type::A ? 0 : 1;
+  const FamilyState& f = d_pools.pools[pool.id].family[family];
+  if (f.mode == PoolMode::AllDownServfail) {
+    d_flags &= ~AA;
+    d_rcode = rcode::SERVFAIL;
+    return;
+  }
+  const size_t n = f.eligible.size();
+  if (n == 0) return negative(zone, rcode::NOERROR);
+
+  // The first address comes from the policy; the rest follow in configured order after it.
+  const uint32_t slot = pool.rotation_slot + family;
+  size_t first = 0;
+  switch (pool.policy) {
+    case zone::PoolPolicy::Rotate:
+      first = d_catalog.rotation->next(slot) % n;
+      break;
+    case zone::PoolPolicy::Weighted:
+      first = f.schedule[d_catalog.rotation->next(slot) % f.schedule.size()];
+      break;
+    case zone::PoolPolicy::Random: {
+      const uint32_t r = static_cast<uint32_t>(nextRandom() % f.cumulative.back());
+      first = std::upper_bound(f.cumulative.begin(), f.cumulative.end(), r) - f.cumulative.begin();
+      break;
+    }
+  }
+  const size_t count = pool.max_addresses ? std::min<size_t>(pool.max_addresses, n) : n;
+  if (d_flags & TC) return;
+  const auto mark = d_w.mark();
+  for (size_t i = 0; i < count; ++i) {
+    const size_t k = first + i < n ? first + i : first + i - n;
+    d_w.record(owner, rtype, wire::klass::IN, f.ttl, pool.members[f.eligible[k]].address);
+  }
+  if (!d_w.ok()) {
+    d_w.rollback(mark);
+    d_flags |= TC;
+    return;
+  }
+  d_counts[kAnswer] += static_cast<uint16_t>(count);
 }
 
 void Response::referral(const zone::Zone& zone, const zone::Node& cut) {
@@ -227,8 +288,18 @@ size_t udpLimit(const wire::Query& q, const Options& options) {
 
 }  // namespace
 
-Outcome answer(const Catalog& catalog, std::span<const uint8_t> query, Transport transport,
-               std::span<uint8_t> out, const Options& options) {
+std::shared_ptr<const Catalog> Catalog::make(std::shared_ptr<const zone::ZoneSet> zones) {
+  auto c = std::make_shared<Catalog>();
+  c->rotation = std::make_shared<RotationState>(zones->rotationSlots());
+  auto initial = computePoolStates(*zones, nullptr, health::monotonicMs());
+  initial->catalog = c.get();
+  c->initial_pools = std::move(initial);
+  c->zones = std::move(zones);
+  return c;
+}
+
+Outcome answer(const Catalog& catalog, const PoolStates* pools, std::span<const uint8_t> query,
+               Transport transport, std::span<uint8_t> out, const Options& options) {
   wire::Query q;
   const wire::ParseStatus status = wire::parseQuery(query, q);
   if (status == wire::ParseStatus::Drop) return {};
@@ -258,7 +329,9 @@ Outcome answer(const Catalog& catalog, std::span<const uint8_t> query, Transport
   } else if (q.edns.present && q.edns.version != 0) {
     code = rcode::BADVERS;  // RFC 6891 6.1.3
   } else {
-    Response response(w, catalog, q, transport);
+    const PoolStates& current =
+        pools && pools->catalog == &catalog ? *pools : *catalog.initial_pools;
+    Response response(w, catalog, current, q, transport);
     response.resolve();
     code = response.rcode();
     flags = response.flags();

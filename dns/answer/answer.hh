@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 
+#include "dns/answer/pool_state.hh"
 #include "dns/answer/rotation.hh"
 #include "dns/zone/zone.hh"
 
@@ -17,13 +18,11 @@ namespace rrdns::answer {
 struct Catalog {
   std::shared_ptr<const zone::ZoneSet> zones;
   std::shared_ptr<RotationState> rotation;  // rotation->slots() == zones->rotationSlots()
+  // Pool states before any health check has reported (every target at its initial state);
+  // used until states computed for this catalog arrive.
+  std::shared_ptr<const PoolStates> initial_pools;
 
-  static std::shared_ptr<const Catalog> make(std::shared_ptr<const zone::ZoneSet> zones) {
-    auto c = std::make_shared<Catalog>();
-    c->rotation = std::make_shared<RotationState>(zones->rotationSlots());
-    c->zones = std::move(zones);
-    return c;
-  }
+  static std::shared_ptr<const Catalog> make(std::shared_ptr<const zone::ZoneSet> zones);
 };
 
 enum class Transport : uint8_t { Udp, Tcp };
@@ -38,8 +37,14 @@ struct Outcome {
   bool truncated = false;
 };
 
-// Answers `query` into `out`, which must hold at least 65535 bytes.
-Outcome answer(const Catalog& catalog, std::span<const uint8_t> query, Transport transport,
-               std::span<uint8_t> out, const Options& options = {});
+// Answers `query` into `out`, which must hold at least 65535 bytes. Pools answer from `pools`
+// when it was computed for `catalog`, otherwise from catalog.initial_pools.
+Outcome answer(const Catalog& catalog, const PoolStates* pools, std::span<const uint8_t> query,
+               Transport transport, std::span<uint8_t> out, const Options& options = {});
+
+inline Outcome answer(const Catalog& catalog, std::span<const uint8_t> query, Transport transport,
+                      std::span<uint8_t> out, const Options& options = {}) {
+  return answer(catalog, nullptr, query, transport, out, options);
+}
 
 }  // namespace rrdns::answer

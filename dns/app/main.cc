@@ -15,6 +15,7 @@
 #include "dns/app/options.hh"
 #include "dns/app/reloader.hh"
 #include "dns/app/report.hh"
+#include "dns/app/health_monitor.hh"
 #include "dns/server/handle.hh"
 #include "dns/server/server.hh"
 #include "dns/zone/loader.hh"
@@ -81,7 +82,8 @@ int serve(const CommandLine& command_line, const Config& config,
           std::shared_ptr<const zone::ZoneSet> zones) {
   server::ServerSettings settings = serverSettings(config);
   std::string error;
-  auto server = server::Server::create(settings, answer::Catalog::make(std::move(zones)), error);
+  auto catalog = answer::Catalog::make(std::move(zones));
+  auto server = server::Server::create(settings, catalog, error);
   if (!server) {
     spdlog::error("{}", error);
     spdlog::error("cannot start");
@@ -93,7 +95,10 @@ int serve(const CommandLine& command_line, const Config& config,
     spdlog::error("cannot start: uv_loop_init: {}", uv_strerror(rc));
     return kFailure;
   }
-  Reloader reloader(&loop, command_line, config, *server);
+  // Health checks start with the catalog, so a cold start soon stops handing out dead members.
+  HealthMonitor health(&loop, *server);
+  health.publish(std::move(catalog));
+  Reloader reloader(&loop, command_line, config, health);
   // Signals are caught before the "listening" line, which is what scripts wait for.
   SignalHandlers signals(&loop, *server, reloader);
 

@@ -9,8 +9,11 @@
 namespace rrdns::app {
 
 Reloader::Reloader(uv_loop_t* loop, const CommandLine& command_line, Config running,
-                   server::Server& server)
-    : d_loop(loop), d_command_line(command_line), d_running(std::move(running)), d_server(server) {}
+                   HealthMonitor& publisher)
+    : d_loop(loop),
+      d_command_line(command_line),
+      d_running(std::move(running)),
+      d_publisher(publisher) {}
 
 void Reloader::request() {
   if (d_shut_down) return;
@@ -85,7 +88,7 @@ void Reloader::apply(Job& job) {
   }
   d_running.zones = fresh.zones;
 
-  d_server.publish(answer::Catalog::make(job.zones.zones));
+  d_publisher.publish(answer::Catalog::make(job.zones.zones));
   for (const auto& zone : job.zones.zones->zones()) spdlog::info("zone {}", describeZone(*zone));
   spdlog::info("reload done: serving {} zones", job.zones.zones->zones().size());
 }

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "dns/app/config.hh"
+#include "dns/app/health_monitor.hh"
 #include "dns/app/options.hh"
 #include "dns/server/server.hh"
 #include "dns/zone/loader.hh"
@@ -18,7 +19,7 @@ class Reloader {
  public:
   // `running` is the configuration the server was started with; reloads compare against it.
   Reloader(uv_loop_t* loop, const CommandLine& command_line, Config running,
-           server::Server& server);
+           HealthMonitor& publisher);
   Reloader(const Reloader&) = delete;
   Reloader& operator=(const Reloader&) = delete;
 
@@ -46,7 +47,7 @@ class Reloader {
   uv_loop_t* d_loop;
   const CommandLine& d_command_line;
   Config d_running;
-  server::Server& d_server;
+  HealthMonitor& d_publisher;
   std::unique_ptr<Job> d_job;  // the load in progress
   bool d_again = false;
   bool d_shut_down = false;

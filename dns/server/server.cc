@@ -45,13 +45,16 @@ void Server::start() {
   for (auto& worker : d_workers) worker->start();
 }
 
-void Server::publish(std::shared_ptr<const answer::Catalog> catalog) {
-  for (auto& worker : d_workers) worker->publish(catalog);
+void Server::publish(std::shared_ptr<const answer::Catalog> catalog,
+                     std::shared_ptr<const answer::PoolStates> pools) {
+  if (d_stopped) return;  // the workers' mailboxes are closed
+  for (auto& worker : d_workers) worker->publish(catalog, pools);
 }
 
 void Server::stop() {
   if (!d_running) return;
   d_running = false;
+  d_stopped = true;
   for (auto& worker : d_workers) worker->stop();
   for (auto& worker : d_workers) worker->join();
 }

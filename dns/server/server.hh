@@ -28,9 +28,11 @@ class Server {
 
   void start();
 
-  // Hands `catalog` to every worker. Each swaps it in on its own loop; a query already being
-  // answered finishes with the catalog it started with. Call from one thread at a time.
-  void publish(std::shared_ptr<const answer::Catalog> catalog);
+  // Hands `catalog` and the pool states computed for it (may be null: its initial states) to
+  // every worker. Each swaps both in at once on its own loop; a query already being answered
+  // finishes with what it started with. Call from one thread at a time.
+  void publish(std::shared_ptr<const answer::Catalog> catalog,
+               std::shared_ptr<const answer::PoolStates> pools);
 
   // Closes every socket and connection, joins the threads. Idempotent.
   void stop();
@@ -47,6 +49,7 @@ class Server {
   std::atomic<unsigned> d_tcp_connections{0};
   std::vector<std::unique_ptr<Worker>> d_workers;
   bool d_running = false;
+  bool d_stopped = false;
 };
 
 }  // namespace rrdns::server

@@ -116,7 +116,7 @@ void TcpConnection::answerFrame(std::span<const uint8_t> query) {
   std::span<uint8_t> out(frame + 2, kMaxFrame - 2);
   answer::Outcome outcome;
   try {
-    outcome = answer::answer(d_worker.catalog(), query, answer::Transport::Tcp, out,
+    outcome = answer::answer(d_worker.catalog(), d_worker.pools(), query, answer::Transport::Tcp, out,
                              d_worker.answerOptions());
     if (spdlog::should_log(spdlog::level::trace)) {
       sockaddr_storage peer{};

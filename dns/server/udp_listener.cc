@@ -70,7 +70,7 @@ void UdpListener::answerDatagram(std::span<const uint8_t> query, const sockaddr*
   ++counters.udp_queries;
   try {
     std::span<uint8_t> out = d_worker.responseBuffer();
-    answer::Outcome outcome = answer::answer(d_worker.catalog(), query, answer::Transport::Udp, out,
+    answer::Outcome outcome = answer::answer(d_worker.catalog(), d_worker.pools(), query, answer::Transport::Udp, out,
                                              d_worker.answerOptions());
     if (spdlog::should_log(spdlog::level::trace))
       spdlog::trace("udp {}: {} byte query, {} byte answer, rcode {}{}", formatAddress(peer),

@@ -61,24 +61,32 @@ void Worker::run() {
   uv_run(&d_loop, UV_RUN_DEFAULT);
 }
 
-void Worker::publish(std::shared_ptr<const answer::Catalog> catalog) {
+void Worker::publish(std::shared_ptr<const answer::Catalog> catalog,
+                     std::shared_ptr<const answer::PoolStates> pools) {
   {
     std::lock_guard lock(d_mailbox_mutex);
-    d_mailbox = std::move(catalog);
+    d_mailbox_catalog = std::move(catalog);
+    d_mailbox_pools = std::move(pools);
+    d_mailbox_full = true;
   }
   uv_async_send(&d_mailbox_async);
 }
 
 void Worker::onMailbox(uv_async_t* async) {
   auto* self = static_cast<Worker*>(async->data);
-  std::shared_ptr<const answer::Catalog> fresh;
+  std::shared_ptr<const answer::Catalog> catalog;
+  std::shared_ptr<const answer::PoolStates> pools;
   {
     std::lock_guard lock(self->d_mailbox_mutex);
-    fresh.swap(self->d_mailbox);
+    if (!self->d_mailbox_full) return;
+    self->d_mailbox_full = false;
+    catalog.swap(self->d_mailbox_catalog);
+    pools.swap(self->d_mailbox_pools);
   }
   // Several publishes may coalesce into one callback; the mailbox holds only the newest.
-  if (fresh) self->d_catalog.swap(fresh);
-  // `fresh` now holds the old catalog; if this was its last user, it is freed here, off the
+  self->d_catalog.swap(catalog);
+  self->d_pools.swap(pools);
+  // The locals now hold the old ones; if this was their last user, they are freed here, off the
   // publishing thread and outside the lock.
 }
 

@@ -38,8 +38,10 @@ class Worker final : public HandleOwner {
   // Runs the loop on a new thread.
   void start();
 
-  // Any thread: hands a new catalog to the worker; it is swapped in at the next loop turn.
-  void publish(std::shared_ptr<const answer::Catalog> catalog);
+  // Any thread: hands a new catalog and its pool states (null: the catalog's initial ones) to
+  // the worker; both are swapped in together at the next loop turn.
+  void publish(std::shared_ptr<const answer::Catalog> catalog,
+               std::shared_ptr<const answer::PoolStates> pools);
 
   // Any thread: closes every handle so the loop ends; then join().
   void stop();
@@ -48,6 +50,7 @@ class Worker final : public HandleOwner {
   // Loop thread only.
   uv_loop_t* loop() { return &d_loop; }
   const answer::Catalog& catalog() const { return *d_catalog; }
+  const answer::PoolStates* pools() const { return d_pools.get(); }
   const answer::Options& answerOptions() const { return d_answer_options; }
   const ServerSettings& settings() const { return d_settings; }
   std::span<uint8_t> responseBuffer() { return {d_response.get(), kResponseSize}; }
@@ -77,11 +80,14 @@ class Worker final : public HandleOwner {
   bool d_loop_open = false;
   bool d_closing = false;
 
-  // Read on every query without a lock: only this worker's loop thread touches it.
+  // Read on every query without a lock: only this worker's loop thread touches them.
   std::shared_ptr<const answer::Catalog> d_catalog;
+  std::shared_ptr<const answer::PoolStates> d_pools;
   // The hand-over slot from the publishing thread, under d_mailbox_mutex.
   std::mutex d_mailbox_mutex;
-  std::shared_ptr<const answer::Catalog> d_mailbox;
+  bool d_mailbox_full = false;
+  std::shared_ptr<const answer::Catalog> d_mailbox_catalog;
+  std::shared_ptr<const answer::PoolStates> d_mailbox_pools;
 
   std::unique_ptr<uint8_t[]> d_response;
   std::vector<std::unique_ptr<UdpListener>> d_udp;

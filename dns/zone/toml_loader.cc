@@ -2,7 +2,8 @@
 //
 // The reader walks the parsed document once, turns every record into wire RDATA (rdata.hh) and
 // hands it to ZoneBuilder, which checks the zone as a whole. Problems are collected rather than
-// thrown, so one run shows the operator every mistake in the file.
+// thrown, so one run shows the operator every mistake in the file. Pools are read by
+// toml_pools.cc; the reporting and typed-value helpers both use are in toml_support.hh.
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -10,7 +11,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <initializer_list>
 #include <optional>
 #include <string_view>
 
@@ -19,15 +19,15 @@
 #include "dns/wire/name.hh"
 #include "dns/zone/loader.hh"
 #include "dns/zone/rdata.hh"
+#include "dns/zone/toml_support.hh"
 
 namespace rrdns::zone {
 namespace {
 
 namespace type = wire::type;
+using namespace toml_support;
 
-constexpr size_t kMaxErrors = 50;
 constexpr uint32_t kDefaultTtl = 3600;
-constexpr int64_t kMaxTtl = 0x7FFFFFFF;  // RFC 2181 8
 constexpr int64_t kMax16 = 0xFFFF;
 constexpr int64_t kMax32 = 0xFFFFFFFF;
 
@@ -48,9 +48,6 @@ constexpr std::array<TypeInfo, 9> kSupportedTypes{{
 }};
 constexpr std::string_view kSupportedList = "A, AAAA, CNAME, MX, NS, PTR, SRV, TXT, CAA";
 
-// Unwinds the reader once kMaxErrors problems are collected; never leaves this file.
-struct TooManyErrors {};
-
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return asciiLower(static_cast<uint8_t>(x)) == asciiLower(static_cast<uint8_t>(y));
@@ -61,60 +58,6 @@ const TypeInfo* supportedType(uint16_t rtype) {
   for (const auto& info : kSupportedTypes)
     if (info.rtype == rtype) return &info;
   return nullptr;
-}
-
-std::string_view describe(toml::node_type t) {
-  switch (t) {
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    default:
-      return "a date or time";
-  }
-}
-
-// Key path segment as TOML would need it written: bare when possible, otherwise quoted.
-std::string keySegment(std::string_view key) {
-  const bool bare = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-';
-  });
-  if (bare) return std::string(key);
-  std::string quoted = "\"";
-  for (char c : key) {
-    if (c == '"' || c == '\\') quoted += '\\';
-    quoted += c;
-  }
-  return quoted + '"';
-}
-
-std::string childPath(std::string_view parent, std::string_view key) {
-  return parent.empty() ? keySegment(key) : std::string(parent) + "." + keySegment(key);
-}
-
-std::string elementPath(std::string_view parent, size_t index) {
-  return std::string(parent) + "[" + std::to_string(index) + "]";
-}
-
-// "a, b or c"
-std::string listOf(std::initializer_list<std::string_view> words) {
-  std::string text;
-  size_t i = 0;
-  for (auto word : words) {
-    if (i > 0) text += (i + 1 == words.size()) ? " or " : ", ";
-    text += word;
-    ++i;
-  }
-  return text;
 }
 
 bool readWholeFile(const std::string& path, std::string& text, std::string& error) {
@@ -133,123 +76,47 @@ bool readWholeFile(const std::string& path, std::string& text, std::string& erro
   return !failed;
 }
 
-class TomlZoneReader {
+class TomlZoneReader : private TomlReporter {
  public:
-  explicit TomlZoneReader(const std::string& path) : d_path(path) {}
+  explicit TomlZoneReader(const std::string& path) : TomlReporter(path) {}
 
   ZoneLoad read() {
     ZoneLoad load;
     try {
       readDocument();
     } catch (const TooManyErrors&) {
-      d_errors.push_back(d_path + ": more than " + std::to_string(kMaxErrors) +
-                         " errors; stopping here");
+      appendUncounted(path() + ": more than " + std::to_string(kMaxErrors) +
+                      " errors; stopping here");
     }
-    if (d_errors.empty()) load.zone = std::move(d_zone);
-    load.errors = std::move(d_errors);
+    if (errorCount() == 0) load.zone = std::move(d_zone);
+    load.errors = takeErrors();
     return load;
   }
 
  private:
-  using Entry = std::pair<const toml::key*, const toml::node*>;
-
   void readDocument() {
     std::string text, error;
-    if (!readWholeFile(d_path, text, error)) return reportFile("cannot read: " + error);
+    if (!readWholeFile(path(), text, error)) return reportFile("cannot read: " + error);
     toml::table root;
     try {
-      root = toml::parse(text, d_path);
+      root = toml::parse(text, path());
     } catch (const toml::parse_error& e) {
       return report(e.source().begin.line, "",
                     "TOML syntax error: " + std::string(e.description()));
     }
-    checkKeys(root, "", {"origin", "ttl", "soa", "names"});
+    checkKeys(root, "", {"origin", "ttl", "soa", "names", "pools"});
     if (!readOrigin(root)) return;
     if (const auto* ttl = root.get("ttl")) d_zone_ttl = readTtl(*ttl, "ttl").value_or(kDefaultTtl);
 
-    d_builder.emplace(d_origin, d_path);
+    d_builder.emplace(d_origin, path());
     readSoa(root);
     if (const auto* names = root.get("names")) readNames(*names);
+    if (const auto* pools = root.get("pools"))
+      readPools(*pools, d_origin, d_zone_ttl, *d_builder, *this);
 
     std::vector<std::string> zone_errors;
     d_zone = d_builder->finish(zone_errors);
     for (const auto& message : zone_errors) reportFile(message);
-  }
-
-  // --- reporting ---
-
-  void report(uint32_t line, std::string_view key, std::string_view message) {
-    if (d_errors.size() == kMaxErrors) throw TooManyErrors{};
-    std::string text = d_path;
-    if (line > 0) text += ":" + std::to_string(line);
-    text += ": ";
-    if (!key.empty()) text += std::string(key) + ": ";
-    text += message;
-    d_errors.push_back(std::move(text));
-  }
-  void report(const toml::node& at, std::string_view key, std::string_view message) {
-    report(at.source().begin.line, key, message);
-  }
-  void reportFile(std::string_view message) { report(0, "", message); }
-
-  void checkKeys(const toml::table& table, std::string_view path,
-                 std::initializer_list<std::string_view> allowed) {
-    for (const auto& [key, node] : table) {
-      if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
-      report(key.source().begin.line, childPath(path, key.str()),
-             "unknown key (expected " + listOf(allowed) + ")");
-    }
-  }
-
-  // Entries of `table` in the order they appear in the file (toml::table iterates by key).
-  static std::vector<Entry> inFileOrder(const toml::table& table) {
-    std::vector<Entry> entries;
-    for (const auto& [key, node] : table) entries.emplace_back(&key, &node);
-    std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-      const auto& pa = a.first->source().begin;
-      const auto& pb = b.first->source().begin;
-      return pa.line != pb.line ? pa.line < pb.line : pa.column < pb.column;
-    });
-    return entries;
-  }
-
-  // --- typed values ---
-
-  const std::string* readString(const toml::node& node, std::string_view path) {
-    if (const auto* s = node.as_string()) return &s->get();
-    report(node, path, "expected a string, got " + std::string(describe(node.type())));
-    return nullptr;
-  }
-
-  std::optional<int64_t> readInteger(const toml::node& node, std::string_view path, int64_t max,
-                                     std::string_view what = "") {
-    const auto* integer = node.as_integer();
-    if (!integer) {
-      report(node, path, "expected an integer, got " + std::string(describe(node.type())));
-      return std::nullopt;
-    }
-    const int64_t v = integer->get();
-    if (v < 0 || v > max) {
-      report(node, path,
-             std::string(what) + std::to_string(v) + " is out of range (0 to " +
-                 std::to_string(max) + ")");
-      return std::nullopt;
-    }
-    return v;
-  }
-
-  std::optional<uint32_t> readTtl(const toml::node& node, std::string_view path) {
-    auto ttl = readInteger(node, path, kMaxTtl, "TTL ");
-    if (!ttl) return std::nullopt;
-    return static_cast<uint32_t>(*ttl);
-  }
-
-  // The node at `key`, or nullptr after reporting it missing (`message` says what belongs there).
-  const toml::node* require(const toml::table& table, std::string_view key, std::string_view path,
-                            std::string_view message) {
-    if (const auto* node = table.get(key)) return node;
-    report(table, childPath(path, key), message);
-    return nullptr;
   }
 
   // --- origin and SOA ---
@@ -297,7 +164,7 @@ class TomlZoneReader {
   }
 
   bool encodeSoaTable(const toml::table& soa, std::string& rdata, uint32_t& ttl) {
-    const size_t errors_before = d_errors.size();
+    const size_t errors_before = errorCount();
     checkKeys(soa, "soa",
               {"primary", "contact", "serial", "refresh", "retry", "expire", "minimum", "ttl"});
     SoaFields fields;
@@ -309,7 +176,7 @@ class TomlZoneReader {
     auto readTimer = [&](std::string_view key, int64_t max, uint32_t& field) {
       const auto* node = soa.get(key);
       if (!node) return;
-      if (auto v = readInteger(*node, childPath("soa", key), max))
+      if (auto v = readInteger(*node, childPath("soa", key), 0, max))
         field = static_cast<uint32_t>(*v);
     };
     if (serial) readTimer("serial", kMax32, fields.serial);
@@ -318,7 +185,7 @@ class TomlZoneReader {
     readTimer("expire", kMax32, fields.expire);
     readTimer("minimum", kMaxTtl, fields.minimum);
     if (const auto* node = soa.get("ttl")) ttl = readTtl(*node, "soa.ttl").value_or(ttl);
-    if (d_errors.size() != errors_before) return false;
+    if (errorCount() != errors_before) return false;
 
     fields.primary = *primary_text;
     fields.contact = *contact_text;
@@ -471,7 +338,7 @@ class TomlZoneReader {
   int64_t field(const toml::table& table, std::string_view key, const std::string& path,
                 int64_t max, std::string_view shape, bool& ok) {
     const auto* node = require(table, key, path, "missing; " + std::string(shape));
-    const auto v = node ? readInteger(*node, childPath(path, key), max) : std::nullopt;
+    const auto v = node ? readInteger(*node, childPath(path, key), 0, max) : std::nullopt;
     ok = ok && v;
     return v.value_or(0);
   }
@@ -529,8 +396,6 @@ class TomlZoneReader {
     return false;
   }
 
-  const std::string& d_path;
-  std::vector<std::string> d_errors;
   std::string d_origin;  // wire form
   uint32_t d_zone_ttl = kDefaultTtl;
   std::optional<ZoneBuilder> d_builder;

@@ -51,6 +51,34 @@ std::string ZoneBuilder::add(std::string_view owner, uint16_t rtype, uint32_t tt
   return {};
 }
 
+std::string ZoneBuilder::addPool(Pool pool) {
+  Zone& z = *d_zone;
+  if (pool.members.empty()) return "pool '" + pool.name + "' has no members";
+  if (pool.members.size() > kMaxPoolMembers)
+    return "pool '" + pool.name + "' has " + std::to_string(pool.members.size()) +
+           " members; at most " + std::to_string(kMaxPoolMembers) + " are allowed";
+  if (pool.owners.empty()) return "pool '" + pool.name + "' answers no names";
+  for (const auto& other : z.d_pools)
+    if (other->name == pool.name) return "pool '" + pool.name + "' is defined twice";
+  for (const auto& owner : pool.owners) {
+    if (!wire::isSubdomainOf(owner, z.d_apex))
+      return "'" + wire::nameToText(owner) + "' is outside the zone " + wire::nameToText(z.d_apex);
+    auto it = z.d_nodes.find(owner);
+    if (it != z.d_nodes.end() && it->second.pool)
+      return "'" + wire::nameToText(owner) + "' is already answered by pool '" +
+             it->second.pool->name + "'";
+  }
+  pool.zone = z.d_apex;
+  auto stored = std::make_unique<Pool>(std::move(pool));
+  for (const auto& owner : stored->owners) {
+    auto [it, inserted] = z.d_nodes.try_emplace(owner);
+    if (inserted) it->second.owner = owner;
+    it->second.pool = stored.get();
+  }
+  z.d_pools.push_back(std::move(stored));
+  return {};
+}
+
 std::shared_ptr<Zone> ZoneBuilder::finish(std::vector<std::string>& errors) {
   Zone& z = *d_zone;
   const size_t errors_before = errors.size();
@@ -72,6 +100,12 @@ std::shared_ptr<Zone> ZoneBuilder::finish(std::vector<std::string>& errors) {
                        "' has a CNAME and other data; a CNAME must be alone (RFC 1034 3.6.2)");
     if (owner == z.d_apex && node.find(type::CNAME))
       errors.push_back("the zone apex " + apex_text + " cannot be a CNAME");
+    if (node.pool && (node.find(type::A) || node.find(type::AAAA) || node.find(type::CNAME)))
+      errors.push_back("'" + wire::nameToText(owner) + "' is answered by pool '" +
+                       node.pool->name + "' and also has A, AAAA or CNAME records; keep one");
+    if (node.pool && owner != z.d_apex && node.find(type::NS))
+      errors.push_back("'" + wire::nameToText(owner) + "' is answered by pool '" +
+                       node.pool->name + "' but is also a delegation (NS)");
   }
   if (errors.size() != errors_before) return nullptr;
 
@@ -118,11 +152,26 @@ const Zone* ZoneSet::findZone(std::string_view name) const {
 }
 
 uint32_t ZoneSet::assignRotationSlots() {
-  for (auto& zone : d_mutable)
+  std::unordered_map<std::string, uint32_t> target_index;
+  for (auto& zone : d_mutable) {
     for (auto& [owner, node] : zone->d_nodes)
       for (auto& rrset : node.rrsets)
         if ((rrset.type == type::A || rrset.type == type::AAAA) && rrset.rdata.size() > 1)
           rrset.rotation_slot = d_rotation_slots++;
+    for (auto& pool : zone->d_pools) {
+      pool->id = static_cast<uint32_t>(d_pools.size());
+      pool->rotation_slot = d_rotation_slots;
+      d_rotation_slots += 2;  // one cursor per address family
+      d_pools.push_back(pool.get());
+      for (auto& member : pool->members) {
+        // The same target named by several pools or zones is checked once.
+        auto [it, inserted] = target_index.try_emplace(member.check.key(),
+                                                       static_cast<uint32_t>(d_targets.size()));
+        if (inserted) d_targets.push_back(member.check);
+        member.target = it->second;
+      }
+    }
+  }
   d_mutable.clear();
   return d_rotation_slots;
 }

@@ -12,9 +12,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dns/health/state.hh"
+
 namespace rrdns::zone {
 
 inline constexpr uint32_t kNoRotation = UINT32_MAX;
+inline constexpr size_t kMaxPoolMembers = 256;
 
 struct RRset {
   uint16_t type = 0;
@@ -25,9 +28,49 @@ struct RRset {
   uint32_t rotation_slot = kNoRotation;
 };
 
+// A pool: names whose A/AAAA answers are chosen from health-checked, weighted members.
+struct PoolMember {
+  std::string address;  // wire RDATA: 4 bytes (A) or 16 bytes (AAAA)
+  std::string text;     // "127.0.0.11", for logs and status
+  uint16_t rtype = 0;   // A or AAAA
+  uint32_t weight = 100;     // 0: drained, answered only when nothing else is left
+  health::CheckSpec check;   // pool check with this member's overrides applied
+  uint32_t target = 0;       // index into ZoneSet::targets(), set by assignRotationSlots()
+};
+
+enum class PoolPolicy : uint8_t {
+  Rotate,    // round robin over the healthy members; weights only matter as 0 (drained)
+  Weighted,  // first address in proportion to weight, by smooth weighted round robin
+  Random,    // first address drawn at random in proportion to weight
+};
+
+enum class AllDown : uint8_t {
+  All,       // fail open: answer every member (the usual choice for DNS)
+  None,      // NODATA
+  Servfail,  // SERVFAIL
+};
+
+struct Pool {
+  std::string name;  // the pool's key in its zone file ("www")
+  std::string zone;  // apex of the zone it belongs to (wire)
+  std::string source;  // file:line it was defined at
+  std::vector<std::string> owners;  // names answered from it (wire)
+  std::vector<PoolMember> members;  // in configured order
+  PoolPolicy policy = PoolPolicy::Rotate;
+  uint32_t max_addresses = 0;  // 0: every eligible member
+  uint32_t ttl = 0;
+  uint32_t degraded_ttl = 0;  // TTL while a member is down, or the pool fails open
+  double min_healthy = 0.0;   // fraction of non-drained members that must be up, else fail open
+  AllDown all_down = AllDown::All;
+  uint32_t slow_start_ms = 0;  // a member coming back ramps its weight up over this long
+  uint32_t id = 0;             // index into ZoneSet::pools(), set by assignRotationSlots()
+  uint32_t rotation_slot = 0;  // cursors: slot for A, slot + 1 for AAAA
+};
+
 struct Node {
   std::string owner;
   std::vector<RRset> rrsets;
+  const Pool* pool = nullptr;  // A/AAAA come from this pool instead of RRsets
   bool delegation = false;  // NS below the apex: a zone cut (RFC 1034 4.2.1)
 
   const RRset* find(uint16_t rtype) const {
@@ -56,6 +99,7 @@ class Zone {
   size_t nodeCount() const { return d_nodes.size(); }
   size_t recordCount() const { return d_records; }
   const NameMap& nodes() const { return d_nodes; }
+  const std::vector<std::unique_ptr<Pool>>& pools() const { return d_pools; }
 
   // The node at exactly `name` (lower-cased wire), or nullptr.
   const Node* find(std::string_view name) const {
@@ -69,6 +113,7 @@ class Zone {
   std::string d_apex;
   std::string d_source;
   NameMap d_nodes;
+  std::vector<std::unique_ptr<Pool>> d_pools;
   const Node* d_apex_node = nullptr;
   const RRset* d_soa = nullptr;
   uint32_t d_serial = 0;
@@ -84,6 +129,11 @@ class ZoneBuilder {
   // Adds one record. Returns an empty string, or what is wrong with it (the caller adds the
   // file:line). A second record of an existing RRset must carry the same TTL.
   std::string add(std::string_view owner, uint16_t rtype, uint32_t ttl, std::string rdata);
+
+  // Adds a pool answering A/AAAA at pool.owners. Returns "" or what is wrong (a pool name used
+  // twice, an owner outside the zone or already served by another pool, no members). Conflicts
+  // with records at those names (static A/AAAA, a CNAME) are reported by finish().
+  std::string addPool(Pool pool);
 
   // Whole-zone checks (SOA and NS at the apex, CNAME beside other data), empty non-terminals,
   // zone cuts. On success returns the zone; otherwise appends messages to `errors`.
@@ -102,10 +152,14 @@ class ZoneSet {
   // The zone whose apex is the longest suffix of `name` (lower-cased wire), or nullptr.
   const Zone* findZone(std::string_view name) const;
 
-  // Gives each rotating RRset (A/AAAA with more than one record) its cursor index; call once
-  // after the last add(). Returns how many cursors answer/rotation.hh must provide.
+  // Gives each rotating RRset (A/AAAA with more than one record) and each pool its cursor
+  // indexes, numbers the pools, and collects the distinct health-check targets of all pool
+  // members; call once after the last add(). Returns how many cursors answer/rotation.hh needs.
   uint32_t assignRotationSlots();
   uint32_t rotationSlots() const { return d_rotation_slots; }
+  const std::vector<const Pool*>& pools() const { return d_pools; }
+  // Distinct check targets (by CheckSpec::key()); PoolMember::target indexes this list.
+  const std::vector<health::CheckSpec>& targets() const { return d_targets; }
 
   const std::vector<std::shared_ptr<const Zone>>& zones() const { return d_list; }
 
@@ -115,6 +169,8 @@ class ZoneSet {
   std::unordered_map<std::string, const Zone*, NameHash, std::equal_to<>> d_by_apex;
   size_t d_longest_apex = 0;
   uint32_t d_rotation_slots = 0;
+  std::vector<const Pool*> d_pools;
+  std::vector<health::CheckSpec> d_targets;
 };
 
 }  // namespace rrdns::zone

@@ -85,7 +85,7 @@ TEST_CASE("finish creates every ancestor up to the apex as an empty node") {
   CHECK_FALSE(zone->find(wireName("d.z.test.")));
 }
 
-TEST_CASE("NS below the apex is a delegation; NS at the apex is not") {
+TEST_CASE("NS below the apex is a delegation, NS at the apex is not") {
   ZFixture z;
   z.add("sub.z.test.", type::NS, 60, wireName("ns.sub.z.test."));
   z.add("ns.sub.z.test.", type::A, 60, kAddress1);
@@ -95,7 +95,7 @@ TEST_CASE("NS below the apex is a delegation; NS at the apex is not") {
   CHECK_FALSE(zone->find(wireName("ns.sub.z.test."))->delegation);
 }
 
-TEST_CASE("duplicate records collapse; record order is kept") {
+TEST_CASE("duplicate records collapse and record order is kept") {
   ZFixture z;
   z.add("www.z.test.", type::A, 60, kAddress2);
   z.add("www.z.test.", type::A, 60, kAddress1);

@@ -1,0 +1,176 @@
+#include "dns/answer/pool_state.hh"
+
+#include <algorithm>
+#include <numeric>
+
+#include "dns/wire/constants.hh"
+
+namespace rrdns::answer {
+
+const char* poolModeName(PoolMode mode) {
+  switch (mode) {
+    case PoolMode::Healthy:
+      return "healthy";
+    case PoolMode::Degraded:
+      return "degraded";
+    case PoolMode::FailOpen:
+      return "fail-open";
+    case PoolMode::AllDownNone:
+      return "all-down (nodata)";
+    case PoolMode::AllDownServfail:
+      return "all-down (servfail)";
+  }
+  return "?";
+}
+
+uint32_t effectiveWeight(uint32_t weight, uint8_t load_weight, uint64_t up_for_ms,
+                         uint32_t slow_start_ms) {
+  if (weight == 0 || load_weight == 0) return 0;
+  uint64_t scaled = uint64_t{weight} * std::min<uint8_t>(load_weight, 100);
+  if (slow_start_ms > 0 && up_for_ms < slow_start_ms) scaled = scaled * up_for_ms / slow_start_ms;
+  // Never 0 here: a member that is up and wanted always gets some share.
+  return std::max<uint32_t>(1, static_cast<uint32_t>((scaled + 50) / 100));
+}
+
+std::vector<uint16_t> smoothSchedule(const std::vector<uint32_t>& weights) {
+  std::vector<uint32_t> w = weights;
+  uint64_t total = std::accumulate(w.begin(), w.end(), uint64_t{0});
+  if (total == 0) return {};
+  if (total > kMaxSchedule) {
+    for (auto& x : w) x = std::max<uint32_t>(1, static_cast<uint32_t>(x * kMaxSchedule / total));
+    total = std::accumulate(w.begin(), w.end(), uint64_t{0});
+  }
+  uint32_t divisor = 0;
+  for (auto x : w) divisor = std::gcd(divisor, x);
+  for (auto& x : w) x /= divisor;
+  total /= divisor;
+
+  std::vector<uint16_t> schedule;
+  schedule.reserve(total);
+  std::vector<int64_t> current(w.size(), 0);
+  for (uint64_t n = 0; n < total; ++n) {
+    size_t best = 0;
+    for (size_t i = 0; i < w.size(); ++i) {
+      current[i] += w[i];
+      if (current[i] > current[best]) best = i;
+    }
+    current[best] -= static_cast<int64_t>(total);
+    schedule.push_back(static_cast<uint16_t>(best));
+  }
+  return schedule;
+}
+
+namespace {
+
+struct MemberHealth {
+  bool up;
+  uint32_t weight;  // effective
+};
+
+MemberHealth memberHealth(const zone::Pool& pool, const zone::PoolMember& member,
+                          const health::HealthSnapshot* health, uint64_t now_ms, bool& ramping) {
+  if (!health)  // nothing reported yet; unchecked targets (kind none) are always up
+    return {member.check.initial_up || member.check.kind == health::CheckKind::None, member.weight};
+  const health::TargetHealth& t = health->targets[member.target];
+  if (!t.up) return {false, 0};
+  const uint64_t up_for = now_ms >= t.changed_ms ? now_ms - t.changed_ms : 0;
+  // A target that has been up since it was first checked (changed_ms 0) is not "coming back".
+  const bool returning = t.changed_ms != 0 && pool.slow_start_ms > 0 && up_for < pool.slow_start_ms;
+  ramping = ramping || returning;
+  return {true, effectiveWeight(member.weight, t.load_weight, returning ? up_for : UINT64_MAX,
+                                pool.slow_start_ms)};
+}
+
+void finishFamily(const zone::Pool& pool, FamilyState& f) {
+  f.ttl = f.mode == PoolMode::Healthy ? pool.ttl : pool.degraded_ttl;
+  if (pool.policy == zone::PoolPolicy::Weighted) f.schedule = smoothSchedule(f.weights);
+  if (pool.policy == zone::PoolPolicy::Random) {
+    f.cumulative.resize(f.weights.size());
+    std::partial_sum(f.weights.begin(), f.weights.end(), f.cumulative.begin());
+  }
+}
+
+FamilyState computeFamily(const zone::Pool& pool, uint16_t rtype,
+                          const health::HealthSnapshot* health, uint64_t now_ms, bool& ramping) {
+  FamilyState f;
+  std::vector<uint16_t> members, up_drained;
+  std::vector<MemberHealth> states;
+  for (uint16_t i = 0; i < pool.members.size(); ++i) {
+    const zone::PoolMember& m = pool.members[i];
+    if (m.rtype != rtype) continue;
+    const MemberHealth h = memberHealth(pool, m, health, now_ms, ramping);
+    members.push_back(i);
+    states.push_back(h);
+    if (m.weight == 0) {
+      if (h.up) up_drained.push_back(i);
+      continue;
+    }
+    ++f.active;
+    if (h.up) ++f.up;
+    if (h.up && h.weight > 0) {
+      f.eligible.push_back(i);
+      f.weights.push_back(h.weight);
+    }
+  }
+  if (members.empty()) return f;  // this family has no members: NODATA
+
+  auto failOpen = [&] {
+    // Health is ignored: every non-drained member (or every member, if all are drained) answers
+    // with its configured weight.
+    f.mode = PoolMode::FailOpen;
+    f.eligible.clear();
+    f.weights.clear();
+    for (uint16_t i : members) {
+      const uint32_t w = pool.members[i].weight;
+      if (w > 0 || f.active == 0) {
+        f.eligible.push_back(i);
+        f.weights.push_back(std::max<uint32_t>(w, 1));
+      }
+    }
+  };
+
+  const bool too_few = f.active > 0 && static_cast<double>(f.up) < pool.min_healthy * f.active;
+  if (too_few) {
+    failOpen();
+  } else if (!f.eligible.empty()) {
+    f.mode = f.up == f.active ? PoolMode::Healthy : PoolMode::Degraded;
+  } else if (!up_drained.empty()) {
+    // Weight 0 means "only when nothing else is left" (as Route 53): now nothing else is.
+    f.mode = PoolMode::Degraded;
+    f.eligible = up_drained;
+    f.weights.assign(up_drained.size(), 1);
+  } else {
+    switch (pool.all_down) {
+      case zone::AllDown::All:
+        failOpen();
+        break;
+      case zone::AllDown::None:
+        f.mode = PoolMode::AllDownNone;
+        break;
+      case zone::AllDown::Servfail:
+        f.mode = PoolMode::AllDownServfail;
+        break;
+    }
+  }
+  finishFamily(pool, f);
+  return f;
+}
+
+}  // namespace
+
+std::shared_ptr<PoolStates> computePoolStates(const zone::ZoneSet& zones,
+                                              const health::HealthSnapshot* health,
+                                              uint64_t now_ms) {
+  if (health && health->targets.size() != zones.targets().size()) health = nullptr;
+  auto states = std::make_shared<PoolStates>();
+  states->computed_ms = now_ms;
+  states->pools.resize(zones.pools().size());
+  for (const zone::Pool* pool : zones.pools()) {
+    PoolState& s = states->pools[pool->id];
+    s.family[0] = computeFamily(*pool, wire::type::A, health, now_ms, states->ramping);
+    s.family[1] = computeFamily(*pool, wire::type::AAAA, health, now_ms, states->ramping);
+  }
+  return states;
+}
+
+}  // namespace rrdns::answer

@@ -1,0 +1,70 @@
+// pool_state.hh -- what each pool answers right now: the eligible members per address family
+// and their weighted schedule, computed off the query path from the pools, a health snapshot and
+// the clock, and published to the workers as one immutable object.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "dns/health/state.hh"
+#include "dns/zone/zone.hh"
+
+namespace rrdns::answer {
+
+struct Catalog;
+
+enum class PoolMode : uint8_t {
+  Healthy,          // every non-drained member is up
+  Degraded,         // some are down (or only drained members are left): the rest answer
+  FailOpen,         // too few are up (min-healthy, or all down with all-down = "all"): all answer
+  AllDownNone,      // all down, all-down = "none": NODATA
+  AllDownServfail,  // all down, all-down = "servfail": SERVFAIL
+};
+
+const char* poolModeName(PoolMode mode);
+
+// One pool, one address family (A or AAAA).
+struct FamilyState {
+  PoolMode mode = PoolMode::Healthy;
+  uint32_t ttl = 0;
+  uint32_t up = 0;      // non-drained members that are up
+  uint32_t active = 0;  // non-drained members
+  std::vector<uint16_t> eligible;   // indexes into Pool::members, in configured order
+  std::vector<uint32_t> weights;    // effective weight of each eligible member
+  // Weighted policy: positions in `eligible`, in smooth weighted round-robin order, so any
+  // window of answers is as close to the weights as it can be.
+  std::vector<uint16_t> schedule;
+  // Random policy: running sums of `weights`.
+  std::vector<uint32_t> cumulative;
+};
+
+struct PoolState {
+  FamilyState family[2];  // [0] A, [1] AAAA
+};
+
+struct PoolStates {
+  const Catalog* catalog = nullptr;  // the catalog these were computed for (identity only)
+  std::vector<PoolState> pools;      // indexed by Pool::id
+  uint64_t computed_ms = 0;
+  bool ramping = false;  // some member is in slow start: recompute soon to raise its weight
+};
+
+// `health` may be null (no check has reported yet): every target is at its initial state.
+// `health` must describe zones.targets() (same indexes); a snapshot of another length is
+// ignored likewise.
+std::shared_ptr<PoolStates> computePoolStates(const zone::ZoneSet& zones,
+                                              const health::HealthSnapshot* health,
+                                              uint64_t now_ms);
+
+// Effective weight of a member: configured weight scaled by its load feedback (0..100) and, in
+// slow start, by the time since it came up. 0 only when the configured or reported weight is 0.
+uint32_t effectiveWeight(uint32_t weight, uint8_t load_weight, uint64_t up_for_ms,
+                         uint32_t slow_start_ms);
+
+// The smooth weighted round-robin order (as nginx) of positions 0..weights.size()-1, one
+// round long (sum of weights, scaled down to at most kMaxSchedule entries).
+std::vector<uint16_t> smoothSchedule(const std::vector<uint32_t>& weights);
+inline constexpr uint32_t kMaxSchedule = 4096;
+
+}  // namespace rrdns::answer

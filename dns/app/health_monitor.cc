@@ -1,0 +1,125 @@
+// health_monitor.cc -- snapshots in, pool states out, transitions logged.
+#include "dns/app/health_monitor.hh"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <unordered_map>
+
+#include "dns/health/clock.hh"
+#include "dns/wire/name.hh"
+
+namespace rrdns::app {
+namespace {
+
+constexpr uint64_t kTickMs = 250;
+
+// The health of `targets`, taken by key from `previous` (indexed like `previous_targets`); a
+// target that is new starts at its initial state.
+std::shared_ptr<const health::HealthSnapshot> carryOver(
+    const std::vector<health::CheckSpec>& targets,
+    const std::vector<health::CheckSpec>* previous_targets,
+    const health::HealthSnapshot* previous) {
+  auto snapshot = std::make_shared<health::HealthSnapshot>();
+  snapshot->taken_ms = health::monotonicMs();
+  std::unordered_map<std::string, size_t> index;
+  if (previous && previous_targets && previous->targets.size() == previous_targets->size())
+    for (size_t i = 0; i < previous_targets->size(); ++i) index.emplace((*previous_targets)[i].key(), i);
+  for (const auto& spec : targets) {
+    auto it = index.find(spec.key());
+    // As the checker does: a target that is not checked (kind none) is always up.
+    const bool up = spec.initial_up || spec.kind == health::CheckKind::None;
+    snapshot->targets.push_back(it != index.end() ? previous->targets[it->second]
+                                                  : health::TargetHealth{up, 100, 0});
+  }
+  return snapshot;
+}
+
+}  // namespace
+
+HealthMonitor::HealthMonitor(uv_loop_t* loop, server::Server& server)
+    : d_server(server),
+      d_checker([this](std::shared_ptr<const health::HealthSnapshot> snapshot) {
+        {
+          std::lock_guard lock(d_mailbox_mutex);
+          d_mailbox = std::move(snapshot);
+        }
+        uv_async_send(&d_async);
+      }) {
+  uv_async_init(loop, &d_async, onSnapshot);
+  d_async.data = this;
+  uv_timer_init(loop, &d_tick);
+  d_tick.data = this;
+  uv_timer_start(&d_tick, onTick, kTickMs, kTickMs);
+  d_checker.start();
+}
+
+HealthMonitor::~HealthMonitor() { d_checker.stop(); }
+
+void HealthMonitor::close() {
+  if (d_closed) return;
+  d_closed = true;
+  d_checker.stop();
+  uv_close(reinterpret_cast<uv_handle_t*>(&d_async), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&d_tick), nullptr);
+}
+
+void HealthMonitor::publish(std::shared_ptr<const answer::Catalog> catalog) {
+  const auto& targets = catalog->zones->targets();
+  d_health = carryOver(targets, d_catalog ? &d_catalog->zones->targets() : nullptr, d_health.get());
+  d_catalog = std::move(catalog);
+  recompute();
+  d_checker.setTargets(targets);
+  ++d_generation;
+}
+
+void HealthMonitor::onSnapshot(uv_async_t* async) {
+  auto* self = static_cast<HealthMonitor*>(async->data);
+  std::shared_ptr<const health::HealthSnapshot> snapshot;
+  {
+    std::lock_guard lock(self->d_mailbox_mutex);
+    snapshot.swap(self->d_mailbox);
+  }
+  if (!snapshot || !self->d_catalog || snapshot->generation != self->d_generation) return;
+  self->d_health = std::move(snapshot);
+  self->recompute();
+}
+
+void HealthMonitor::onTick(uv_timer_t* timer) {
+  auto* self = static_cast<HealthMonitor*>(timer->data);
+  if (self->d_pools && self->d_pools->ramping) self->recompute();
+}
+
+void HealthMonitor::recompute() {
+  auto pools = answer::computePoolStates(*d_catalog->zones, d_health.get(), health::monotonicMs());
+  pools->catalog = d_catalog.get();
+  logPoolChanges(*pools);
+  d_pools = std::move(pools);
+  d_server.publish(d_catalog, d_pools);
+}
+
+void HealthMonitor::logPoolChanges(const answer::PoolStates& after) {
+  // Keyed by zone and pool name rather than pool id, so a reload is not taken for a change.
+  std::map<std::string, answer::PoolMode> modes;
+  for (const zone::Pool* pool : d_catalog->zones->pools()) {
+    for (int family = 0; family < 2; ++family) {
+      const answer::FamilyState& now = after.pools[pool->id].family[family];
+      const std::string key = pool->zone + pool->name + (family == 0 ? "/A" : "/AAAA");
+      modes[key] = now.mode;
+      auto it = d_modes.find(key);
+      const answer::PoolMode was = it != d_modes.end() ? it->second : answer::PoolMode::Healthy;
+      if (now.mode == was || now.up + now.active == 0) continue;
+      const bool bad = now.mode == answer::PoolMode::FailOpen ||
+                       now.mode == answer::PoolMode::AllDownNone ||
+                       now.mode == answer::PoolMode::AllDownServfail;
+      if (now.mode == answer::PoolMode::FailOpen) ++d_fail_open_events;
+      spdlog::log(bad ? spdlog::level::warn : spdlog::level::info,
+                  "pool {} ({}) {}: {}, {} of {} members up", pool->name,
+                  wire::nameToText(pool->zone), family == 0 ? "A" : "AAAA",
+                  answer::poolModeName(now.mode), now.up, now.active);
+    }
+  }
+  d_modes = std::move(modes);
+}
+
+}  // namespace rrdns::app

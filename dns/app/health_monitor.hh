@@ -1,0 +1,60 @@
+// health_monitor.hh -- joins health checks to answers: keeps the checker's targets in step with
+// the catalog being served, and turns every health snapshot into pool states for the workers.
+#pragma once
+
+#include <uv.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "dns/answer/answer.hh"
+#include "dns/health/checker.hh"
+#include "dns/server/handle.hh"
+#include "dns/server/server.hh"
+
+namespace rrdns::app {
+
+// Lives on the main loop. The checker runs on its own thread and hands snapshots over through
+// a mailbox and a uv_async; pool states are computed here, off the query path, and published to
+// the workers together with the catalog they belong to.
+class HealthMonitor final : public server::HandleOwner {
+ public:
+  HealthMonitor(uv_loop_t* loop, server::Server& server);
+  ~HealthMonitor();
+  HealthMonitor(const HealthMonitor&) = delete;
+  HealthMonitor& operator=(const HealthMonitor&) = delete;
+
+  // Main loop: serve `catalog` from now on (at startup and after every reload). Targets it shares
+  // with the previous catalog keep their health, so a reload never resets a down member to up.
+  void publish(std::shared_ptr<const answer::Catalog> catalog);
+
+  // Main loop: closes the async and the timer and stops the checker (for closeAllHandles).
+  void close() override;
+
+  uint64_t failOpenEvents() const { return d_fail_open_events; }
+
+ private:
+  static void onSnapshot(uv_async_t* async);
+  static void onTick(uv_timer_t* timer);
+  void recompute();
+  void logPoolChanges(const answer::PoolStates& after);
+
+  server::Server& d_server;
+  health::Checker d_checker;
+  uv_async_t d_async;
+  uv_timer_t d_tick;  // recomputes while a member is in slow start
+  bool d_closed = false;
+
+  std::mutex d_mailbox_mutex;  // the checker thread's hand-over slot
+  std::shared_ptr<const health::HealthSnapshot> d_mailbox;
+
+  std::shared_ptr<const answer::Catalog> d_catalog;
+  std::shared_ptr<const health::HealthSnapshot> d_health;  // indexed like d_catalog's targets
+  std::shared_ptr<const answer::PoolStates> d_pools;
+  uint64_t d_generation = 0;  // setTargets calls made; snapshots of older lists are dropped
+  uint64_t d_fail_open_events = 0;
+  std::map<std::string, answer::PoolMode> d_modes;  // last logged mode per pool and family
+};
+
+}  // namespace rrdns::app

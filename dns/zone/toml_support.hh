@@ -1,0 +1,103 @@
+// toml_support.hh -- private to dns/zone: what the TOML zone readers (toml_loader.cc,
+// toml_pools.cc) share. Error reporting in the "FILE:LINE: KEY: message" form and reading typed
+// values that reports what is wrong with them. toml++ is a private dependency of dns_zone, so
+// nothing outside dns/zone may include this.
+#pragma once
+
+#include <toml++/toml.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "dns/zone/zone.hh"
+
+namespace rrdns::zone::toml_support {
+
+inline constexpr size_t kMaxErrors = 50;
+inline constexpr int64_t kMaxTtl = 0x7FFFFFFF;  // RFC 2181 8
+
+// Unwinds the reader once kMaxErrors problems are collected; caught in loadTomlZone's reader.
+struct TooManyErrors {};
+
+std::string_view describe(toml::node_type t);  // "a table", "an integer", ...
+
+// Key paths as TOML would need them written: pools.www.members[1].address, names."@".NS
+std::string childPath(std::string_view parent, std::string_view key);
+std::string elementPath(std::string_view parent, size_t index);
+
+// "a, b or c"
+template <typename Words>
+std::string listOf(const Words& words) {
+  std::string text;
+  size_t i = 0;
+  for (std::string_view word : words) {
+    if (i > 0) text += (i + 1 == words.size()) ? " or " : ", ";
+    text += word;
+    ++i;
+  }
+  return text;
+}
+
+using Entry = std::pair<const toml::key*, const toml::node*>;
+// Entries of `table` in the order they appear in the file (toml::table iterates by key).
+std::vector<Entry> inFileOrder(const toml::table& table);
+
+// Collects the errors of one file. Readers report and go on, so one run shows every mistake.
+class TomlReporter {
+ public:
+  explicit TomlReporter(const std::string& path) : d_path(path) {}
+
+  const std::string& path() const { return d_path; }
+  size_t errorCount() const { return d_errors.size(); }
+  std::vector<std::string> takeErrors() {
+    d_lines.clear();
+    return std::move(d_errors);
+  }
+
+  // Throws TooManyErrors instead of adding error kMaxErrors + 1. Line 0: no line is known.
+  void report(uint32_t line, std::string_view key, std::string_view message);
+  void report(const toml::node& at, std::string_view key, std::string_view message) {
+    report(at.source().begin.line, key, message);
+  }
+  void reportFile(std::string_view message) { report(0, "", message); }
+  // Appends a line that does not count towards kMaxErrors (the "stopping here" note).
+  void appendUncounted(std::string message) {
+    d_errors.push_back(std::move(message));
+    d_lines.push_back(0);
+  }
+  // Puts the errors reported since errorCount() was `mark` in line order, for readers that must
+  // check things in another order than they are written (a pool's members need its check).
+  void sortByLineSince(size_t mark);
+
+  // Reports every key of `table` that is not in `allowed`.
+  void checkKeys(const toml::table& table, std::string_view path,
+                 std::initializer_list<std::string_view> allowed);
+
+  // Each returns nothing (or nullptr) after reporting a value of the wrong type or range.
+  const std::string* readString(const toml::node& node, std::string_view path);
+  // `what` prefixes the value in the range message: "TTL -1 is out of range (0 to 2147483647)".
+  std::optional<int64_t> readInteger(const toml::node& node, std::string_view path, int64_t min,
+                                     int64_t max, std::string_view what = "");
+  std::optional<uint32_t> readTtl(const toml::node& node, std::string_view path);
+
+  // The node at `key`, or nullptr after reporting it missing (`message` says what belongs there).
+  const toml::node* require(const toml::table& table, std::string_view key, std::string_view path,
+                            std::string_view message);
+
+ private:
+  const std::string& d_path;
+  std::vector<std::string> d_errors;
+  std::vector<uint32_t> d_lines;  // of each error, for sortByLineSince()
+};
+
+// Reads the top-level `pools` table into `builder` (toml_pools.cc). `zone_ttl` is the default
+// pool TTL; `origin` (wire) anchors relative names.
+void readPools(const toml::node& pools, const std::string& origin, uint32_t zone_ttl,
+               ZoneBuilder& builder, TomlReporter& reporter);
+
+}  // namespace rrdns::zone::toml_support
