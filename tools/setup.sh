@@ -38,13 +38,14 @@ build() {
 }
 
 run() {
-  local at="@127.0.0.1 -p $PORT" pids=() i
+  local at="@127.0.0.1 -p $PORT" i
+  REPLICA_PIDS=()  # global: the EXIT trap runs after run() has returned
   # The demo pool's replica set: three rrdns-replica processes on 127.0.0.11-13:8080.
   for i in 11 12 13; do
     "$BUILD_DIR/rrdns-replica" --listen "127.0.0.$i:8080" --name "web$i" &
-    pids+=($!)
+    REPLICA_PIDS+=($!)
   done
-  trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null' EXIT
+  trap 'kill "${REPLICA_PIDS[@]}" 2>/dev/null; wait 2>/dev/null' EXIT
   trap 'exit 130' INT TERM
   cat <<EOT
 
