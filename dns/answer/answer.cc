@@ -33,6 +33,7 @@ class Response {
   uint16_t rcode() const { return d_rcode; }
   uint16_t flags() const { return d_flags; }
   uint16_t count(Section s) const { return d_counts[s]; }
+  uint32_t firstMember() const { return d_first_member; }
 
  private:
   void answerFrom(const zone::Zone& zone, std::string_view name);
@@ -60,6 +61,7 @@ class Response {
   uint16_t d_counts[3] = {0, 0, 0};
   const zone::Node* d_additional[kMaxAdditionalNames];
   size_t d_additional_count = 0;
+  uint32_t d_first_member = Outcome::kNoMember;
 };
 
 bool Response::put(Section s, std::string_view owner, const zone::RRset& rrset, bool required) {
@@ -228,6 +230,7 @@ void Response::answerPool(const zone::Zone& zone, const zone::Pool& pool, std::s
     return;
   }
   d_counts[kAnswer] += static_cast<uint16_t>(count);
+  if (d_first_member == Outcome::kNoMember) d_first_member = pool.member_base + f.eligible[first];
 }
 
 void Response::referral(const zone::Zone& zone, const zone::Node& cut) {
@@ -321,6 +324,7 @@ Outcome answer(const Catalog& catalog, const PoolStates* pools, std::span<const 
 
   uint16_t flags = 0;
   uint16_t code = rcode::NOERROR;
+  uint32_t first_member = Outcome::kNoMember;
   uint16_t counts[3] = {0, 0, 0};
   if (status == wire::ParseStatus::FormErr) {
     code = rcode::FORMERR;
@@ -336,6 +340,7 @@ Outcome answer(const Catalog& catalog, const PoolStates* pools, std::span<const 
     code = response.rcode();
     flags = response.flags();
     for (int s = 0; s < 3; ++s) counts[s] = response.count(static_cast<Section>(s));
+    first_member = response.firstMember();
   }
 
   if (with_opt) {
@@ -349,7 +354,7 @@ Outcome answer(const Catalog& catalog, const PoolStates* pools, std::span<const 
   wire::header::setFlags(m, wire::flag::QR | copied | flags | (code & 0x0F));
   wire::header::setCounts(m, q.has_question ? 1 : 0, counts[kAnswer], counts[kAuthority],
                           counts[kAdditional]);
-  return {w.size(), code, (flags & TC) != 0};
+  return {w.size(), code, (flags & TC) != 0, q.has_question ? q.qtype : uint16_t{0}, first_member};
 }
 
 }  // namespace rrdns::answer

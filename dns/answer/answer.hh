@@ -35,6 +35,11 @@ struct Outcome {
   size_t size = 0;  // bytes of response written to `out`; 0 means send nothing
   uint16_t rcode = 0;
   bool truncated = false;
+  uint16_t qtype = 0;  // of the question, 0 when there was none
+  // The pool member answered first, as an index into ZoneSet::members() (for answer-share
+  // counters), or kNoMember when no pool answered.
+  uint32_t first_member = kNoMember;
+  static constexpr uint32_t kNoMember = UINT32_MAX;
 };
 
 // Answers `query` into `out`, which must hold at least 65535 bytes. Pools answer from `pools`

@@ -163,7 +163,9 @@ uint32_t ZoneSet::assignRotationSlots() {
       pool->rotation_slot = d_rotation_slots;
       d_rotation_slots += 2;  // one cursor per address family
       d_pools.push_back(pool.get());
+      pool->member_base = static_cast<uint32_t>(d_members.size());
       for (auto& member : pool->members) {
+        d_members.push_back(&member);
         // The same target named by several pools or zones is checked once.
         auto [it, inserted] = target_index.try_emplace(member.check.key(),
                                                        static_cast<uint32_t>(d_targets.size()));

@@ -64,6 +64,7 @@ struct Pool {
   AllDown all_down = AllDown::All;
   uint32_t slow_start_ms = 0;  // a member coming back ramps its weight up over this long
   uint32_t id = 0;             // index into ZoneSet::pools(), set by assignRotationSlots()
+  uint32_t member_base = 0;    // members[i] is ZoneSet::members()[member_base + i]
   uint32_t rotation_slot = 0;  // cursors: slot for A, slot + 1 for AAAA
 };
 
@@ -158,6 +159,8 @@ class ZoneSet {
   uint32_t assignRotationSlots();
   uint32_t rotationSlots() const { return d_rotation_slots; }
   const std::vector<const Pool*>& pools() const { return d_pools; }
+  // Every pool member of every zone, pool after pool: a flat index for per-member counters.
+  const std::vector<const PoolMember*>& members() const { return d_members; }
   // Distinct check targets (by CheckSpec::key()); PoolMember::target indexes this list.
   const std::vector<health::CheckSpec>& targets() const { return d_targets; }
 
@@ -170,6 +173,7 @@ class ZoneSet {
   size_t d_longest_apex = 0;
   uint32_t d_rotation_slots = 0;
   std::vector<const Pool*> d_pools;
+  std::vector<const PoolMember*> d_members;
   std::vector<health::CheckSpec> d_targets;
 };
 

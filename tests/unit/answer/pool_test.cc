@@ -330,3 +330,24 @@ TEST_CASE("states computed for another catalog are ignored") {
   fx.states->catalog = nullptr;  // as if computed for the previous catalog
   CHECK(fx.ask("www.pool.test.").answer.size() == 2);  // initial states: both up
 }
+
+TEST_CASE("the outcome names the member answered first, for answer-share counters") {
+  PoolFixture fx({pool("www", {member("192.0.2.1", 100), member("192.0.2.2", 100)})});
+  QuerySpec spec;
+  spec.qname = "www.pool.test.";
+  std::vector<uint8_t> out(65535);
+  for (int i = 0; i < 4; ++i) {
+    const auto o = answer::answer(*fx.catalog, nullptr, testutil::query(spec),
+                                  answer::Transport::Udp, out);
+    REQUIRE(o.first_member != answer::Outcome::kNoMember);
+    const Message m = testutil::decode(out.data(), o.size);
+    CHECK(fx.zones->members()[o.first_member]->text == m.address(m.answer[0]));
+    CHECK(o.qtype == type::A);
+  }
+  spec.qname = "alias.pool.test.";
+  spec.qtype = type::TXT;  // no pool answer: no member
+  const auto none = answer::answer(*fx.catalog, nullptr, testutil::query(spec),
+                                   answer::Transport::Udp, out);
+  CHECK(none.first_member == answer::Outcome::kNoMember);
+  CHECK(none.qtype == type::TXT);
+}
