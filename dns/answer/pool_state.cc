@@ -67,17 +67,26 @@ struct MemberHealth {
   uint32_t weight;  // effective
 };
 
+// The configured weight as the operator has it: drained is 0, an override replaces it.
+uint32_t configuredWeight(const zone::PoolMember& member, const MemberOverride* o) {
+  if (o && o->drained) return 0;
+  return o && o->weight ? *o->weight : member.weight;
+}
+
 MemberHealth memberHealth(const zone::Pool& pool, const zone::PoolMember& member,
-                          const health::HealthSnapshot* health, uint64_t now_ms, bool& ramping) {
+                          const MemberOverride* o, const health::HealthSnapshot* health,
+                          uint64_t now_ms, bool& ramping) {
+  const uint32_t weight = configuredWeight(member, o);
+  if (o && o->up) return {*o->up, *o->up ? weight : 0};
   if (!health)  // nothing reported yet; unchecked targets (kind none) are always up
-    return {member.check.initial_up || member.check.kind == health::CheckKind::None, member.weight};
+    return {member.check.initial_up || member.check.kind == health::CheckKind::None, weight};
   const health::TargetHealth& t = health->targets[member.target];
   if (!t.up) return {false, 0};
   const uint64_t up_for = now_ms >= t.changed_ms ? now_ms - t.changed_ms : 0;
   // A target that has been up since it was first checked (changed_ms 0) is not "coming back".
   const bool returning = t.changed_ms != 0 && pool.slow_start_ms > 0 && up_for < pool.slow_start_ms;
   ramping = ramping || returning;
-  return {true, effectiveWeight(member.weight, t.load_weight, returning ? up_for : UINT64_MAX,
+  return {true, effectiveWeight(weight, t.load_weight, returning ? up_for : UINT64_MAX,
                                 pool.slow_start_ms)};
 }
 
@@ -91,17 +100,21 @@ void finishFamily(const zone::Pool& pool, FamilyState& f) {
 }
 
 FamilyState computeFamily(const zone::Pool& pool, uint16_t rtype,
-                          const health::HealthSnapshot* health, uint64_t now_ms, bool& ramping) {
+                          const health::HealthSnapshot* health,
+                          const std::vector<MemberOverride>* overrides, uint64_t now_ms,
+                          bool& ramping) {
   FamilyState f;
   std::vector<uint16_t> members, up_drained;
-  std::vector<MemberHealth> states;
+  std::vector<uint32_t> weights;  // configured, with the operator's overrides
   for (uint16_t i = 0; i < pool.members.size(); ++i) {
     const zone::PoolMember& m = pool.members[i];
     if (m.rtype != rtype) continue;
-    const MemberHealth h = memberHealth(pool, m, health, now_ms, ramping);
+    const MemberOverride* o = overrides ? &(*overrides)[pool.member_base + i] : nullptr;
+    const MemberHealth h = memberHealth(pool, m, o, health, now_ms, ramping);
+    const uint32_t weight = configuredWeight(m, o);
     members.push_back(i);
-    states.push_back(h);
-    if (m.weight == 0) {
+    weights.push_back(weight);
+    if (weight == 0) {
       if (h.up) up_drained.push_back(i);
       continue;
     }
@@ -120,11 +133,10 @@ FamilyState computeFamily(const zone::Pool& pool, uint16_t rtype,
     f.mode = PoolMode::FailOpen;
     f.eligible.clear();
     f.weights.clear();
-    for (uint16_t i : members) {
-      const uint32_t w = pool.members[i].weight;
-      if (w > 0 || f.active == 0) {
-        f.eligible.push_back(i);
-        f.weights.push_back(std::max<uint32_t>(w, 1));
+    for (size_t k = 0; k < members.size(); ++k) {
+      if (weights[k] > 0 || f.active == 0) {
+        f.eligible.push_back(members[k]);
+        f.weights.push_back(std::max<uint32_t>(weights[k], 1));
       }
     }
   };
@@ -160,15 +172,17 @@ FamilyState computeFamily(const zone::Pool& pool, uint16_t rtype,
 
 std::shared_ptr<PoolStates> computePoolStates(const zone::ZoneSet& zones,
                                               const health::HealthSnapshot* health,
-                                              uint64_t now_ms) {
+                                              uint64_t now_ms,
+                                              const std::vector<MemberOverride>* overrides) {
   if (health && health->targets.size() != zones.targets().size()) health = nullptr;
+  if (overrides && overrides->size() != zones.members().size()) overrides = nullptr;
   auto states = std::make_shared<PoolStates>();
   states->computed_ms = now_ms;
   states->pools.resize(zones.pools().size());
   for (const zone::Pool* pool : zones.pools()) {
     PoolState& s = states->pools[pool->id];
-    s.family[0] = computeFamily(*pool, wire::type::A, health, now_ms, states->ramping);
-    s.family[1] = computeFamily(*pool, wire::type::AAAA, health, now_ms, states->ramping);
+    s.family[0] = computeFamily(*pool, wire::type::A, health, overrides, now_ms, states->ramping);
+    s.family[1] = computeFamily(*pool, wire::type::AAAA, health, overrides, now_ms, states->ramping);
   }
   return states;
 }

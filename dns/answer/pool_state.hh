@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "dns/health/state.hh"
@@ -50,12 +51,21 @@ struct PoolStates {
   bool ramping = false;  // some member is in slow start: recompute soon to raise its weight
 };
 
+// An operator's word on one pool member (rrdnsctl drain/weight/mark), applied on top of the
+// zone file and the health checks.
+struct MemberOverride {
+  bool drained = false;            // as weight 0: answered only when nothing else is left
+  std::optional<uint32_t> weight;  // replaces the configured weight
+  std::optional<bool> up;          // replaces the checks' verdict
+};
+
 // `health` may be null (no check has reported yet): every target is at its initial state.
 // `health` must describe zones.targets() (same indexes); a snapshot of another length is
-// ignored likewise.
+// ignored likewise. `overrides`, when given, is indexed like zones.members().
 std::shared_ptr<PoolStates> computePoolStates(const zone::ZoneSet& zones,
                                               const health::HealthSnapshot* health,
-                                              uint64_t now_ms);
+                                              uint64_t now_ms,
+                                              const std::vector<MemberOverride>* overrides = nullptr);
 
 // Effective weight of a member: configured weight scaled by its load feedback (0..100) and, in
 // slow start, by the time since it came up. 0 only when the configured or reported weight is 0.

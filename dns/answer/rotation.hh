@@ -18,6 +18,8 @@ class RotationState {
 
   // The rotation offset for this answer; advances the cursor.
   uint32_t next(uint32_t slot) { return d_cursors[slot].fetch_add(1, std::memory_order_relaxed); }
+  // The offset the next answer will use, without advancing (for explain).
+  uint32_t peek(uint32_t slot) const { return d_cursors[slot].load(std::memory_order_relaxed); }
   void set(uint32_t slot, uint32_t value) { d_cursors[slot].store(value, std::memory_order_relaxed); }
   uint32_t slots() const { return d_slots; }
 

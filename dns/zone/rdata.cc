@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <limits>
 #include <vector>
 
@@ -276,6 +277,108 @@ bool encodeText(uint16_t rtype, std::string_view text, std::string_view origin, 
       error = "type " + wire::typeName(rtype) + " has no text form here";
       return false;
   }
+}
+
+}  // namespace rrdns::zone
+
+namespace rrdns::zone {
+namespace {
+
+std::string hexText(std::string_view rdata) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out = "\\# " + std::to_string(rdata.size());
+  if (!rdata.empty()) out += ' ';
+  for (unsigned char c : rdata) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+// A name at `pos` of uncompressed RDATA; advances `pos`. False when it runs off the end.
+bool nameAt(std::string_view rdata, size_t& pos, std::string& text) {
+  const size_t start = pos;
+  while (pos < rdata.size() && rdata[pos] != 0) pos += 1 + static_cast<uint8_t>(rdata[pos]);
+  if (pos >= rdata.size()) return false;
+  ++pos;
+  text = wire::nameToText(rdata.substr(start, pos - start));
+  return true;
+}
+
+std::string quoted(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c >= 0x7F) {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\%03u", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string rdataToText(uint16_t rtype, std::string_view rdata) {
+  const auto* p = reinterpret_cast<const uint8_t*>(rdata.data());
+  std::string a, b;
+  size_t pos = 0;
+  switch (rtype) {
+    case wire::type::A:
+    case wire::type::AAAA: {
+      char text[INET6_ADDRSTRLEN];
+      const int family = rtype == wire::type::A ? AF_INET : AF_INET6;
+      if (rdata.size() != (rtype == wire::type::A ? 4u : 16u) ||
+          !inet_ntop(family, rdata.data(), text, sizeof text))
+        break;
+      return text;
+    }
+    case wire::type::NS:
+    case wire::type::CNAME:
+    case wire::type::PTR:
+      if (nameAt(rdata, pos, a) && pos == rdata.size()) return a;
+      break;
+    case wire::type::MX:
+      pos = 2;
+      if (rdata.size() > 2 && nameAt(rdata, pos, a) && pos == rdata.size())
+        return std::to_string(load16(p)) + " " + a;
+      break;
+    case wire::type::SRV:
+      pos = 6;
+      if (rdata.size() > 6 && nameAt(rdata, pos, a) && pos == rdata.size())
+        return std::to_string(load16(p)) + " " + std::to_string(load16(p + 2)) + " " +
+               std::to_string(load16(p + 4)) + " " + a;
+      break;
+    case wire::type::SOA:
+      if (nameAt(rdata, pos, a) && nameAt(rdata, pos, b) && pos + 20 == rdata.size()) {
+        std::string text = a + " " + b;
+        for (int i = 0; i < 5; ++i) text += " " + std::to_string(load32(p + pos + 4 * i));
+        return text;
+      }
+      break;
+    case wire::type::TXT: {
+      std::string text;
+      while (pos < rdata.size()) {
+        const size_t len = p[pos];
+        if (pos + 1 + len > rdata.size()) return hexText(rdata);
+        if (!text.empty()) text += ' ';
+        text += quoted(rdata.substr(pos + 1, len));
+        pos += 1 + len;
+      }
+      return text;
+    }
+    case wire::type::CAA:
+      if (rdata.size() >= 2 && 2u + p[1] <= rdata.size())
+        return std::to_string(p[0]) + " " + std::string(rdata.substr(2, p[1])) + " " +
+               quoted(rdata.substr(2 + p[1]));
+      break;
+  }
+  return hexText(rdata);
 }
 
 }  // namespace rrdns::zone

@@ -51,3 +51,11 @@ bool encodeText(uint16_t rtype, std::string_view text, std::string_view origin, 
                 std::string& error);
 
 }  // namespace rrdns::zone
+
+namespace rrdns::zone {
+
+// Presentation text of wire RDATA as a zone file would write it ("10 mail.example.com.",
+// "\"v=spf1 -all\""); unknown types in RFC 3597 form ("\# 2 abcd").
+std::string rdataToText(uint16_t rtype, std::string_view rdata);
+
+}  // namespace rrdns::zone

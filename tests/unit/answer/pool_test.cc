@@ -5,6 +5,7 @@
 #include <map>
 
 #include "dns/answer/answer.hh"
+#include "dns/answer/explain.hh"
 #include "dns/wire/constants.hh"
 #include "tests/unit/message_util.hh"
 
@@ -350,4 +351,68 @@ TEST_CASE("the outcome names the member answered first, for answer-share counter
                                    answer::Transport::Udp, out);
   CHECK(none.first_member == answer::Outcome::kNoMember);
   CHECK(none.qtype == type::TXT);
+}
+
+TEST_CASE("operator overrides: drain, weight and mark win over the zone file and the checks") {
+  PoolFixture fx({pool("www", {member("192.0.2.1", 100), member("192.0.2.2", 100)},
+                       zone::PoolPolicy::Weighted)});
+  health::HealthSnapshot snapshot;
+  snapshot.targets = {up(), down()};
+  std::vector<answer::MemberOverride> overrides(fx.zones->members().size());
+  auto compute = [&] {
+    fx.states = answer::computePoolStates(*fx.zones, &snapshot, 1000, &overrides);
+    fx.states->catalog = fx.catalog.get();
+    return fx.family("www");
+  };
+  CHECK(compute().eligible == std::vector<uint16_t>{0});
+  overrides[1].up = true;  // an external monitor says the second is fine
+  CHECK(compute().eligible == std::vector<uint16_t>{0, 1});
+  overrides[0].weight = 300;
+  CHECK(compute().weights == std::vector<uint32_t>{300, 100});
+  overrides[0].drained = true;  // drained beats the weight override
+  CHECK(compute().eligible == std::vector<uint16_t>{1});
+  overrides[1].up = false;  // now nothing but the drained member is up: it answers
+  const auto last = compute();
+  CHECK(last.eligible == std::vector<uint16_t>{0});
+  CHECK(last.mode == answer::PoolMode::Degraded);
+}
+
+TEST_CASE("explain says which members answer next and why, without moving the cursor") {
+  auto p = pool("www", {member("192.0.2.1", 100), member("192.0.2.2", 100),
+                        member("192.0.2.3", 100)});
+  PoolFixture fx({std::move(p)});
+  fx.health({up(), down(), up()});
+  std::vector<answer::MemberOverride> overrides(fx.zones->members().size());
+  overrides[2].drained = true;
+  health::HealthSnapshot snapshot;
+  snapshot.targets = {up(), down(), up()};
+  fx.states = answer::computePoolStates(*fx.zones, &snapshot, 1000, &overrides);
+  fx.states->catalog = fx.catalog.get();
+
+  const auto e = answer::explain(*fx.catalog, fx.states.get(), &snapshot, &overrides,
+                                 "alias.pool.test", type::A);
+  CHECK(e.zone == "pool.test.");
+  CHECK(e.outcome == "pool");
+  CHECK(e.pool == "www");
+  CHECK(e.mode == "degraded");
+  CHECK(e.ttl == 5);
+  CHECK(e.ttl_rule.find("degraded-ttl") != std::string::npos);
+  REQUIRE(e.candidates.size() == 3);
+  CHECK(e.candidates[0].state == "up");
+  CHECK(e.candidates[0].eligible);
+  CHECK(e.candidates[1].state == "down");
+  CHECK_FALSE(e.candidates[1].eligible);
+  CHECK(e.candidates[2].state == "drained");
+  CHECK(e.candidates[2].note == "drained by an operator");
+  REQUIRE(e.records.size() == 2);  // the CNAME, then the one eligible member
+  CHECK(e.records[0] == "alias.pool.test. 300 IN CNAME www.pool.test.");
+  CHECK(e.records[1] == "www.pool.test. 5 IN A 192.0.2.1");
+  // explain must not advance rotation: the real answer still starts where explain said.
+  const Message m = fx.ask("www.pool.test.");
+  CHECK(m.address(m.answer[0]) == "192.0.2.1");
+
+  CHECK(answer::explain(*fx.catalog, nullptr, nullptr, nullptr, "nosuch.pool.test.", type::A)
+            .outcome == "nxdomain");
+  CHECK(answer::explain(*fx.catalog, nullptr, nullptr, nullptr, "elsewhere.test.", type::A)
+            .outcome == "refused");
 }

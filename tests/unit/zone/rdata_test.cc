@@ -137,3 +137,26 @@ TEST_CASE("types without a text form are refused") {
   CHECK(failure(wire::type::SOA, "x") == "type SOA has no text form here");
   CHECK(failure(wire::type::HINFO, "x") == "type HINFO has no text form here");
 }
+
+TEST_CASE("rdataToText writes what the encoders read") {
+  const std::string origin = [] {
+    std::string out, error;
+    REQUIRE(rrdns::wire::nameFromText("example.test.", "", out, error));
+    return out;
+  }();
+  auto roundTrip = [&](uint16_t rtype, const char* text) {
+    std::string rdata, error;
+    REQUIRE_MESSAGE(rrdns::zone::encodeText(rtype, text, origin, rdata, error), error);
+    return rrdns::zone::rdataToText(rtype, rdata);
+  };
+  CHECK(roundTrip(rrdns::wire::type::A, "192.0.2.1") == "192.0.2.1");
+  CHECK(roundTrip(rrdns::wire::type::AAAA, "2001:db8::1") == "2001:db8::1");
+  CHECK(roundTrip(rrdns::wire::type::CNAME, "www") == "www.example.test.");
+  CHECK(roundTrip(rrdns::wire::type::MX, "10 mail") == "10 mail.example.test.");
+  CHECK(roundTrip(rrdns::wire::type::SRV, "0 5 5060 sip") == "0 5 5060 sip.example.test.");
+  CHECK(roundTrip(rrdns::wire::type::TXT, "v=spf1 \"x\"") == "\"v=spf1 \\\"x\\\"\"");
+  CHECK(roundTrip(rrdns::wire::type::CAA, "0 issue \"letsencrypt.org\"") ==
+        "0 issue \"letsencrypt.org\"");
+  CHECK(rrdns::zone::rdataToText(65000, std::string("\xab\xcd", 2)) == "\\# 2 abcd");
+  CHECK(rrdns::zone::rdataToText(rrdns::wire::type::A, "abc") == "\\# 3 616263");
+}
