@@ -303,6 +303,7 @@ struct Checker::Impl {
       if (!r.ok) ++s.failures;
       s.last_reason = r.reason;
       s.last_latency_us = r.latency_us;
+      s.latency.record(r.latency_us);
       s.last_check_ms = now;
       // A failed probe says nothing about load (no answer, or an error page): keep the last
       // reported weight until a successful probe replaces it.

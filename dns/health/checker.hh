@@ -2,6 +2,7 @@
 // and publishes a HealthSnapshot whenever what answers should contain changes.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -12,6 +13,26 @@
 #include "dns/health/state.hh"
 
 namespace rrdns::health {
+
+// How long a target's probes took: fixed buckets, so histograms of different targets (and of
+// one target across restarts) aggregate. Every finished probe counts, failed ones too: a
+// timeout lands near its timeout, which is what an operator looking at slowness wants to see.
+struct LatencyHistogram {
+  // Upper bounds in microseconds (inclusive, as Prometheus "le"); a last, implicit +Inf bucket.
+  static constexpr std::array<uint32_t, 11> kBoundsUs = {
+      1'000, 2'500, 5'000, 10'000, 25'000, 50'000, 100'000, 250'000, 500'000, 1'000'000, 2'500'000};
+  // cumulative[i]: probes that took at most kBoundsUs[i]; the last entry (+Inf) equals count.
+  std::array<uint64_t, kBoundsUs.size() + 1> cumulative{};
+  uint64_t sum_us = 0;
+  uint64_t count = 0;
+
+  void record(uint32_t latency_us) {
+    for (size_t i = 0; i < cumulative.size(); ++i)
+      if (i == kBoundsUs.size() || latency_us <= kBoundsUs[i]) ++cumulative[i];
+    sum_us += latency_us;
+    ++count;
+  }
+};
 
 // One target as the checker sees it (for `status` output; not for the answer path).
 struct TargetStatus {
@@ -25,6 +46,7 @@ struct TargetStatus {
   uint64_t checks = 0, failures = 0;       // probes finished / of which failed, since creation
   bool checks_up = true;                   // the rise/fall verdict alone
   std::optional<bool> override_up;         // set by setOverride
+  LatencyHistogram latency;                // every probe since creation
 };
 
 class Checker {

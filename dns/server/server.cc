@@ -59,9 +59,12 @@ void Server::stop() {
   for (auto& worker : d_workers) worker->join();
 }
 
-WorkerCounters Server::counters() const {
-  WorkerCounters total;
-  for (const auto& worker : d_workers) total += worker->counters();
+Stats Server::stats(const answer::Catalog* catalog) const {
+  Stats total;
+  if (catalog != nullptr && catalog->zones)
+    total.member_first.assign(catalog->zones->members().size(), 0);
+  // d_workers is fixed once create() returns, so reading it from any thread is safe.
+  for (const auto& worker : d_workers) worker->addStats(total, catalog);
   return total;
 }
 

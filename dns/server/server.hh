@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "dns/answer/answer.hh"
-#include "dns/server/counters.hh"
 #include "dns/server/settings.hh"
+#include "dns/server/stats.hh"
 
 namespace rrdns::server {
 
@@ -39,8 +39,12 @@ class Server {
 
   const ServerSettings& settings() const { return d_settings; }
 
-  // Sum over all workers; only meaningful after stop().
-  WorkerCounters counters() const;
+  // Any thread, while running or after stop(): the workers' live counts, summed. Each count is
+  // read atomically but not all at one instant, so sums across fields may be off by the queries
+  // in flight. member_first is sized for `catalog` (empty when null) and sums only the workers
+  // that have swapped it in: index i is catalog->zones->members()[i]. The caller keeps
+  // `catalog` alive during the call. Allocates; takes each worker's member-counter lock briefly.
+  Stats stats(const answer::Catalog* catalog = nullptr) const;
 
  private:
   explicit Server(ServerSettings settings);

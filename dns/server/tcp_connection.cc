@@ -109,7 +109,7 @@ void TcpConnection::answerFrames() {
 
 void TcpConnection::answerFrame(std::span<const uint8_t> query) {
   WorkerCounters& counters = d_worker.counters();
-  ++counters.tcp_queries;
+  bump(counters.tcp_queries);
   // Answer straight into the output buffer, behind room for the length prefix. The high-water
   // check in answerFrames() leaves at least kMaxFrame bytes free here.
   uint8_t* frame = d_pending.data.get() + d_pending.size;
@@ -118,6 +118,7 @@ void TcpConnection::answerFrame(std::span<const uint8_t> query) {
   try {
     outcome = answer::answer(d_worker.catalog(), d_worker.pools(), query, answer::Transport::Tcp, out,
                              d_worker.answerOptions());
+    d_worker.countAnswer(outcome);
     if (spdlog::should_log(spdlog::level::trace)) {
       sockaddr_storage peer{};
       int length = sizeof peer;
@@ -127,11 +128,11 @@ void TcpConnection::answerFrame(std::span<const uint8_t> query) {
                     outcome.size, outcome.rcode);
     }
   } catch (const std::exception& e) {
-    ++counters.errors;  // lose this query, keep the connection and the loop
+    bump(counters.errors);  // lose this query, keep the connection and the loop
     spdlog::debug("tcp query: {}", e.what());
     return;
   } catch (...) {
-    ++counters.errors;
+    bump(counters.errors);
     return;
   }
   if (outcome.size == 0 || outcome.size > out.size()) return;

@@ -57,7 +57,7 @@ void UdpListener::onReceive(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf
   }
   if (peer == nullptr) return;  // nread == 0, addr == NULL: nothing was read
   if (flags & UV_UDP_PARTIAL) {
-    ++self->d_worker.counters().udp_dropped;  // bigger than 64 KiB: not a DNS query
+    bump(self->d_worker.counters().udp_dropped);  // bigger than 64 KiB: not a DNS query
     return;
   }
   // nread, not buf->len: a chunk's len is the whole 64 KiB slot.
@@ -67,11 +67,12 @@ void UdpListener::onReceive(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf
 
 void UdpListener::answerDatagram(std::span<const uint8_t> query, const sockaddr* peer) {
   WorkerCounters& counters = d_worker.counters();
-  ++counters.udp_queries;
+  bump(counters.udp_queries);
   try {
     std::span<uint8_t> out = d_worker.responseBuffer();
     answer::Outcome outcome = answer::answer(d_worker.catalog(), d_worker.pools(), query, answer::Transport::Udp, out,
                                              d_worker.answerOptions());
+    d_worker.countAnswer(outcome);
     if (spdlog::should_log(spdlog::level::trace))
       spdlog::trace("udp {}: {} byte query, {} byte answer, rcode {}{}", formatAddress(peer),
                     query.size(), outcome.size, outcome.rcode, outcome.truncated ? ", TC" : "");
@@ -85,26 +86,26 @@ void UdpListener::answerDatagram(std::span<const uint8_t> query, const sockaddr*
       sendQueued(out.first(outcome.size), peer);
       return;
     }
-    ++counters.udp_dropped;
+    bump(counters.udp_dropped);
     spdlog::debug("udp send to {} failed: {}", formatAddress(peer), uv_strerror(rc));
   } catch (const std::exception& e) {
     // Nothing here should throw; if something does, lose this packet, not the loop.
-    ++counters.errors;
+    bump(counters.errors);
     spdlog::debug("udp query from {}: {}", formatAddress(peer), e.what());
   } catch (...) {
-    ++counters.errors;
+    bump(counters.errors);
   }
 }
 
 void UdpListener::sendQueued(std::span<const uint8_t> response, const sockaddr* peer) {
   WorkerCounters& counters = d_worker.counters();
   if (response.size() > kMaxQueuedAnswer || d_closing) {
-    ++counters.udp_dropped;
+    bump(counters.udp_dropped);
     return;
   }
   if (d_free_sends.empty()) {
     if (d_sends.size() >= kMaxQueuedSends) {
-      ++counters.udp_dropped;  // the client will retry; queueing more only adds latency
+      bump(counters.udp_dropped);  // the client will retry; queueing more only adds latency
       return;
     }
     d_sends.push_back(std::make_unique<QueuedSend>());
@@ -123,16 +124,16 @@ void UdpListener::sendQueued(std::span<const uint8_t> response, const sockaddr* 
                        reinterpret_cast<const sockaddr*>(&send->peer), onQueuedSent);
   if (rc != 0) {
     d_free_sends.push_back(send);
-    ++counters.udp_dropped;
+    bump(counters.udp_dropped);
     return;
   }
-  ++counters.udp_deferred;
+  bump(counters.udp_deferred);
 }
 
 void UdpListener::onQueuedSent(uv_udp_send_t* request, int status) {
   auto* send = static_cast<QueuedSend*>(request->data);
   UdpListener* self = send->owner;
-  if (status != 0 && status != UV_ECANCELED) ++self->d_worker.counters().udp_dropped;
+  if (status != 0 && status != UV_ECANCELED) bump(self->d_worker.counters().udp_dropped);
   self->d_free_sends.push_back(send);
 }
 

@@ -1,10 +1,13 @@
-// worker.cc -- a worker's loop, catalog mailbox and shutdown.
+// worker.cc -- a worker's loop, catalog mailbox, answer-share counters and shutdown.
 #include "dns/server/worker.hh"
 
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <stdexcept>
+#include <string>
+#include <unordered_map>
 
 #include "dns/server/tcp_listener.hh"
 #include "dns/server/udp_listener.hh"
@@ -28,6 +31,7 @@ Worker::Worker(unsigned index, const ServerSettings& settings,
   d_mailbox_async.data = this;
   uv_async_init(&d_loop, &d_stop_async, onStop);
   d_stop_async.data = this;
+  resetMemberCounters(nullptr);
 }
 
 Worker::~Worker() {
@@ -86,8 +90,60 @@ void Worker::onMailbox(uv_async_t* async) {
   // Several publishes may coalesce into one callback; the mailbox holds only the newest.
   self->d_catalog.swap(catalog);
   self->d_pools.swap(pools);
+  // Most publishes only bring new pool states; the members change with the catalog only.
+  if (self->d_catalog.get() != self->d_member_catalog) self->resetMemberCounters(catalog.get());
   // The locals now hold the old ones; if this was their last user, they are freed here, off the
   // publishing thread and outside the lock.
+}
+
+namespace {
+
+// Identifies a pool member across catalogs: a reload builds new objects, and may reorder them.
+std::string memberKey(const zone::Pool& pool, const zone::PoolMember& member) {
+  std::string key = pool.zone;
+  key += '\0';
+  key += pool.name;
+  key += '\0';
+  key += member.address;
+  return key;
+}
+
+}  // namespace
+
+// Loop thread (or the constructor). `previous` is the catalog d_member_first counted for, still
+// alive: members present in both keep their counts, so a reload does not reset a member's
+// answer count as the exporter shows it.
+void Worker::resetMemberCounters(const answer::Catalog* previous) {
+  const zone::ZoneSet* zones = d_catalog ? d_catalog->zones.get() : nullptr;
+  std::vector<Counter> fresh(zones ? zones->members().size() : 0);
+  if (zones && previous && previous->zones && !d_member_first.empty()) {
+    std::unordered_map<std::string, uint64_t> old_counts;
+    for (const zone::Pool* pool : previous->zones->pools())
+      for (size_t i = 0; i < pool->members.size(); ++i)
+        if (pool->member_base + i < d_member_first.size())
+          old_counts.emplace(memberKey(*pool, pool->members[i]),
+                             d_member_first[pool->member_base + i].load());
+    for (const zone::Pool* pool : zones->pools())
+      for (size_t i = 0; i < pool->members.size(); ++i)
+        if (auto it = old_counts.find(memberKey(*pool, pool->members[i]));
+            it != old_counts.end() && pool->member_base + i < fresh.size())
+          fresh[pool->member_base + i].set(it->second);
+  }
+  {
+    std::lock_guard lock(d_member_mutex);
+    d_member_first.swap(fresh);
+    d_member_catalog = d_catalog.get();
+  }
+  // `fresh` now holds the old counters; freed here, after addStats() can no longer see them.
+}
+
+void Worker::addStats(Stats& total, const answer::Catalog* catalog) const {
+  d_counters.addTo(total);
+  if (catalog == nullptr) return;
+  std::lock_guard lock(d_member_mutex);
+  if (d_member_catalog != catalog) return;
+  const size_t n = std::min(total.member_first.size(), d_member_first.size());
+  for (size_t i = 0; i < n; ++i) total.member_first[i] += d_member_first[i].load();
 }
 
 void Worker::stop() { uv_async_send(&d_stop_async); }

@@ -16,6 +16,7 @@
 #include "dns/server/handle.hh"
 #include "dns/server/settings.hh"
 #include "dns/server/socket.hh"
+#include "dns/server/stats.hh"
 
 namespace rrdns::server {
 
@@ -56,8 +57,27 @@ class Worker final : public HandleOwner {
   std::span<uint8_t> responseBuffer() { return {d_response.get(), kResponseSize}; }
   std::atomic<unsigned>& tcpConnections() { return d_tcp_connections; }
   WorkerCounters& counters() { return d_counters; }
-  const WorkerCounters& counters() const { return d_counters; }  // after join()
   unsigned index() const { return d_index; }
+
+  // Loop thread only, once per query that reached answer(): counts what it produced. Neither
+  // allocates nor locks.
+  void countAnswer(const answer::Outcome& outcome) {
+    bump(d_counters.qtypes[qtypeBucket(outcome.qtype)]);
+    if (outcome.size == 0) {
+      bump(d_counters.dropped);
+      return;
+    }
+    bump(d_counters.responses[rcodeBucket(outcome.rcode)]);
+    if (outcome.truncated) bump(d_counters.truncated);
+    // The vector always matches d_catalog, which produced the outcome; the bound check only
+    // guards against kNoMember.
+    if (outcome.first_member < d_member_first.size()) bump(d_member_first[outcome.first_member]);
+  }
+
+  // Any thread: adds this worker's live counts to `total`, and its answer-share counts to
+  // total.member_first only if they belong to `catalog` (total.member_first must already be
+  // sized for it). `catalog` must stay alive during the call: its address is its identity.
+  void addStats(Stats& total, const answer::Catalog* catalog) const;
 
   void close() override;  // closes the two async handles (the listeners close themselves)
 
@@ -66,6 +86,7 @@ class Worker final : public HandleOwner {
  private:
   static void onMailbox(uv_async_t* async);
   static void onStop(uv_async_t* async);
+  void resetMemberCounters(const answer::Catalog* previous);
   void run();
   void closeLoop();
 
@@ -93,6 +114,12 @@ class Worker final : public HandleOwner {
   std::vector<std::unique_ptr<UdpListener>> d_udp;
   std::vector<std::unique_ptr<TcpListener>> d_tcp;
   WorkerCounters d_counters;
+  // Answer share: times each member of d_catalog (ZoneSet::members() order) came first. Written
+  // by the loop thread without a lock; the vector itself is replaced only when the catalog
+  // changes, under d_member_mutex, which addStats() holds while it reads.
+  std::vector<Counter> d_member_first;
+  const answer::Catalog* d_member_catalog = nullptr;  // what d_member_first counts for
+  mutable std::mutex d_member_mutex;
   std::thread d_thread;
 };
 
