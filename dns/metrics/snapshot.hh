@@ -1,0 +1,69 @@
+// snapshot.hh -- everything one Prometheus scrape reports, as plain data.
+//
+// Filled by the daemon (which knows the catalog, the pool states and the checker) and turned into
+// metric families by the exporter; no Prometheus types here, so the daemon side does not need the
+// client library's headers.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dns/server/stats.hh"
+
+namespace rrdns::metrics {
+
+// A histogram as Prometheus wants it: cumulative counts per upper bound.
+struct HistogramSnapshot {
+  std::vector<double> upper_bounds;  // seconds, ascending, without the final +Inf
+  // cumulative[i]: observations <= upper_bounds[i]; one more entry at the end for +Inf (which
+  // should equal count). A shorter vector is padded with count.
+  std::vector<uint64_t> cumulative;
+  double sum = 0.0;  // seconds
+  uint64_t count = 0;
+};
+
+// From microsecond bounds and cumulative counts, as health::LatencyHistogram keeps them
+// (bounds_us without +Inf, cumulative with it).
+HistogramSnapshot histogramFromMicroseconds(std::span<const uint32_t> bounds_us,
+                                            std::span<const uint64_t> cumulative, uint64_t sum_us,
+                                            uint64_t count);
+
+// One pool, one address family.
+struct PoolFamilySnapshot {
+  std::string zone;    // apex in presentation form ("example.com.")
+  std::string pool;    // the pool's name in its zone file ("www")
+  std::string family;  // "A" or "AAAA"
+  std::string mode;    // answer::poolModeName(): "healthy", "degraded", "fail-open", ...
+  bool fail_open = false;
+};
+
+struct MemberSnapshot {
+  std::string zone;
+  std::string pool;
+  std::string address;  // presentation form ("127.0.0.11", "2001:db8::1")
+  bool up = true;
+  uint32_t configured_weight = 0;  // as the operator has it (zone file, or an override)
+  uint32_t effective_weight = 0;   // as answers use it now; 0 when not eligible
+  uint64_t answers = 0;            // times it came first in an answer (Stats::member_first)
+};
+
+struct TargetSnapshot {
+  std::string target;  // CheckSpec::description(): "http://127.0.0.11:8080/healthz"
+  bool up = true;
+  HistogramSnapshot latency;  // probe durations
+};
+
+struct MetricsSnapshot {
+  // Query counts; member_first is not read (MemberSnapshot::answers carries it, with labels).
+  server::Stats queries;
+  uint64_t reloads_ok = 0;
+  uint64_t reloads_failed = 0;
+  uint64_t fail_open_events = 0;  // pools (per family) that entered fail-open, since start
+  std::vector<PoolFamilySnapshot> pools;
+  std::vector<MemberSnapshot> members;
+  std::vector<TargetSnapshot> targets;
+};
+
+}  // namespace rrdns::metrics
