@@ -1,0 +1,48 @@
+// client.hh -- a blocking control-socket client (rrdnsctl, tests): lines out, lines in.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "dns/control/protocol.hh"
+
+namespace rrdns::control {
+
+// One connection over plain blocking-style calls bounded by a single deadline (poll(2) under
+// the hood), so no call waits past it. Not thread-safe.
+class ControlClient {
+ public:
+  using Clock = std::chrono::steady_clock;
+  enum class ReadStatus { Line, Closed, Timeout, Oversized, Error };
+
+  ControlClient() = default;
+  ControlClient(const ControlClient&) = delete;
+  ControlClient& operator=(const ControlClient&) = delete;
+  ~ControlClient() { close(); }
+
+  // Every later call fails with a timeout once `deadline` has passed.
+  void setDeadline(Clock::time_point deadline) { d_deadline = deadline; }
+
+  // Connects to the socket at `path`. On failure `error` says why in an operator's terms
+  // ("no such file", "stale socket", "permission denied") and names the path.
+  bool connect(const std::string& path, std::string& error);
+  // Sends bytes as they are / one request as a protocol line.
+  bool sendRaw(std::string_view bytes, std::string& error);
+  bool send(const Json& request, std::string& error) { return sendRaw(encodeLine(request), error); }
+  // Half-closes: the server sees EOF after the requests sent so far, and still answers them.
+  void shutdownWrite();
+  // The next line from the server (without '\n'); otherwise `error` explains.
+  ReadStatus readLine(std::string& line, std::string& error);
+  void close();
+
+ private:
+  bool wait(short events, std::string& error);
+
+  int d_fd = -1;
+  std::string d_path;
+  Clock::time_point d_deadline = Clock::time_point::max();
+  LineSplitter d_splitter;
+};
+
+}  // namespace rrdns::control

@@ -1,0 +1,627 @@
+// server.cc -- control socket: binding, peer credentials, in-order request/reply per connection.
+#include "dns/control/server.hh"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <new>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+namespace rrdns::control {
+namespace detail {
+
+namespace {
+
+std::string errnoText(int error) { return std::strerror(error); }
+
+// Closes a raw fd on every path out of create() until libuv owns it.
+class Fd {
+ public:
+  explicit Fd(int fd) : d_fd(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (d_fd >= 0) ::close(d_fd);
+  }
+  int get() const { return d_fd; }
+  int release() { return std::exchange(d_fd, -1); }
+
+ private:
+  int d_fd;
+};
+
+bool fillAddress(const std::string& path, sockaddr_un& address, std::string& error) {
+  address = {};
+  address.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof address.sun_path) {
+    error = "control socket path must be 1 to " + std::to_string(sizeof address.sun_path - 1) +
+            " bytes long: " + path;
+    return false;
+  }
+  std::memcpy(address.sun_path, path.data(), path.size());
+  return true;
+}
+
+// Makes room for the socket: removes a stale one, refuses to touch anything else.
+bool clearPath(const std::string& path, const sockaddr_un& address, std::string& error) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return true;
+    error = "cannot use control socket " + path + ": " + errnoText(errno);
+    return false;
+  }
+  if (!S_ISSOCK(st.st_mode)) {
+    error = "cannot use control socket " + path + ": it exists and is not a socket";
+    return false;
+  }
+  // A socket file outlives a daemon that was killed. Only a connect tells whether anyone is
+  // still accepting on it.
+  Fd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (probe.get() < 0) {
+    error = "cannot check control socket " + path + ": " + errnoText(errno);
+    return false;
+  }
+  if (::connect(probe.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) {
+    error = "control socket " + path + " is in use by another process (is rrdnsd already running?)";
+    return false;
+  }
+  if (errno != ECONNREFUSED) {
+    error = "cannot check control socket " + path + ": " + errnoText(errno);
+    return false;
+  }
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    error = "cannot remove stale control socket " + path + ": " + errnoText(errno);
+    return false;
+  }
+  spdlog::info("control: removed stale socket {}", path);
+  return true;
+}
+
+void ensureParent(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos || slash == 0) return;
+  std::string parent = path.substr(0, slash);
+  // Only the last level: a missing /run/rrdns is normal, a missing /run is a typo. If this
+  // fails, bind() reports the error in terms of the socket path.
+  if (::mkdir(parent.c_str(), 0755) == 0) spdlog::info("control: created {}", parent);
+}
+
+}  // namespace
+
+class Connection;
+
+// The listening socket and the set of live connections. Frees itself once its pipe and every
+// connection have finished closing.
+class Listener final : public server::HandleOwner {
+ public:
+  Listener(uv_loop_t* loop, std::string path, Handler handler)
+      : d_loop(loop), d_path(std::move(path)), d_handler(std::move(handler)) {}
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+
+  bool open(std::string& error);
+  void close() override;
+
+  uv_loop_t* loop() const { return d_loop; }
+  const Handler& handler() const { return d_handler; }
+  uint64_t idleTimeoutMs() const { return d_idle_ms; }
+  void setIdleTimeoutMs(uint64_t ms) { d_idle_ms = ms; }
+  void detachFront() { d_front = nullptr; }
+  void attachFront(ControlServer* front) { d_front = front; }
+
+  void adopt(Connection* connection) { d_connections.insert(connection); }
+  void forget(Connection* connection) {
+    d_connections.erase(connection);
+    maybeDelete();
+  }
+
+ private:
+  ~Listener() = default;
+
+  static void onConnection(uv_stream_t* server, int status);
+  static void onClosed(uv_handle_t* handle);
+  void maybeDelete();
+
+  uv_loop_t* d_loop;
+  std::string d_path;
+  Handler d_handler;
+  ControlServer* d_front = nullptr;
+  uv_pipe_t d_pipe;
+  bool d_pipe_open = false;  // uv_pipe_init done, uv_close not yet finished
+  bool d_closing = false;
+  bool d_bound = false;  // the socket file at d_path is ours (d_dev, d_ino)
+  dev_t d_dev = 0;
+  ino_t d_ino = 0;
+  uint64_t d_idle_ms = ControlServer::kIdleTimeoutMs;
+  std::unordered_set<Connection*> d_connections;
+};
+
+// One client. Owns itself: deleted in the close callback of its last handle.
+class Connection final : public server::HandleOwner {
+ public:
+  static void accept(Listener& listener, uv_stream_t* server);
+  void close() override;
+
+ private:
+  // What a Reply holds on to: the connection, nulled when it is gone.
+  struct Slot {
+    Connection* connection;
+  };
+  // One dispatched request. The last copy of its Reply going away uncalled answers for it.
+  struct Pending {
+    std::shared_ptr<Slot> slot;
+    uint64_t sequence;
+    std::string cmd;
+    std::chrono::steady_clock::time_point started;
+    bool done = false;
+
+    void deliver(Json response);
+    ~Pending();
+  };
+  struct Entry {
+    std::string line;
+    bool oversized = false;
+  };
+  struct Write {
+    uv_write_t request;  // request.data points at this Write
+    std::string data;
+    Connection* connection;
+  };
+
+  explicit Connection(Listener& listener)
+      : d_listener(listener), d_slot(std::make_shared<Slot>(Slot{this})) {}
+  ~Connection() = default;
+
+  static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void onWritten(uv_write_t* request, int status);
+  static void onIdle(uv_timer_t* timer);
+  static void onClosed(uv_handle_t* handle);
+
+  bool checkPeer();
+  void refill();
+  void pump();
+  void dispatch(Entry entry);
+  void replied(uint64_t sequence, const std::string& cmd, double elapsed_ms, Json response);
+  void send(const Json& response);
+  void updateReading();
+  void restartIdleTimer();
+  void closeIfFinished();
+  bool busy() const { return d_waiting || !d_queue.empty() || d_writes > 0; }
+
+  static constexpr size_t kReadSize = 64 * 1024;
+
+  Listener& d_listener;
+  uv_pipe_t d_pipe;
+  uv_timer_t d_timer;
+  int d_open_handles = 0;
+  std::shared_ptr<Slot> d_slot;
+
+  LineSplitter d_splitter;
+  std::deque<Entry> d_queue;  // received, not yet dispatched
+  std::unique_ptr<char[]> d_read;
+  uint64_t d_sequence = 0;  // of the dispatched request
+  size_t d_writes = 0;      // uv_writes in flight
+  uid_t d_uid = static_cast<uid_t>(-1);
+  pid_t d_pid = 0;
+
+  bool d_waiting = false;  // a request is with the handler
+  bool d_reading = false;
+  bool d_pumping = false;
+  bool d_peer_done = false;  // EOF: answer what is queued, then close
+  bool d_close_after_write = false;
+  bool d_closing = false;
+};
+
+// --- Listener --------------------------------------------------------------------------------
+
+bool Listener::open(std::string& error) {
+  sockaddr_un address;
+  if (!fillAddress(d_path, address, error)) return false;
+  ensureParent(d_path);
+  if (!clearPath(d_path, address, error)) return false;
+
+  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (fd.get() < 0) {
+    error = "cannot create control socket: " + errnoText(errno);
+    return false;
+  }
+  // umask makes the file 0600 from the start: between bind() and chmod() nobody else may
+  // connect. umask is per process, but nothing else creates files while the daemon starts.
+  mode_t old_mask = ::umask(077);
+  int rc = ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address);
+  int bind_errno = errno;
+  ::umask(old_mask);
+  if (rc != 0) {
+    error = "cannot bind control socket " + d_path + ": " + errnoText(bind_errno);
+    return false;
+  }
+  struct stat st {};
+  if (::chmod(d_path.c_str(), 0600) != 0 || ::lstat(d_path.c_str(), &st) != 0) {
+    error = "cannot set the mode of control socket " + d_path + ": " + errnoText(errno);
+    ::unlink(d_path.c_str());
+    return false;
+  }
+  d_bound = true;
+  d_dev = st.st_dev;
+  d_ino = st.st_ino;
+
+  uv_pipe_init(d_loop, &d_pipe, 0);
+  d_pipe.data = this;
+  d_pipe_open = true;
+  rc = uv_pipe_open(&d_pipe, fd.get());
+  if (rc == 0) {
+    fd.release();
+    rc = uv_listen(reinterpret_cast<uv_stream_t*>(&d_pipe), SOMAXCONN, onConnection);
+  }
+  if (rc != 0) {
+    error = "cannot listen on control socket " + d_path + ": " + uv_strerror(rc);
+    return false;  // the caller closes us, which unlinks the file
+  }
+  return true;
+}
+
+void Listener::close() {
+  if (d_closing) return;
+  d_closing = true;
+  if (d_bound) {
+    // Unlink only our own file, and before closing the fd: a daemon that started since and
+    // replaced the socket keeps its own.
+    struct stat st {};
+    if (::lstat(d_path.c_str(), &st) == 0 && st.st_dev == d_dev && st.st_ino == d_ino)
+      ::unlink(d_path.c_str());
+    d_bound = false;
+  }
+  std::vector<Connection*> connections(d_connections.begin(), d_connections.end());
+  for (Connection* connection : connections) connection->close();
+  if (d_pipe_open) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&d_pipe), onClosed);
+  } else {
+    maybeDelete();
+  }
+}
+
+void Listener::onClosed(uv_handle_t* handle) {
+  auto* self = static_cast<Listener*>(handle->data);
+  self->d_pipe_open = false;
+  self->maybeDelete();
+}
+
+void Listener::maybeDelete() {
+  if (!d_closing || d_pipe_open || !d_connections.empty()) return;
+  if (d_front != nullptr) d_front->d_listener = nullptr;
+  delete this;
+}
+
+void Listener::onConnection(uv_stream_t* server, int status) {
+  auto* self = static_cast<Listener*>(server->data);
+  if (status < 0) {
+    spdlog::warn("control: accept: {}", uv_strerror(status));
+    return;
+  }
+  Connection::accept(*self, server);
+}
+
+// --- Connection ------------------------------------------------------------------------------
+
+void Connection::accept(Listener& listener, uv_stream_t* server) {
+  auto* self = new (std::nothrow) Connection(listener);
+  if (self == nullptr) {
+    spdlog::warn("control: out of memory accepting a connection");
+    return;  // libuv stops watching the listener until the next uv_accept; tolerable here
+  }
+  uv_pipe_init(listener.loop(), &self->d_pipe, 0);
+  self->d_pipe.data = self;
+  uv_timer_init(listener.loop(), &self->d_timer);
+  self->d_timer.data = self;
+  self->d_open_handles = 2;
+  listener.adopt(self);
+
+  int rc = uv_accept(server, reinterpret_cast<uv_stream_t*>(&self->d_pipe));
+  if (rc != 0) {
+    spdlog::warn("control: accept: {}", uv_strerror(rc));
+    self->close();
+    return;
+  }
+  if (!self->checkPeer()) return;
+  self->d_read = std::make_unique_for_overwrite<char[]>(kReadSize);
+  self->restartIdleTimer();
+  self->updateReading();
+}
+
+bool Connection::checkPeer() {
+  uv_os_fd_t fd;
+  ucred peer{};
+  socklen_t length = sizeof peer;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&d_pipe), &fd) != 0 ||
+      ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0) {
+    spdlog::warn("control: cannot read the peer's credentials: {}", errnoText(errno));
+    close();
+    return false;
+  }
+  d_uid = peer.uid;
+  d_pid = peer.pid;
+  if (peer.uid == ::geteuid() || peer.uid == 0) return true;
+  // The socket's mode keeps other users out already; this holds if someone loosens it.
+  spdlog::warn("control: refused uid {} pid {}: not the daemon's user", peer.uid, peer.pid);
+  d_close_after_write = true;
+  send(makeError("permission denied: uid " + std::to_string(peer.uid) +
+                 " is not the daemon's user"));
+  return false;
+}
+
+void Connection::close() {
+  if (d_closing) return;
+  d_closing = true;
+  d_slot->connection = nullptr;  // a reply arriving from now on is dropped
+  // Writes still in flight are cancelled (onWritten with UV_ECANCELED) before onClosed runs.
+  uv_close(reinterpret_cast<uv_handle_t*>(&d_pipe), onClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&d_timer), onClosed);
+}
+
+void Connection::onClosed(uv_handle_t* handle) {
+  auto* self = static_cast<Connection*>(handle->data);
+  if (--self->d_open_handles > 0) return;
+  Listener& listener = self->d_listener;
+  listener.forget(self);  // may free the listener; the connection no longer needs it
+  delete self;
+}
+
+void Connection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+  auto* self = static_cast<Connection*>(handle->data);
+  *buf = uv_buf_init(self->d_read.get(), kReadSize);
+}
+
+void Connection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+  auto* self = static_cast<Connection*>(stream->data);
+  if (nread == 0) return;
+  if (nread > 0) {
+    self->d_splitter.feed({buf->base, static_cast<size_t>(nread)});
+    self->restartIdleTimer();
+    self->pump();
+    return;
+  }
+  if (nread == UV_EOF) {
+    // The client may half-close after its request (as socat does) and still read the reply.
+    self->d_reading = false;
+    self->d_peer_done = true;
+    self->pump();
+    return;
+  }
+  spdlog::debug("control: uid {} pid {}: read: {}", self->d_uid, self->d_pid,
+                uv_strerror(static_cast<int>(nread)));
+  self->close();
+}
+
+// Moves complete lines from the splitter into the queue, up to the per-connection limit.
+void Connection::refill() {
+  std::string line;
+  while (!d_close_after_write && d_queue.size() + (d_waiting ? 1 : 0) < ControlServer::kMaxQueued) {
+    LineSplitter::Status status = d_splitter.next(line);
+    if (status == LineSplitter::Status::Incomplete) break;
+    if (status == LineSplitter::Status::Oversized) {
+      d_queue.push_back({{}, true});
+      break;  // nothing after it is answered
+    }
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank lines are free
+    d_queue.push_back({std::move(line), false});
+  }
+}
+
+// Dispatches queued requests one at a time; a handler that replies at once lets the loop go on.
+void Connection::pump() {
+  if (d_pumping) return;  // a synchronous reply inside dispatch(): the outer loop continues
+  d_pumping = true;
+  for (;;) {
+    if (d_closing) break;
+    refill();
+    if (d_waiting || d_close_after_write || d_queue.empty()) break;
+    Entry entry = std::move(d_queue.front());
+    d_queue.pop_front();
+    dispatch(std::move(entry));
+  }
+  d_pumping = false;
+  updateReading();
+  closeIfFinished();
+}
+
+void Connection::dispatch(Entry entry) {
+  if (entry.oversized) {
+    spdlog::debug("control: uid {} pid {}: request line over {} bytes", d_uid, d_pid,
+                  kMaxLineBytes);
+    d_queue.clear();
+    d_close_after_write = true;
+    send(makeError("request line longer than " + std::to_string(kMaxLineBytes) + " bytes"));
+    return;
+  }
+  std::string error;
+  std::optional<Json> request = parseRequest(entry.line, error);
+  if (!request) {
+    spdlog::debug("control: uid {} pid {}: {}", d_uid, d_pid, error);
+    send(makeError(error));
+    return;
+  }
+  auto pending = std::make_shared<Pending>();
+  pending->slot = d_slot;
+  pending->sequence = ++d_sequence;
+  pending->cmd = (*request)["cmd"].get<std::string>();
+  pending->started = std::chrono::steady_clock::now();
+  spdlog::debug("control: uid {} pid {}: {}", d_uid, d_pid, pending->cmd);
+  d_waiting = true;
+  try {
+    d_listener.handler()(*request, [pending](Json response) { pending->deliver(std::move(response)); });
+  } catch (const std::exception& e) {
+    pending->deliver(makeError(std::string("internal error: ") + e.what()));
+  } catch (...) {
+    pending->deliver(makeError("internal error"));
+  }
+  // If the handler kept no copy of the Reply and did not call it, ~Pending answers now.
+}
+
+void Connection::Pending::deliver(Json response) {
+  if (done) {
+    spdlog::warn("control: {}: reply called more than once; later calls ignored", cmd);
+    return;
+  }
+  done = true;
+  Connection* connection = slot->connection;
+  double elapsed_ms = std::chrono::duration<double, std::milli>(
+                          std::chrono::steady_clock::now() - started).count();
+  if (connection == nullptr) {
+    spdlog::debug("control: {}: client gone, reply dropped", cmd);
+    return;
+  }
+  connection->replied(sequence, cmd, elapsed_ms, std::move(response));
+}
+
+Connection::Pending::~Pending() {
+  if (done) return;
+  try {
+    deliver(makeError("internal error: command " + cmd + " finished without a reply"));
+  } catch (...) {  // out of memory in a destructor: the client times out instead
+  }
+}
+
+void Connection::replied(uint64_t sequence, const std::string& cmd, double elapsed_ms,
+                         Json response) {
+  if (!d_waiting || sequence != d_sequence || d_closing) return;
+  d_waiting = false;
+  Json out = normaliseResponse(std::move(response));
+  bool ok = out["ok"].get<bool>();
+  spdlog::debug("control: uid {} pid {}: {} -> {} ({:.1f} ms)", d_uid, d_pid, cmd,
+                ok ? "ok" : out["error"].get<std::string>(), elapsed_ms);
+  send(out);
+  pump();
+}
+
+void Connection::send(const Json& response) {
+  if (d_closing) return;
+  auto* write = new (std::nothrow) Write;
+  if (write == nullptr) {
+    close();
+    return;
+  }
+  try {
+    write->data = encodeLine(response);
+    if (write->data.size() > kMaxLineBytes + 1) {
+      spdlog::warn("control: response of {} bytes is over the {} byte limit", write->data.size(),
+                   kMaxLineBytes);
+      write->data = encodeLine(makeError("internal error: response too large (" +
+                                         std::to_string(write->data.size()) + " bytes)"));
+    }
+  } catch (const std::exception& e) {
+    delete write;
+    spdlog::warn("control: cannot encode a response: {}", e.what());
+    close();
+    return;
+  }
+  write->request.data = write;
+  write->connection = this;
+  uv_buf_t buf = uv_buf_init(write->data.data(), static_cast<unsigned>(write->data.size()));
+  int rc = uv_write(&write->request, reinterpret_cast<uv_stream_t*>(&d_pipe), &buf, 1, onWritten);
+  if (rc != 0) {
+    delete write;
+    spdlog::debug("control: uid {} pid {}: write: {}", d_uid, d_pid, uv_strerror(rc));
+    close();
+    return;
+  }
+  ++d_writes;
+}
+
+void Connection::onWritten(uv_write_t* request, int status) {
+  auto* write = static_cast<Write*>(request->data);
+  Connection* self = write->connection;
+  delete write;
+  --self->d_writes;
+  if (self->d_closing) return;
+  if (status < 0) {
+    spdlog::debug("control: uid {} pid {}: write: {}", self->d_uid, self->d_pid,
+                  uv_strerror(status));
+    self->close();
+    return;
+  }
+  self->restartIdleTimer();
+  self->closeIfFinished();
+}
+
+void Connection::closeIfFinished() {
+  if (d_closing || d_writes > 0) return;
+  if (d_close_after_write || (d_peer_done && !d_waiting && d_queue.empty())) close();
+}
+
+void Connection::updateReading() {
+  if (d_closing) return;
+  bool want = !d_peer_done && !d_close_after_write &&
+              d_queue.size() + (d_waiting ? 1 : 0) < ControlServer::kMaxQueued;
+  if (want == d_reading) return;
+  if (want) {
+    int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&d_pipe), onAlloc, onRead);
+    if (rc != 0) {
+      close();
+      return;
+    }
+  } else {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&d_pipe));
+  }
+  d_reading = want;
+}
+
+void Connection::restartIdleTimer() {
+  if (!d_closing) uv_timer_start(&d_timer, onIdle, d_listener.idleTimeoutMs(), 0);
+}
+
+void Connection::onIdle(uv_timer_t* timer) {
+  auto* self = static_cast<Connection*>(timer->data);
+  // Waiting on a slow command, or on a client reading slowly, is not idling.
+  if (self->busy()) {
+    self->restartIdleTimer();
+    return;
+  }
+  spdlog::debug("control: uid {} pid {}: idle for {} ms, closing", self->d_uid, self->d_pid,
+                self->d_listener.idleTimeoutMs());
+  self->close();
+}
+
+}  // namespace detail
+
+// --- ControlServer ---------------------------------------------------------------------------
+
+std::unique_ptr<ControlServer> ControlServer::create(uv_loop_t* loop, std::string path,
+                                                     Handler handler, std::string& error) {
+  auto* listener = new detail::Listener(loop, path, std::move(handler));
+  if (!listener->open(error)) {
+    listener->close();  // frees it now, or in the pipe's close callback
+    return nullptr;
+  }
+  std::unique_ptr<ControlServer> server(new ControlServer(listener, std::move(path)));
+  listener->attachFront(server.get());
+  spdlog::info("control: listening on {}", server->d_path);
+  return server;
+}
+
+ControlServer::~ControlServer() {
+  if (d_listener == nullptr) return;
+  detail::Listener* listener = std::exchange(d_listener, nullptr);
+  listener->detachFront();
+  listener->close();
+}
+
+void ControlServer::close() {
+  if (d_listener != nullptr) d_listener->close();  // may reset d_listener
+}
+
+void ControlServer::setIdleTimeout(uint64_t ms) {
+  if (d_listener != nullptr) d_listener->setIdleTimeoutMs(ms);
+}
+
+}  // namespace rrdns::control

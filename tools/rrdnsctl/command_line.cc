@@ -1,0 +1,276 @@
+// command_line.cc -- from rrdnsctl's argv to the request object, with usage errors spelled out.
+#include "tools/rrdnsctl/command_line.hh"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <vector>
+
+namespace rrdns::ctl {
+
+const char* const kUsage =
+    "usage: rrdnsctl [--socket PATH] [--json[=pretty]] [--timeout SECONDS] COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  reload [ZONE]                              reload all zones, or one\n"
+    "  check                                      check the zones without applying them\n"
+    "  status                                     the daemon at a glance\n"
+    "  pool NAME                                  one pool and its members\n"
+    "  drain MEMBER [--for DURATION] [--pool NAME]\n"
+    "                                             take a member out of answers (for a while)\n"
+    "  undrain MEMBER [--pool NAME]               put a drained member back\n"
+    "  weight MEMBER N [--pool NAME]              set a member's weight\n"
+    "  mark MEMBER up|down|auto [--pool NAME]     override health checks (auto: follow them)\n"
+    "  stats                                      counters\n"
+    "  explain NAME [TYPE]                        how the answer for NAME (TYPE, default A) is made\n"
+    "\n"
+    "options:\n"
+    "  --socket PATH       control socket (default: $RRDNS_CONTROL, else /run/rrdns/control.sock)\n"
+    "  --json[=pretty]     print the daemon's JSON response as received (pretty: indented)\n"
+    "  --timeout SECONDS   give up waiting for the reply after this long (default 30)\n"
+    "  --help, --version\n"
+    "\n"
+    "DURATION: seconds (90), or with units s, m, h, d (30s, 5m, 1h30m).\n"
+    "exit status: 0 ok; 1 rrdnsd reported an error; 2 usage error;\n"
+    "             3 no answer (cannot connect, timeout, connection closed, permission denied)\n";
+
+namespace {
+
+struct CommandSpec {
+  size_t min_args;
+  size_t max_args;
+  std::set<std::string> options;  // command options it accepts
+};
+
+const std::map<std::string, CommandSpec>& commands() {
+  static const std::map<std::string, CommandSpec> specs = {
+      {"reload", {0, 1, {}}},       {"check", {0, 0, {}}},
+      {"status", {0, 0, {}}},       {"pool", {1, 1, {}}},
+      {"drain", {1, 1, {"for", "pool"}}},
+      {"undrain", {1, 1, {"pool"}}},
+      {"weight", {2, 2, {"pool"}}}, {"mark", {2, 2, {"pool"}}},
+      {"stats", {0, 0, {}}},        {"explain", {1, 2, {}}},
+  };
+  return specs;
+}
+
+bool isNumber(const std::string& text) {
+  return text.size() > 1 && text[0] == '-' && (std::isdigit(static_cast<unsigned char>(text[1])) || text[1] == '.');
+}
+
+std::optional<double> parsePositive(const std::string& text) {
+  if (text.empty() || !(std::isdigit(static_cast<unsigned char>(text[0])) || text[0] == '.'))
+    return std::nullopt;
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || !std::isfinite(value) || value <= 0) return std::nullopt;
+  return value;
+}
+
+// Whole seconds go out as integers, so a handler reading an int is not surprised by 300.0.
+control::Json number(double value) {
+  if (value == std::floor(value) && value < 9e15) return static_cast<long long>(value);
+  return value;
+}
+
+}  // namespace
+
+std::optional<double> parseDuration(const std::string& text) {
+  double total = 0;
+  std::string units_seen;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t start = pos;
+    while (pos < text.size() &&
+           (std::isdigit(static_cast<unsigned char>(text[pos])) || text[pos] == '.'))
+      ++pos;
+    if (pos == start) return std::nullopt;
+    std::string digits = text.substr(start, pos - start);
+    char* end = nullptr;
+    double value = std::strtod(digits.c_str(), &end);
+    if (end != digits.c_str() + digits.size()) return std::nullopt;  // "." or "1.2.3"
+    if (pos == text.size()) {
+      if (start != 0) return std::nullopt;  // "1h30": the 30 has no unit
+      total = value;                        // a bare number is seconds
+      break;
+    }
+    char unit = static_cast<char>(std::tolower(static_cast<unsigned char>(text[pos++])));
+    double scale = unit == 's'   ? 1
+                   : unit == 'm' ? 60
+                   : unit == 'h' ? 3600
+                   : unit == 'd' ? 86400
+                                 : 0;
+    if (scale == 0 || units_seen.find(unit) != std::string::npos) return std::nullopt;
+    units_seen += unit;
+    total += value * scale;
+  }
+  if (!std::isfinite(total) || total <= 0) return std::nullopt;
+  return total;
+}
+
+std::optional<CommandLine> parseCommandLine(int argc, char** argv, std::string& error) {
+  CommandLine line;
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> command_options;
+  bool options_done = false;
+  std::optional<std::string> socket, timeout;
+
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (options_done || arg.empty() || arg[0] != '-' || arg == "-" || isNumber(arg)) {
+      positional.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      options_done = true;
+      continue;
+    }
+    if (arg == "-h" || arg == "--help") {
+      line.action = CommandLine::Action::Help;
+      return line;
+    }
+    if (arg == "--version") {
+      line.action = CommandLine::Action::Version;
+      return line;
+    }
+    if (arg.rfind("--", 0) != 0) {
+      error = "unknown option " + arg;
+      return std::nullopt;
+    }
+    std::string name = arg.substr(2);
+    std::optional<std::string> value;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+    }
+    if (name == "json") {
+      if (!value || *value == "line") {
+        line.output = CommandLine::Output::Json;
+      } else if (*value == "pretty") {
+        line.output = CommandLine::Output::JsonPretty;
+      } else {
+        error = "--json takes no value or =pretty, not '" + *value + "'";
+        return std::nullopt;
+      }
+      continue;
+    }
+    if (name != "socket" && name != "timeout" && name != "for" && name != "pool") {
+      error = "unknown option --" + name;
+      return std::nullopt;
+    }
+    if (!value) {
+      if (i + 1 >= argc) {
+        error = "--" + name + " needs a value";
+        return std::nullopt;
+      }
+      value = argv[++i];
+    }
+    if (value->empty()) {
+      error = "--" + name + " needs a non-empty value";
+      return std::nullopt;
+    }
+    if (name == "socket") {
+      socket = *value;
+    } else if (name == "timeout") {
+      timeout = *value;
+    } else {
+      command_options[name] = *value;
+    }
+  }
+
+  if (socket) {
+    line.socket = *socket;
+  } else if (const char* env = std::getenv("RRDNS_CONTROL"); env != nullptr && *env != '\0') {
+    line.socket = env;
+  } else {
+    line.socket = kDefaultSocket;
+  }
+  if (timeout) {
+    auto seconds = parsePositive(*timeout);
+    if (!seconds || *seconds > 86400 * 365) {
+      error = "--timeout needs a number of seconds greater than 0, not '" + *timeout + "'";
+      return std::nullopt;
+    }
+    line.timeout_s = *seconds;
+  }
+
+  if (positional.empty()) {
+    error = "no command given";
+    return std::nullopt;
+  }
+  const std::string command = positional[0];
+  auto spec = commands().find(command);
+  if (spec == commands().end()) {
+    error = "unknown command '" + command + "'";
+    return std::nullopt;
+  }
+  std::vector<std::string> args(positional.begin() + 1, positional.end());
+  if (args.size() < spec->second.min_args) {
+    error = command + ": missing argument";
+    return std::nullopt;
+  }
+  if (args.size() > spec->second.max_args) {
+    error = command + ": unexpected argument '" + args[spec->second.max_args] + "'";
+    return std::nullopt;
+  }
+  for (const auto& [name, value] : command_options) {
+    if (!spec->second.options.count(name)) {
+      error = command + " does not take --" + name;
+      return std::nullopt;
+    }
+  }
+
+  control::Json& request = line.request;
+  request = {{"v", control::kProtocolVersion}, {"cmd", command}};
+  if (command == "reload") {
+    if (!args.empty()) request["zone"] = args[0];
+  } else if (command == "pool") {
+    request["name"] = args[0];
+  } else if (command == "drain" || command == "undrain" || command == "weight" ||
+             command == "mark") {
+    request["member"] = args[0];
+    if (command == "drain" && command_options.count("for")) {
+      auto seconds = parseDuration(command_options["for"]);
+      if (!seconds) {
+        error = "drain --for needs a duration like 90, 30s, 5m or 1h, not '" +
+                command_options["for"] + "'";
+        return std::nullopt;
+      }
+      request["for_s"] = number(*seconds);
+    }
+    if (command == "weight") {
+      const std::string& n = args[1];
+      bool digits = !n.empty() && n.size() <= 10 &&
+                    std::all_of(n.begin(), n.end(), [](unsigned char c) { return std::isdigit(c); });
+      unsigned long long weight = digits ? std::strtoull(n.c_str(), nullptr, 10) : 0;
+      if (!digits || weight > 0xffffffffULL) {
+        error = "weight needs a whole number from 0 to 4294967295, not '" + n + "'";
+        return std::nullopt;
+      }
+      request["weight"] = weight;
+    }
+    if (command == "mark") {
+      std::string state = args[1];
+      std::transform(state.begin(), state.end(), state.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
+      if (state != "up" && state != "down" && state != "auto") {
+        error = "mark needs up, down or auto, not '" + args[1] + "'";
+        return std::nullopt;
+      }
+      request["state"] = state;
+    }
+    if (command_options.count("pool")) request["pool"] = command_options["pool"];
+  } else if (command == "explain") {
+    request["name"] = args[0];
+    std::string type = args.size() > 1 ? args[1] : "A";
+    std::transform(type.begin(), type.end(), type.begin(),
+                   [](unsigned char c) { return std::toupper(c); });
+    request["type"] = type;
+  }
+  return line;
+}
+
+}  // namespace rrdns::ctl
