@@ -151,10 +151,19 @@ ConfigLoad loadConfigFile(const std::string& path) {
     } else if (name == "tcp-max-connections") {
       if (auto v = reader.integer(node, name, 1, 1000000))
         config.tcp_max_connections = static_cast<unsigned>(*v);
+    } else if (name == "control" || name == "state-file" || name == "metrics") {
+      auto text_value = node.value_exact<std::string>();
+      if (!text_value || text_value->empty()) {
+        reader.error(&node, name, "must be a non-empty string");
+      } else if (name == "metrics") {
+        config.metrics = *text_value;
+      } else {
+        (name == "control" ? config.control : config.state_file) = relativeTo(path, *text_value);
+      }
     } else {
       reader.error(&node, name,
                    "unknown key (known: listen, zones, threads, log-level, udp-max-payload, "
-                   "tcp-idle-timeout, tcp-max-connections)");
+                   "tcp-idle-timeout, tcp-max-connections, control, state-file, metrics)");
     }
   }
   if (!have_listen) reader.error(nullptr, "listen", "required key is missing");
@@ -176,6 +185,9 @@ ConfigLoad resolveConfig(const CommandLine& command_line) {
   if (load.config) {
     if (command_line.threads) load.config->threads = *command_line.threads;
     if (command_line.log_level) load.config->log_level = *command_line.log_level;
+    if (command_line.control) load.config->control = *command_line.control;
+    if (command_line.state_file) load.config->state_file = *command_line.state_file;
+    if (command_line.metrics) load.config->metrics = *command_line.metrics;
   }
   return load;
 }

@@ -23,6 +23,9 @@ struct Config {
   uint16_t udp_max_payload = 1232;
   unsigned tcp_idle_timeout = 10;  // seconds
   unsigned tcp_max_connections = 1024;
+  std::string control;     // control socket path; empty: none
+  std::string state_file;  // where operator overrides persist; empty: memory only
+  std::string metrics;     // Prometheus listen address ("127.0.0.1:9153"); empty: off
 };
 
 struct ConfigLoad {

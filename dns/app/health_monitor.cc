@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <ctime>
 #include <map>
 #include <unordered_map>
 
@@ -68,6 +69,10 @@ void HealthMonitor::publish(std::shared_ptr<const answer::Catalog> catalog) {
   const auto& targets = catalog->zones->targets();
   d_health = carryOver(targets, d_catalog ? &d_catalog->zones->targets() : nullptr, d_health.get());
   d_catalog = std::move(catalog);
+  char when[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  d_published_at = when;
   recompute();
   d_checker.setTargets(targets);
   ++d_generation;
@@ -87,15 +92,44 @@ void HealthMonitor::onSnapshot(uv_async_t* async) {
 
 void HealthMonitor::onTick(uv_timer_t* timer) {
   auto* self = static_cast<HealthMonitor*>(timer->data);
-  if (self->d_pools && self->d_pools->ramping) self->recompute();
+  if (self->d_admin.expire(std::time(nullptr))) {
+    spdlog::info("a timed drain ended");
+    self->adminChanged();
+  } else if (self->d_pools && self->d_pools->ramping) {
+    self->recompute();
+  }
+}
+
+void HealthMonitor::loadAdminState(std::string path) {
+  d_state_file = std::move(path);
+  if (d_state_file.empty()) return;
+  if (std::string error = d_admin.load(d_state_file); !error.empty())
+    spdlog::error("{}; ignoring it (it is rewritten on the next change)", error);
+  else
+    spdlog::info("operator state from {}: {}", d_state_file, d_admin.toJson()["members"].dump());
+  if (d_catalog) recompute();
+}
+
+std::string HealthMonitor::adminChanged() {
+  d_admin.prune();
+  std::string error;
+  if (!d_state_file.empty()) {
+    error = d_admin.save(d_state_file);
+    if (!error.empty()) spdlog::error("cannot save the operator state: {}", error);
+  }
+  if (d_catalog) recompute();
+  return error;
 }
 
 void HealthMonitor::recompute() {
-  auto pools = answer::computePoolStates(*d_catalog->zones, d_health.get(), health::monotonicMs());
+  const auto overrides = d_admin.overrides(*d_catalog->zones);
+  auto pools = answer::computePoolStates(*d_catalog->zones, d_health.get(), health::monotonicMs(),
+                                         &overrides);
   pools->catalog = d_catalog.get();
   logPoolChanges(*pools);
   d_pools = std::move(pools);
   d_server.publish(d_catalog, d_pools);
+  if (d_on_published) d_on_published();
 }
 
 void HealthMonitor::logPoolChanges(const answer::PoolStates& after) {

@@ -4,11 +4,13 @@
 
 #include <uv.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 
 #include "dns/answer/answer.hh"
+#include "dns/app/admin_state.hh"
 #include "dns/health/checker.hh"
 #include "dns/server/handle.hh"
 #include "dns/server/server.hh"
@@ -34,6 +36,30 @@ class HealthMonitor final : public server::HandleOwner {
 
   uint64_t failOpenEvents() const { return d_fail_open_events; }
 
+  // Main loop: called after every publication to the workers (for the metrics feed).
+  void onPublished(std::function<void()> hook) { d_on_published = std::move(hook); }
+
+  // Operator overrides (rrdnsctl drain/weight/mark). `path` is the state file that keeps them
+  // over a restart ("" keeps them in memory only). A state file that cannot be read is reported
+  // and ignored.
+  void loadAdminState(std::string path);
+  AdminState& admin() { return d_admin; }
+  const std::string& stateFile() const { return d_state_file; }
+  // After changing admin(): persists it and publishes new pool states. Returns "" or the error
+  // writing the state file (the change is in effect either way).
+  std::string adminChanged();
+
+  // What is being served, for status and explain (main loop only).
+  const std::shared_ptr<const answer::Catalog>& catalog() const { return d_catalog; }
+  const std::shared_ptr<const answer::PoolStates>& pools() const { return d_pools; }
+  const std::shared_ptr<const health::HealthSnapshot>& health() const { return d_health; }
+  std::vector<answer::MemberOverride> overrides() const {
+    return d_admin.overrides(*d_catalog->zones);
+  }
+  std::vector<health::TargetStatus> targetStatus() const { return d_checker.status(); }
+  // When the catalog being served was published (ISO 8601, UTC).
+  const std::string& publishedAt() const { return d_published_at; }
+
  private:
   static void onSnapshot(uv_async_t* async);
   static void onTick(uv_timer_t* timer);
@@ -55,6 +81,10 @@ class HealthMonitor final : public server::HandleOwner {
   uint64_t d_generation = 0;  // setTargets calls made; snapshots of older lists are dropped
   uint64_t d_fail_open_events = 0;
   std::map<std::string, answer::PoolMode> d_modes;  // last logged mode per pool and family
+  std::function<void()> d_on_published;
+  AdminState d_admin;
+  std::string d_published_at;
+  std::string d_state_file;
 };
 
 }  // namespace rrdns::app

@@ -15,7 +15,10 @@
 #include "dns/app/options.hh"
 #include "dns/app/reloader.hh"
 #include "dns/app/report.hh"
+#include "dns/app/control_handler.hh"
 #include "dns/app/health_monitor.hh"
+#include "dns/app/metrics_feed.hh"
+#include "dns/metrics/exporter.hh"
 #include "dns/server/handle.hh"
 #include "dns/server/server.hh"
 #include "dns/zone/loader.hh"
@@ -97,8 +100,44 @@ int serve(const CommandLine& command_line, const Config& config,
   }
   // Health checks start with the catalog, so a cold start soon stops handing out dead members.
   HealthMonitor health(&loop, *server);
+  health.loadAdminState(config.state_file);
   health.publish(std::move(catalog));
   Reloader reloader(&loop, command_line, config, health);
+
+  ControlHandler control_handler(health, reloader, *server, settings);
+  MetricsFeed metrics_feed(*server, health, reloader);
+  std::unique_ptr<metrics::MetricsExporter> exporter;
+  if (!config.metrics.empty()) {
+    metrics_feed.update();
+    health.onPublished([&metrics_feed] { metrics_feed.update(); });
+    exporter = metrics::MetricsExporter::create(
+        config.metrics, [&metrics_feed] { return metrics_feed.collect(); }, error);
+    if (!exporter) {
+      spdlog::error("cannot start: {}", error);
+      server::closeAllHandles(&loop);
+      uv_run(&loop, UV_RUN_DEFAULT);
+      uv_loop_close(&loop);
+      return kFailure;
+    }
+    spdlog::info("metrics on http://{}/metrics", config.metrics);
+  }
+  std::unique_ptr<control::ControlServer> control;
+  if (!config.control.empty()) {
+    control = control::ControlServer::create(
+        &loop, config.control,
+        [&control_handler](const control::Json& request, control::Reply reply) {
+          control_handler.handle(request, std::move(reply));
+        },
+        error);
+    if (!control) {
+      spdlog::error("cannot start: {}", error);
+      server::closeAllHandles(&loop);
+      uv_run(&loop, UV_RUN_DEFAULT);
+      uv_loop_close(&loop);
+      return kFailure;
+    }
+    spdlog::info("control socket {} (rrdnsctl --socket {})", config.control, config.control);
+  }
   // Signals are caught before the "listening" line, which is what scripts wait for.
   SignalHandlers signals(&loop, *server, reloader);
 
@@ -111,12 +150,12 @@ int serve(const CommandLine& command_line, const Config& config,
   if (int rc = uv_loop_close(&loop); rc != 0)
     spdlog::warn("main loop did not close cleanly: {}", uv_strerror(rc));
 
-  server::WorkerCounters c = server->counters();
+  server::Stats c = server->stats();
   spdlog::info(
       "stopped: {} udp queries ({} answers queued, {} dropped), {} tcp queries on {} "
-      "connections ({} refused over the limit), {} internal errors",
+      "connections ({} refused over the limit), {} truncated, {} unanswered, {} internal errors",
       c.udp_queries, c.udp_deferred, c.udp_dropped, c.tcp_queries, c.tcp_accepted, c.tcp_rejected,
-      c.errors);
+      c.truncated, c.dropped, c.errors);
   return kOk;
 }
 

@@ -8,6 +8,7 @@ namespace rrdns::app {
 std::string synopsis() {
   return "usage: rrdnsd --config FILE [--threads N] [--log-level LEVEL] [--check]\n"
          "       rrdnsd --listen ADDR:PORT [--listen ...] [--threads N] [--log-level LEVEL]\n"
+         "              [--control PATH] [--state-file PATH] [--metrics ADDR:PORT]\n"
          "              [--check] ZONEFILE...\n"
          "       rrdnsd --help | --version\n";
 }
@@ -20,6 +21,9 @@ std::string usage() {
          "  --zone FILE         a zone file, the same as giving it as an argument (repeatable)\n"
          "  --threads N         worker threads (default: one per CPU core)\n"
          "  --log-level LEVEL   trace, debug, info, warn, error or off (default: info)\n"
+         "  --control PATH      control socket for rrdnsctl (mode 0600, owner only)\n"
+         "  --state-file PATH   keep rrdnsctl drain/weight/mark over restarts in this file\n"
+         "  --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
          "  --check             load the configuration and zones, report, exit; binds nothing\n"
          "  --help              this text\n"
          "  --version           the version\n"
@@ -62,7 +66,7 @@ std::string parseCommandLine(int argc, char** argv, CommandLine& out) {
     }
     auto takesValue = [&](std::string_view n) {
       return n == "--config" || n == "--listen" || n == "--zone" || n == "--threads" ||
-             n == "--log-level";
+             n == "--log-level" || n == "--control" || n == "--state-file" || n == "--metrics";
     };
     if (!takesValue(name)) {
       if (inline_value) return std::string(name) + " takes no value";
@@ -107,6 +111,10 @@ std::string parseCommandLine(int argc, char** argv, CommandLine& out) {
           n > 1024)
         return "--threads must be a number from 1 to 1024, not '" + std::string(value) + "'";
       out.threads = n;
+    } else if (name == "--control" || name == "--state-file" || name == "--metrics") {
+      if (value.empty()) return std::string(name) + " needs a value";
+      (name == "--control" ? out.control : name == "--state-file" ? out.state_file : out.metrics) =
+          std::string(value);
     } else if (name == "--log-level") {
       out.log_level = parseLogLevel(value);
       if (!out.log_level)

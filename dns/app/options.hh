@@ -21,6 +21,9 @@ struct CommandLine {
   std::vector<std::string> zones;                      // arguments and --zone (quick mode)
   std::optional<unsigned> threads;                     // --threads, overrides the config file
   std::optional<spdlog::level::level_enum> log_level;  // --log-level, overrides it too
+  std::optional<std::string> control;                  // --control PATH
+  std::optional<std::string> state_file;               // --state-file PATH
+  std::optional<std::string> metrics;                  // --metrics ADDR:PORT
 };
 
 // Fills `out` from argv. Returns "" or what is wrong, for a usage error (exit status 2).

@@ -15,14 +15,49 @@ Reloader::Reloader(uv_loop_t* loop, const CommandLine& command_line, Config runn
       d_running(std::move(running)),
       d_publisher(publisher) {}
 
-void Reloader::request() {
+void Reloader::request(Done done) {
   if (d_shut_down) return;
   if (d_job) {
     spdlog::info("reload already running: will reload again when it ends");
     d_again = true;
+    if (done) d_next_waiters.push_back(std::move(done));
     return;
   }
+  if (done) d_next_waiters.push_back(std::move(done));
   begin();
+}
+
+void Reloader::check(Done done) {
+  if (d_shut_down) return;
+  auto job = std::make_unique<Job>();
+  job->apply = false;
+  job->waiters.push_back(std::move(done));
+  job->self = this;
+  job->work.data = job.get();
+  if (uv_queue_work(d_loop, &job->work, load, checked) != 0) {
+    Result failed;
+    failed.errors.push_back("cannot start loading");
+    job->waiters.front()(failed);
+    return;
+  }
+  job.release();  // owned by the work request until checked()
+}
+
+void Reloader::checked(uv_work_t* work, int) {
+  std::unique_ptr<Job> job(static_cast<Job*>(work->data));
+  if (job->self->d_shut_down) return;
+  const Result result = resultOf(*job);
+  for (auto& waiter : job->waiters) waiter(result);
+}
+
+Reloader::Result Reloader::resultOf(const Job& job) {
+  Result result;
+  result.errors = job.config.errors;
+  result.errors.insert(result.errors.end(), job.zones.errors.begin(), job.zones.errors.end());
+  if (result.errors.empty() && !job.zones.zones) result.errors.push_back("no zones loaded");
+  result.ok = result.errors.empty();
+  if (result.ok) result.zones = job.zones.zones;
+  return result;
 }
 
 void Reloader::shutdown() {
@@ -34,10 +69,16 @@ void Reloader::begin() {
   spdlog::info("reloading {}", d_command_line.config.empty() ? "zones" : d_command_line.config);
   d_job = std::make_unique<Job>();
   d_job->self = this;
+  d_job->waiters = std::move(d_next_waiters);
+  d_next_waiters.clear();
   d_job->work.data = d_job.get();
   int rc = uv_queue_work(d_loop, &d_job->work, load, loaded);
   if (rc != 0) {
     spdlog::error("reload failed, still serving the previous zones: {}", uv_strerror(rc));
+    Result failed;
+    failed.errors.push_back(std::string("cannot start loading: ") + uv_strerror(rc));
+    for (auto& waiter : d_job->waiters) waiter(failed);
+    ++d_failed;
     d_job.reset();
   }
 }
@@ -59,11 +100,17 @@ void Reloader::loaded(uv_work_t* work, int) {
   Reloader* self = job->self;
   std::unique_ptr<Job> done = std::move(self->d_job);
   if (self->d_shut_down) return;
+  Result result = resultOf(*done);
   try {
     self->apply(*done);
   } catch (const std::exception& e) {
     spdlog::error("reload failed, still serving the previous zones: {}", e.what());
+    result = Result{false, {std::string("reload: ") + e.what()}, nullptr};
   }
+  ++(result.ok ? self->d_succeeded : self->d_failed);
+  // Waiters hear only now, after the new zones were handed to the workers: a reply of "ok"
+  // means the new data serves.
+  for (auto& waiter : done->waiters) waiter(result);
   if (self->d_again) {
     self->d_again = false;
     self->begin();

@@ -3,7 +3,10 @@
 
 #include <uv.h>
 
+#include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "dns/app/config.hh"
 #include "dns/app/health_monitor.hh"
@@ -23,9 +26,24 @@ class Reloader {
   Reloader(const Reloader&) = delete;
   Reloader& operator=(const Reloader&) = delete;
 
+  struct Result {
+    bool ok = false;
+    std::vector<std::string> errors;             // file:line: key: message, one per line
+    std::shared_ptr<const zone::ZoneSet> zones;  // what was loaded (null on errors)
+  };
+  using Done = std::function<void(const Result&)>;
+
   // Starts a reload, or, while one is running, makes it run once more when that one ends (so the
-  // files are re-read after the latest signal, however many signals came in the meantime).
-  void request();
+  // files are re-read after the latest request, however many came in the meantime). `done`, if
+  // given, hears the outcome of the reload that reads the files after this request.
+  void request(Done done = {});
+
+  // Loads config and zones like a reload, on the thread pool, but applies nothing: `done` hears
+  // what would be served.
+  void check(Done done);
+
+  uint64_t succeeded() const { return d_succeeded; }
+  uint64_t failed() const { return d_failed; }
 
   // No more reloads. A load already running is left to finish and its result dropped.
   void shutdown();
@@ -34,6 +52,8 @@ class Reloader {
   struct Job {
     uv_work_t work;
     Reloader* self;
+    bool apply = true;
+    std::vector<Done> waiters;
     ConfigLoad config;
     zone::ZoneSetLoad zones;
   };
@@ -41,6 +61,9 @@ class Reloader {
   static void load(uv_work_t* work);
   static void loaded(uv_work_t* work, int status);
   void begin();
+  bool queue(std::unique_ptr<Job> job);
+  static void checked(uv_work_t* work, int status);
+  static Result resultOf(const Job& job);
   void apply(Job& job);
   void warnAboutRestartOnlyChanges(const Config& fresh) const;
 
@@ -50,6 +73,8 @@ class Reloader {
   HealthMonitor& d_publisher;
   std::unique_ptr<Job> d_job;  // the load in progress
   bool d_again = false;
+  std::vector<Done> d_next_waiters;  // for the reload after the one in progress
+  uint64_t d_succeeded = 0, d_failed = 0;
   bool d_shut_down = false;
 };
 

@@ -1,0 +1,123 @@
+// admin_state.cc -- member overrides, their expiry, and the state file.
+#include "dns/app/admin_state.hh"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace rrdns::app {
+
+const MemberAdmin* AdminState::find(const std::string& key) const {
+  auto it = d_members.find(key);
+  return it == d_members.end() ? nullptr : &it->second;
+}
+
+void AdminState::prune() {
+  std::erase_if(d_members, [](const auto& entry) { return entry.second.empty(); });
+}
+
+const MemberAdmin* AdminState::forMember(const zone::Pool& pool,
+                                         const zone::PoolMember& member) const {
+  if (const MemberAdmin* specific = find(key(pool.name, member.text))) return specific;
+  return find(member.text);
+}
+
+std::vector<answer::MemberOverride> AdminState::overrides(const zone::ZoneSet& zones) const {
+  std::vector<answer::MemberOverride> out(zones.members().size());
+  if (d_members.empty()) return out;
+  for (const zone::Pool* pool : zones.pools()) {
+    for (size_t i = 0; i < pool->members.size(); ++i) {
+      const MemberAdmin* admin = forMember(*pool, pool->members[i]);
+      if (!admin) continue;
+      answer::MemberOverride& o = out[pool->member_base + i];
+      o.drained = admin->drained;
+      o.weight = admin->weight;
+      o.up = admin->mark;
+    }
+  }
+  return out;
+}
+
+bool AdminState::expire(int64_t now_unix) {
+  bool changed = false;
+  for (auto& [key, admin] : d_members) {
+    if (admin.drained && admin.drain_until && *admin.drain_until <= now_unix) {
+      admin.drained = false;
+      admin.drain_until.reset();
+      changed = true;
+    }
+  }
+  if (changed) prune();
+  return changed;
+}
+
+nlohmann::json AdminState::toJson() const {
+  nlohmann::json members = nlohmann::json::object();
+  for (const auto& [key, admin] : d_members) {
+    nlohmann::json entry = nlohmann::json::object();
+    if (admin.drained) entry["drained"] = true;
+    if (admin.drain_until) entry["drain_until"] = *admin.drain_until;
+    if (admin.weight) entry["weight"] = *admin.weight;
+    if (admin.mark) entry["mark"] = *admin.mark ? "up" : "down";
+    members[key] = std::move(entry);
+  }
+  return {{"version", 1}, {"members", std::move(members)}};
+}
+
+std::string AdminState::load(const std::string& path) {
+  d_members.clear();
+  std::ifstream in(path);
+  if (!in) {
+    if (errno == ENOENT) return {};
+    return path + ": cannot read: " + std::strerror(errno);
+  }
+  std::map<std::string, MemberAdmin> loaded;
+  try {
+    const nlohmann::json doc = nlohmann::json::parse(in);
+    if (doc.at("version").get<int>() != 1) return path + ": unknown state file version";
+    for (const auto& [key, entry] : doc.at("members").items()) {
+      MemberAdmin admin;
+      admin.drained = entry.value("drained", false);
+      if (entry.contains("drain_until")) admin.drain_until = entry.at("drain_until").get<int64_t>();
+      if (entry.contains("weight")) admin.weight = entry.at("weight").get<uint32_t>();
+      if (entry.contains("mark")) {
+        const std::string mark = entry.at("mark").get<std::string>();
+        if (mark != "up" && mark != "down") return path + ": " + key + ": mark is not up or down";
+        admin.mark = mark == "up";
+      }
+      loaded.emplace(key, admin);
+    }
+  } catch (const std::exception& e) {
+    return path + ": corrupt state file: " + e.what();
+  }
+  d_members = std::move(loaded);
+  return {};
+}
+
+std::string AdminState::save(const std::string& path) const {
+  // A crash mid-write must leave either the old file or the new one, never half of one.
+  const std::string temporary = path + ".tmp";
+  const std::string text = toJson().dump(2) + "\n";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return temporary + ": " + std::strerror(errno);
+  size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const std::string error = temporary + ": " + std::strerror(errno);
+      ::close(fd);
+      return error;
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) return temporary + ": " + std::strerror(errno);
+  if (::rename(temporary.c_str(), path.c_str()) != 0) return path + ": " + std::strerror(errno);
+  return {};
+}
+
+}  // namespace rrdns::app

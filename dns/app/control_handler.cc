@@ -1,0 +1,368 @@
+// control_handler.cc -- status, pool, drain/undrain/weight/mark, stats, explain, reload, check.
+#include "dns/app/control_handler.hh"
+
+#include <arpa/inet.h>
+
+#include <set>
+
+#include "dns/answer/explain.hh"
+#include "dns/app/report.hh"
+#include "dns/health/clock.hh"
+#include "dns/wire/name.hh"
+#include "dns/zone/rdata.hh"
+
+namespace rrdns::app {
+namespace {
+
+using control::Json;
+
+Json failure(std::string message, std::vector<std::string> errors = {}) {
+  Json reply = {{"ok", false}, {"error", std::move(message)}};
+  if (!errors.empty()) reply["errors"] = std::move(errors);
+  return reply;
+}
+
+std::string requireString(const Json& request, const char* key) {
+  if (!request.contains(key) || !request[key].is_string() || request[key].get<std::string>().empty())
+    throw std::invalid_argument(std::string("missing \"") + key + "\"");
+  return request[key].get<std::string>();
+}
+
+std::string optionalString(const Json& request, const char* key) {
+  if (!request.contains(key) || request[key].is_null()) return {};
+  if (!request[key].is_string()) throw std::invalid_argument(std::string(key) + " must be a string");
+  return request[key].get<std::string>();
+}
+
+// Members are named by address; the text must match what the zone file means, not its spelling.
+std::string canonicalAddress(const std::string& text) {
+  unsigned char bytes[16];
+  char out[INET6_ADDRSTRLEN];
+  if (inet_pton(AF_INET, text.c_str(), bytes) == 1 && inet_ntop(AF_INET, bytes, out, sizeof out))
+    return out;
+  if (inet_pton(AF_INET6, text.c_str(), bytes) == 1 && inet_ntop(AF_INET6, bytes, out, sizeof out))
+    return out;
+  throw std::invalid_argument("'" + text + "' is not an IP address");
+}
+
+const char* familyName(int family) { return family == 0 ? "A" : "AAAA"; }
+
+}  // namespace
+
+ControlHandler::ControlHandler(HealthMonitor& health, Reloader& reloader, server::Server& server,
+                               const server::ServerSettings& settings)
+    : d_health(health),
+      d_reloader(reloader),
+      d_server(server),
+      d_settings(settings),
+      d_started_ms(health::monotonicMs()) {}
+
+void ControlHandler::handle(const Json& request, control::Reply reply) {
+  const std::string cmd = request.value("cmd", "");
+  try {
+    if (cmd == "reload") return reload(request, std::move(reply));
+    if (cmd == "check") return check(std::move(reply));
+    if (cmd == "status") return reply(status());
+    if (cmd == "pool") return reply(pool(request));
+    if (cmd == "drain" || cmd == "undrain" || cmd == "weight" || cmd == "mark")
+      return reply(admin(cmd, request));
+    if (cmd == "stats") return reply(stats());
+    if (cmd == "explain") return reply(explain(request));
+    reply(failure("unknown command '" + cmd +
+                  "' (known: reload, check, status, pool, drain, undrain, weight, mark, stats, "
+                  "explain)"));
+  } catch (const std::invalid_argument& e) {
+    reply(failure(cmd + ": " + e.what()));
+  }
+}
+
+Json ControlHandler::status() const {
+  const auto& catalog = *d_health.catalog();
+  Json zones = Json::array();
+  for (const auto& zone : catalog.zones->zones()) {
+    zones.push_back({{"zone", wire::nameToText(zone->apex())},
+                     {"serial", zone->serial()},
+                     {"records", zone->recordCount()},
+                     {"pools", zone->pools().size()},
+                     {"file", zone->source()},
+                     {"loaded", d_health.publishedAt()}});
+  }
+  Json pools = Json::array();
+  const answer::PoolStates& states = *d_health.pools();
+  for (const zone::Pool* p : catalog.zones->pools()) {
+    for (int family = 0; family < 2; ++family) {
+      const answer::FamilyState& f = states.pools[p->id].family[family];
+      bool has_members = false;
+      for (const auto& m : p->members)
+        has_members = has_members || m.rtype == (family == 0 ? wire::type::A : wire::type::AAAA);
+      if (!has_members) continue;
+      pools.push_back({{"pool", p->name},
+                       {"zone", wire::nameToText(p->zone)},
+                       {"family", familyName(family)},
+                       {"mode", answer::poolModeName(f.mode)},
+                       {"up", f.up},
+                       {"members", f.active},
+                       {"answering", f.eligible.size()}});
+    }
+  }
+  return {{"version", RRDNS_VERSION},
+          {"uptime_s", (health::monotonicMs() - d_started_ms) / 1000},
+          {"threads", d_settings.threads},
+          {"state_file", d_health.stateFile().empty() ? Json(nullptr) : Json(d_health.stateFile())},
+          {"zones", std::move(zones)},
+          {"pools", std::move(pools)}};
+}
+
+Json ControlHandler::pool(const Json& request) const {
+  const std::string name = requireString(request, "name");
+  const auto& catalog = d_health.catalog();
+  const zone::Pool* found = nullptr;
+  for (const zone::Pool* p : catalog->zones->pools()) {
+    if (p->name != name) continue;
+    if (found) throw std::invalid_argument("several zones have a pool '" + name + "'");
+    found = p;
+  }
+  if (!found) throw std::invalid_argument("no pool '" + name + "'");
+  const zone::Pool& p = *found;
+  const answer::PoolState& state = d_health.pools()->pools[p.id];
+  const server::Stats stats = d_server.stats(catalog.get());
+  const std::vector<health::TargetStatus> targets = d_health.targetStatus();
+  const auto overrides = d_health.overrides();
+  const uint64_t now = health::monotonicMs();
+
+  // Shares are within one address family: an A answer never competes with an AAAA one.
+  uint64_t answers_total[2] = {0, 0};
+  uint64_t weight_total[2] = {0, 0};
+  for (size_t i = 0; i < p.members.size(); ++i) {
+    const int family = p.members[i].rtype == wire::type::A ? 0 : 1;
+    if (p.member_base + i < stats.member_first.size())
+      answers_total[family] += stats.member_first[p.member_base + i];
+  }
+  for (int family = 0; family < 2; ++family)
+    for (uint32_t w : state.family[family].weights) weight_total[family] += w;
+
+  Json members = Json::array();
+  for (size_t i = 0; i < p.members.size(); ++i) {
+    const zone::PoolMember& m = p.members[i];
+    const int family = m.rtype == wire::type::A ? 0 : 1;
+    const answer::FamilyState& f = state.family[family];
+    const answer::MemberOverride& o = overrides[p.member_base + i];
+    Json member = {{"address", m.text}};
+    uint32_t effective = 0;
+    for (size_t k = 0; k < f.eligible.size(); ++k)
+      if (f.eligible[k] == i) effective = f.weights[k];
+    const health::TargetStatus* t = m.target < targets.size() ? &targets[m.target] : nullptr;
+    const bool up = o.up.value_or(t ? t->up : m.check.initial_up);
+    const uint32_t weight = o.drained ? 0 : o.weight.value_or(m.weight);
+    member["state"] = !up ? "down" : (weight == 0 ? "drained" : "up");
+    member["weight"] = m.weight;
+    member["admin_weight"] = o.weight ? Json(*o.weight) : Json(nullptr);
+    member["effective_weight"] = effective;
+    std::string admin;
+    if (o.drained) admin = "drained";
+    if (o.up) admin += std::string(admin.empty() ? "" : ", ") + (*o.up ? "marked up" : "marked down");
+    member["admin"] = admin.empty() ? Json(nullptr) : Json(admin);
+    member["check"] = m.check.description();
+    member["last_check"] = t && !t->last_reason.empty() ? Json(t->last_reason) : Json(nullptr);
+    member["latency_ms"] = t && t->last_check_ms ? Json(t->last_latency_us / 1000.0) : Json(nullptr);
+    member["in_state_s"] = t ? Json((now - std::min(now, t->changed_ms)) / 1000) : Json(nullptr);
+    const uint64_t answers =
+        p.member_base + i < stats.member_first.size() ? stats.member_first[p.member_base + i] : 0;
+    member["answers"] = answers;
+    member["share"] = answers_total[family] ? double(answers) / answers_total[family] : 0.0;
+    member["configured_share"] = weight_total[family] ? double(effective) / weight_total[family] : 0.0;
+    members.push_back(std::move(member));
+  }
+  Json families = Json::array();
+  for (int family = 0; family < 2; ++family) {
+    const answer::FamilyState& f = state.family[family];
+    if (f.active == 0 && f.eligible.empty()) continue;
+    families.push_back({{"family", familyName(family)},
+                        {"mode", answer::poolModeName(f.mode)},
+                        {"ttl", f.ttl},
+                        {"up", f.up},
+                        {"members", f.active}});
+  }
+  const char* policies[] = {"rotate", "weighted", "random"};
+  return {{"pool", p.name},
+          {"zone", wire::nameToText(p.zone)},
+          {"policy", policies[static_cast<int>(p.policy)]},
+          {"defined", p.source},
+          {"families", std::move(families)},
+          {"members", std::move(members)}};
+}
+
+Json ControlHandler::admin(const std::string& cmd, const Json& request) {
+  const std::string address = canonicalAddress(requireString(request, "member"));
+  const std::string pool_name = optionalString(request, "pool");
+  // The member must exist, or a typo would silently do nothing.
+  size_t matched = 0;
+  for (const zone::Pool* p : d_health.catalog()->zones->pools())
+    if (pool_name.empty() || p->name == pool_name)
+      for (const auto& m : p->members) matched += m.text == address;
+  if (matched == 0)
+    throw std::invalid_argument("no member " + address +
+                                (pool_name.empty() ? "" : " in pool '" + pool_name + "'"));
+
+  MemberAdmin& entry = d_health.admin().at(AdminState::key(pool_name, address));
+  if (cmd == "drain") {
+    entry.drained = true;
+    entry.drain_until.reset();
+    if (request.contains("for_s") && !request["for_s"].is_null()) {
+      const double seconds = request["for_s"].get<double>();
+      if (!(seconds > 0)) throw std::invalid_argument("for_s must be above 0");
+      entry.drain_until = static_cast<int64_t>(std::time(nullptr) + seconds);
+    }
+  } else if (cmd == "undrain") {
+    entry.drained = false;
+    entry.drain_until.reset();
+  } else if (cmd == "weight") {
+    if (!request.contains("weight") || !request["weight"].is_number_integer())
+      throw std::invalid_argument("missing \"weight\" (an integer from 0 to 1000)");
+    const int64_t weight = request["weight"].get<int64_t>();
+    if (weight < 0 || weight > 1000) throw std::invalid_argument("weight must be 0 to 1000");
+    entry.weight = static_cast<uint32_t>(weight);
+  } else {  // mark
+    const std::string state = requireString(request, "state");
+    if (state == "up" || state == "down")
+      entry.mark = state == "up";
+    else if (state == "auto")
+      entry.mark.reset();
+    else
+      throw std::invalid_argument("state must be up, down or auto");
+  }
+  Json reply = {{"member", address},
+                {"pool", pool_name.empty() ? Json("*") : Json(pool_name)},
+                {"members_matched", matched},
+                {"drained", entry.drained},
+                {"drain_until", entry.drain_until ? Json(*entry.drain_until) : Json(nullptr)},
+                {"weight", entry.weight ? Json(*entry.weight) : Json(nullptr)},
+                {"mark", entry.mark ? Json(*entry.mark ? "up" : "down") : Json(nullptr)}};
+  const std::string error = d_health.adminChanged();
+  reply["persisted"] = !d_health.stateFile().empty() && error.empty();
+  if (!error.empty()) reply["warning"] = "in effect, but not saved: " + error;
+  return reply;
+}
+
+Json ControlHandler::stats() const {
+  const server::Stats s = d_server.stats(nullptr);
+  Json rcodes = Json::object(), qtypes = Json::object();
+  for (size_t i = 0; i < server::kRcodeBuckets; ++i)
+    rcodes[std::string(server::rcodeBucketName(i))] = s.responses[i];
+  for (size_t i = 0; i < server::kQtypeBuckets; ++i)
+    qtypes[std::string(server::qtypeBucketName(i))] = s.qtypes[i];
+  return {{"queries", {{"udp", s.udp_queries}, {"tcp", s.tcp_queries}, {"total", s.queries()}}},
+          {"rcode", std::move(rcodes)},
+          {"qtype", std::move(qtypes)},
+          {"truncated", s.truncated},
+          {"not_answered", s.dropped + s.udp_dropped},
+          {"tcp", {{"connections", s.tcp_accepted}, {"refused_over_limit", s.tcp_rejected}}},
+          {"fail_open_events", d_health.failOpenEvents()},
+          {"reloads", {{"ok", d_reloader.succeeded()}, {"failed", d_reloader.failed()}}}};
+}
+
+Json ControlHandler::explain(const Json& request) const {
+  const std::string name = requireString(request, "name");
+  const std::string type_name = optionalString(request, "type");
+  const auto qtype = type_name.empty() ? std::optional<uint16_t>(wire::type::A)
+                                       : wire::typeFromName(type_name);
+  if (!qtype) throw std::invalid_argument("unknown type '" + type_name + "'");
+  const auto overrides = d_health.overrides();
+  const answer::Explanation e = answer::explain(*d_health.catalog(), d_health.pools().get(),
+                                                d_health.health().get(), &overrides, name, *qtype);
+  Json reply = {{"name", e.name}, {"type", e.type}, {"zone", e.zone.empty() ? Json(nullptr) : Json(e.zone)},
+                {"outcome", e.outcome}, {"rcode", e.rcode}, {"steps", e.steps}};
+  if (e.outcome == "pool") {
+    reply["pool"] = e.pool;
+    reply["policy"] = e.policy;
+    reply["mode"] = e.mode;
+    reply["fail_open"] = e.fail_open;
+    reply["ttl"] = e.ttl;
+    reply["ttl_rule"] = e.ttl_rule;
+    Json candidates = Json::array();
+    for (const auto& c : e.candidates)
+      candidates.push_back({{"address", c.address},
+                            {"state", c.state},
+                            {"weight", c.weight},
+                            {"effective_weight", c.effective_weight},
+                            {"eligible", c.eligible},
+                            {"note", c.note.empty() ? Json(nullptr) : Json(c.note)}});
+    reply["candidates"] = std::move(candidates);
+  }
+  reply["next_answer"] = e.records;
+  return reply;
+}
+
+void ControlHandler::reload(const Json& request, control::Reply reply) {
+  const std::string zone_name = optionalString(request, "zone");
+  if (!zone_name.empty()) {
+    std::string wire_name, error;
+    const std::string root(1, '\0');
+    if (!wire::nameFromText(zone_name, root, wire_name, error)) throw std::invalid_argument(error);
+    bool known = false;
+    for (const auto& z : d_health.catalog()->zones->zones()) known = known || z->apex() == wire_name;
+    if (!known) throw std::invalid_argument("no zone " + wire::nameToText(wire_name) + " is served");
+  }
+  // Zones are checked as one set (a name may only live in one zone), so every file is read
+  // again; the reply comes once the new data serves, or with the errors and the old data kept.
+  d_reloader.request([reply = std::move(reply)](const Reloader::Result& result) {
+    if (!result.ok) return reply(failure("reload failed; still serving the previous zones", result.errors));
+    Json zones = Json::array();
+    for (const auto& z : result.zones->zones()) zones.push_back(describeZone(*z));
+    reply({{"reloaded", std::move(zones)}});
+  });
+}
+
+namespace {
+
+// Every record and pool of a zone set as a line, keyed by zone.
+std::map<std::string, std::set<std::string>> contents(const zone::ZoneSet& zones) {
+  std::map<std::string, std::set<std::string>> out;
+  for (const auto& z : zones.zones()) {
+    auto& lines = out[wire::nameToText(z->apex())];
+    for (const auto& [owner, node] : z->nodes())
+      for (const auto& rrset : node.rrsets)
+        for (const auto& rdata : rrset.rdata)
+          lines.insert(wire::nameToText(owner) + " " + std::to_string(rrset.ttl) + " " +
+                       wire::typeName(rrset.type) + " " + zone::rdataToText(rrset.type, rdata));
+    for (const auto& p : z->pools()) {
+      std::string line = "pool " + p->name + ":";
+      for (const auto& owner : p->owners) line += " " + wire::nameToText(owner);
+      line += " ttl " + std::to_string(p->ttl) + "/" + std::to_string(p->degraded_ttl) + " members";
+      for (const auto& m : p->members) line += " " + m.text + "=" + std::to_string(m.weight);
+      line += " check " + (p->members.empty() ? std::string() : p->members.front().check.key());
+      lines.insert(line);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void ControlHandler::check(control::Reply reply) {
+  std::shared_ptr<const zone::ZoneSet> serving = d_health.catalog()->zones;
+  d_reloader.check([reply = std::move(reply), serving](const Reloader::Result& result) {
+    if (!result.ok) return reply(failure("the files have errors; a reload would fail", result.errors));
+    const auto before = contents(*serving);
+    const auto after = contents(*result.zones);
+    Json changes = Json::array();
+    std::set<std::string> zones;
+    for (const auto& [zone, lines] : before) zones.insert(zone);
+    for (const auto& [zone, lines] : after) zones.insert(zone);
+    for (const auto& zone : zones) {
+      static const std::set<std::string> none;
+      const auto& old_lines = before.count(zone) ? before.at(zone) : none;
+      const auto& new_lines = after.count(zone) ? after.at(zone) : none;
+      for (const auto& line : new_lines)
+        if (!old_lines.count(line)) changes.push_back({{"zone", zone}, {"change", "+"}, {"record", line}});
+      for (const auto& line : old_lines)
+        if (!new_lines.count(line)) changes.push_back({{"zone", zone}, {"change", "-"}, {"record", line}});
+    }
+    Json reply_body = {{"would_serve", Json::array()}, {"changes", std::move(changes)}};
+    for (const auto& z : result.zones->zones()) reply_body["would_serve"].push_back(describeZone(*z));
+    reply_body["summary"] = reply_body["changes"].empty() ? "no changes" : std::to_string(reply_body["changes"].size()) + " changed lines";
+    reply(std::move(reply_body));
+  });
+}
+
+}  // namespace rrdns::app

@@ -1,0 +1,71 @@
+// metrics_feed.cc -- the daemon's side of a scrape.
+#include "dns/app/metrics_feed.hh"
+
+#include "dns/wire/name.hh"
+
+namespace rrdns::app {
+
+void MetricsFeed::update() {
+  const auto& catalog = d_health.catalog();
+  const auto& states = *d_health.pools();
+  const auto health = d_health.health();
+  const auto overrides = d_health.overrides();
+  std::vector<metrics::PoolFamilySnapshot> pools;
+  std::vector<metrics::MemberSnapshot> members(catalog->zones->members().size());
+  for (const zone::Pool* p : catalog->zones->pools()) {
+    const std::string zone = wire::nameToText(p->zone);
+    for (int family = 0; family < 2; ++family) {
+      const answer::FamilyState& f = states.pools[p->id].family[family];
+      if (f.active == 0 && f.eligible.empty()) continue;
+      pools.push_back({zone, p->name, family == 0 ? "A" : "AAAA", answer::poolModeName(f.mode),
+                       f.mode == answer::PoolMode::FailOpen});
+      for (size_t k = 0; k < f.eligible.size(); ++k)
+        members[p->member_base + f.eligible[k]].effective_weight = f.weights[k];
+    }
+    for (size_t i = 0; i < p->members.size(); ++i) {
+      const zone::PoolMember& m = p->members[i];
+      const answer::MemberOverride& o = overrides[p->member_base + i];
+      metrics::MemberSnapshot& s = members[p->member_base + i];
+      s.zone = zone;
+      s.pool = p->name;
+      s.address = m.text;
+      s.configured_weight = o.drained ? 0 : o.weight.value_or(m.weight);
+      const bool checked_up = health && m.target < health->targets.size()
+                                  ? health->targets[m.target].up
+                                  : m.check.initial_up;
+      s.up = o.up.value_or(checked_up);
+    }
+  }
+  std::lock_guard lock(d_mutex);
+  d_catalog = catalog;
+  d_pools = std::move(pools);
+  d_members = std::move(members);
+  d_reloads_ok = d_reloader.succeeded();
+  d_reloads_failed = d_reloader.failed();
+  d_fail_open_events = d_health.failOpenEvents();
+}
+
+metrics::MetricsSnapshot MetricsFeed::collect() const {
+  metrics::MetricsSnapshot snapshot;
+  {
+    std::lock_guard lock(d_mutex);
+    snapshot.queries = d_server.stats(d_catalog.get());
+    snapshot.pools = d_pools;
+    snapshot.members = d_members;
+    snapshot.reloads_ok = d_reloads_ok;
+    snapshot.reloads_failed = d_reloads_failed;
+    snapshot.fail_open_events = d_fail_open_events;
+  }
+  for (size_t i = 0; i < snapshot.members.size() && i < snapshot.queries.member_first.size(); ++i)
+    snapshot.members[i].answers = snapshot.queries.member_first[i];
+  for (const health::TargetStatus& t : d_health.targetStatus()) {
+    const auto& h = t.latency;
+    snapshot.targets.push_back(
+        {t.spec.description(), t.up,
+         metrics::histogramFromMicroseconds(health::LatencyHistogram::kBoundsUs, h.cumulative,
+                                            h.sum_us, h.count)});
+  }
+  return snapshot;
+}
+
+}  // namespace rrdns::app

@@ -1,0 +1,40 @@
+// metrics_feed.hh -- what a Prometheus scrape reports, assembled for the exporter's threads from
+// what the main loop last published.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "dns/app/health_monitor.hh"
+#include "dns/app/reloader.hh"
+#include "dns/metrics/snapshot.hh"
+#include "dns/server/server.hh"
+
+namespace rrdns::app {
+
+class MetricsFeed {
+ public:
+  MetricsFeed(server::Server& server, const HealthMonitor& health, const Reloader& reloader)
+      : d_server(server), d_health(health), d_reloader(reloader) {}
+
+  // Main loop: takes the pools, members and counts as they are now (after every publication).
+  void update();
+
+  // Any thread (the exporter's): a full snapshot. Query counts and check latencies are read
+  // live; pools and members are as of the last update().
+  metrics::MetricsSnapshot collect() const;
+
+ private:
+  server::Server& d_server;
+  const HealthMonitor& d_health;
+  const Reloader& d_reloader;
+
+  mutable std::mutex d_mutex;  // guards everything below; held briefly, never on the query path
+  std::shared_ptr<const answer::Catalog> d_catalog;
+  std::vector<metrics::PoolFamilySnapshot> d_pools;
+  std::vector<metrics::MemberSnapshot> d_members;  // indexed like d_catalog's members()
+  uint64_t d_reloads_ok = 0, d_reloads_failed = 0, d_fail_open_events = 0;
+};
+
+}  // namespace rrdns::app
