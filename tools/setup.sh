@@ -3,19 +3,21 @@
 #   tools/setup.sh run    starts three web replicas (127.0.0.11-13:8080) and rrdnsd on the
 #                         example zones on 127.0.0.1:$PORT (default 5353)
 #   tools/setup.sh test   runs every test (unit + system) through ctest
-# Environment: PORT, BUILD_DIR (default build/), JOBS (default: number of cores).
+# Environment: PORT, METRICS_PORT (default 9153), BUILD_DIR (default build/), JOBS (default:
+# number of cores).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 PORT=${PORT:-5353}
+METRICS_PORT=${METRICS_PORT:-9153}
 JOBS=${JOBS:-$(nproc)}
 
 # Build tools and libraries, plus what the tests drive the daemon with (dig, pytest, dnspython).
 PACKAGES=(g++ cmake ninja-build pkg-config
           libuv1-dev libc-ares-dev libtomlplusplus-dev libspdlog-dev doctest-dev
           libcpp-httplib-dev libcurl4-openssl-dev nlohmann-json3-dev prometheus-cpp-dev
-          bind9-dnsutils python3 python3-pytest python3-dnspython openssl)
+          bind9-dnsutils dnsperf python3 python3-pytest python3-dnspython openssl)
 
 say() { printf '==> %s\n' "$*" >&2; }
 
@@ -67,8 +69,15 @@ Try these in another terminal:
                                         # weights 60/30/10: 12, 6 and 2 first places
   curl -d value=0 http://127.0.0.11:8080/admin/weight      # load feedback: web11 asks for no traffic
 
+  export RRDNS_CONTROL=$BUILD_DIR/rrdnsd.sock   # then, with $BUILD_DIR/rrdnsctl:
+  rrdnsctl status; rrdnsctl pool www; rrdnsctl explain www.demo.test
+  rrdnsctl drain 127.0.0.13             # leaves the answers at once; kept over restarts
+  curl -s http://127.0.0.1:$METRICS_PORT/metrics | grep ^rrdns_member
+
 EOT
   "$BUILD_DIR/rrdnsd" --listen "127.0.0.1:$PORT" \
+    --control "$BUILD_DIR/rrdnsd.sock" --state-file "$BUILD_DIR/rrdnsd-state.json" \
+    --metrics "127.0.0.1:$METRICS_PORT" \
     "$ROOT/zones/rr.test.toml" "$ROOT/zones/example.toml" "$ROOT/zones/demo.toml"
 }
 

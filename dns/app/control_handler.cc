@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include <map>
 #include <set>
 
 #include "dns/answer/explain.hh"
@@ -273,6 +274,14 @@ Json ControlHandler::explain(const Json& request) const {
   Json reply = {{"name", e.name}, {"type", e.type}, {"zone", e.zone.empty() ? Json(nullptr) : Json(e.zone)},
                 {"outcome", e.outcome}, {"rcode", e.rcode}, {"steps", e.steps}};
   if (e.outcome == "pool") {
+    // The checks' own words for a member that is down ("status 503", "connection refused").
+    const auto targets = d_health.targetStatus();
+    std::map<std::string, std::string> reasons;
+    for (const zone::Pool* p : d_health.catalog()->zones->pools())
+      if (p->name == e.pool)
+        for (const auto& m : p->members)
+          if (m.target < targets.size() && !targets[m.target].up)
+            reasons[m.text] = "check: " + targets[m.target].last_reason;
     reply["pool"] = e.pool;
     reply["policy"] = e.policy;
     reply["mode"] = e.mode;
@@ -286,7 +295,9 @@ Json ControlHandler::explain(const Json& request) const {
                             {"weight", c.weight},
                             {"effective_weight", c.effective_weight},
                             {"eligible", c.eligible},
-                            {"note", c.note.empty() ? Json(nullptr) : Json(c.note)}});
+                            {"note", !c.note.empty()              ? Json(c.note)
+                                     : reasons.count(c.address) ? Json(reasons[c.address])
+                                                                : Json(nullptr)}});
     reply["candidates"] = std::move(candidates);
   }
   reply["next_answer"] = e.records;
