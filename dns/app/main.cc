@@ -104,6 +104,14 @@ int serve(const CommandLine& command_line, const Config& config,
   health.publish(std::move(catalog));
   Reloader reloader(&loop, command_line, config, health);
 
+  // The main loop's handles (health checks, a control socket) must close before the loop does.
+  auto failStartup = [&loop](const std::string& why) {
+    spdlog::error("cannot start: {}", why);
+    server::closeAllHandles(&loop);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    return kFailure;
+  };
   ControlHandler control_handler(health, reloader, *server, settings);
   MetricsFeed metrics_feed(*server, health, reloader);
   std::unique_ptr<metrics::MetricsExporter> exporter;
@@ -112,13 +120,7 @@ int serve(const CommandLine& command_line, const Config& config,
     health.onPublished([&metrics_feed] { metrics_feed.update(); });
     exporter = metrics::MetricsExporter::create(
         config.metrics, [&metrics_feed] { return metrics_feed.collect(); }, error);
-    if (!exporter) {
-      spdlog::error("cannot start: {}", error);
-      server::closeAllHandles(&loop);
-      uv_run(&loop, UV_RUN_DEFAULT);
-      uv_loop_close(&loop);
-      return kFailure;
-    }
+    if (!exporter) return failStartup(error);
     spdlog::info("metrics on http://{}/metrics", config.metrics);
   }
   std::unique_ptr<control::ControlServer> control;
@@ -129,13 +131,7 @@ int serve(const CommandLine& command_line, const Config& config,
           control_handler.handle(request, std::move(reply));
         },
         error);
-    if (!control) {
-      spdlog::error("cannot start: {}", error);
-      server::closeAllHandles(&loop);
-      uv_run(&loop, UV_RUN_DEFAULT);
-      uv_loop_close(&loop);
-      return kFailure;
-    }
+    if (!control) return failStartup(error);
     spdlog::info("control socket {} (rrdnsctl --socket {})", config.control, config.control);
   }
   // Signals are caught before the "listening" line, which is what scripts wait for.

@@ -10,40 +10,17 @@
 #include "dns/wire/constants.hh"
 #include "dns/wire/name.hh"
 #include "dns/zone/loader.hh"
+#include "tests/unit/zone/zone_test_util.hh"
 
 using namespace rrdns;
 using namespace rrdns::zone;
 using health::CheckKind;
 using health::CheckSpec;
 namespace type = rrdns::wire::type;
+using namespace zonetest;
 
 namespace {
 
-std::string wireName(std::string_view text) {
-  std::string out, error;
-  REQUIRE_MESSAGE(wire::nameFromText(text, "", out, error), error);
-  return out;
-}
-
-std::string bytes(std::initializer_list<uint8_t> values) {
-  return std::string(values.begin(), values.end());
-}
-
-std::string sourcePath(std::string_view relative) {
-  return std::string(RRDNS_SOURCE_DIR) + "/" + std::string(relative);
-}
-
-std::string joined(const std::vector<std::string>& lines) {
-  std::string text;
-  for (const auto& line : lines) text += line + "\n";
-  return text;
-}
-
-const Zone& loaded(const ZoneLoad& load) {
-  REQUIRE_MESSAGE(load.errors.empty(), joined(load.errors));
-  REQUIRE(load.zone);
-  return *load.zone;
-}
 
 const Pool& pool(const Zone& zone, std::string_view name) {
   for (const auto& p : zone.pools())
@@ -60,67 +37,6 @@ void checkAnsweredBy(const Zone& zone, std::string_view name, std::string_view p
   CHECK(node->pool->name == pool_name);
 }
 
-class TempFile {
- public:
-  explicit TempFile(std::string_view text) {
-    static int counter = 0;
-    d_path =
-        (std::filesystem::temp_directory_path() / ("rrdns-pool-test-" + std::to_string(getpid()) +
-                                                   "-" + std::to_string(++counter) + ".toml"))
-            .string();
-    std::ofstream(d_path, std::ios::binary) << text;
-  }
-  ~TempFile() { std::filesystem::remove(d_path); }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  const std::string& path() const { return d_path; }
-
- private:
-  std::string d_path;
-};
-
-// A zone written to a temporary file and loaded.
-class TextZone {
- public:
-  explicit TextZone(std::string_view text) : d_file(text), d_load(loadTomlZone(d_file.path())) {}
-
-  const std::string& path() const { return d_file.path(); }
-  const ZoneLoad& load() const { return d_load; }
-  const std::vector<std::string>& errors() const { return d_load.errors; }
-
-  // "FILE:LINE: KEY: ", the start of an error line.
-  std::string at(int line, std::string_view key) const {
-    return path() + ":" + std::to_string(line) + ": " + std::string(key) + ": ";
-  }
-  // True when one error starts with `prefix` and contains `message`.
-  bool has(std::string_view prefix, std::string_view message) const {
-    for (const auto& error : errors())
-      if (error.starts_with(prefix) && error.find(message, prefix.size()) != std::string::npos)
-        return true;
-    return false;
-  }
-  std::string dump() const { return "errors:\n" + joined(errors()); }
-
- private:
-  TempFile d_file;
-  ZoneLoad d_load;
-};
-
-#define CHECK_ERROR(zone, prefix, message) CHECK_MESSAGE((zone).has(prefix, message), (zone).dump())
-
-// A valid zone; tests append their pools after it, so their first line is kHeaderLines + 1.
-constexpr std::string_view kHeader = R"(origin = "t.test."
-[soa]
-primary = "ns1"
-contact = "hostmaster"
-serial = 1
-[names."@"]
-NS = "ns1"
-)";
-constexpr int kHeaderLines = 7;
-
-std::string withHeader(std::string_view body) { return std::string(kHeader) + std::string(body); }
 
 }  // namespace
 

@@ -10,28 +10,14 @@
 #include "dns/wire/name.hh"
 #include "dns/zone/loader.hh"
 #include "dns/zone/rdata.hh"
+#include "tests/unit/zone/zone_test_util.hh"
 
 using namespace rrdns;
 using namespace rrdns::zone;
 namespace type = rrdns::wire::type;
+using namespace zonetest;
 
 namespace {
-
-std::string wireName(std::string_view text) {
-  std::string out, error;
-  REQUIRE_MESSAGE(wire::nameFromText(text, "", out, error), error);
-  return out;
-}
-
-std::string sourcePath(std::string_view relative) {
-  return std::string(RRDNS_SOURCE_DIR) + "/" + std::string(relative);
-}
-
-std::string joined(const std::vector<std::string>& lines) {
-  std::string text;
-  for (const auto& line : lines) text += line + "\n";
-  return text;
-}
 
 std::string soaRdata(uint32_t serial, uint32_t minimum) {
   std::string out, error;
