@@ -48,6 +48,35 @@ std::string canonicalAddress(const std::string& text) {
 
 const char* familyName(int family) { return family == 0 ? "A" : "AAAA"; }
 
+void applyAdmin(const std::string& cmd, const Json& request, MemberAdmin& entry) {
+  if (cmd == "drain") {
+    entry.drained = true;
+    entry.drain_until.reset();
+    if (request.contains("for_s") && !request["for_s"].is_null()) {
+      const double seconds = request["for_s"].get<double>();
+      if (!(seconds > 0)) throw std::invalid_argument("for_s must be above 0");
+      entry.drain_until = static_cast<int64_t>(std::time(nullptr) + seconds);
+    }
+  } else if (cmd == "undrain") {
+    entry.drained = false;
+    entry.drain_until.reset();
+  } else if (cmd == "weight") {
+    if (!request.contains("weight") || !request["weight"].is_number_integer())
+      throw std::invalid_argument("missing \"weight\" (an integer from 0 to 1000)");
+    const int64_t weight = request["weight"].get<int64_t>();
+    if (weight < 0 || weight > 1000) throw std::invalid_argument("weight must be 0 to 1000");
+    entry.weight = static_cast<uint32_t>(weight);
+  } else {  // mark
+    const std::string state = requireString(request, "state");
+    if (state == "up" || state == "down")
+      entry.mark = state == "up";
+    else if (state == "auto")
+      entry.mark.reset();
+    else
+      throw std::invalid_argument("state must be up, down or auto");
+  }
+}
+
 }  // namespace
 
 ControlHandler::ControlHandler(HealthMonitor& health, Reloader& reloader, server::Server& server,
@@ -61,7 +90,15 @@ ControlHandler::ControlHandler(HealthMonitor& health, Reloader& reloader, server
 void ControlHandler::handle(const Json& request, control::Reply reply) {
   const std::string cmd = request.value("cmd", "");
   try {
-    if (cmd == "reload") return reload(request, std::move(reply));
+    if (cmd == "reload") {
+      // reload() takes the reply; a request error must be answered before it is moved.
+      try {
+        validateReloadZone(request);
+      } catch (const std::invalid_argument& e) {
+        return reply(failure(cmd + ": " + e.what()));
+      }
+      return reload(request, std::move(reply));
+    }
     if (cmd == "check") return check(std::move(reply));
     if (cmd == "status") return reply(status());
     if (cmd == "pool") return reply(pool(request));
@@ -205,33 +242,16 @@ Json ControlHandler::admin(const std::string& cmd, const Json& request) {
     throw std::invalid_argument("no member " + address +
                                 (pool_name.empty() ? "" : " in pool '" + pool_name + "'"));
 
+  // Without a pool, the change applies to the address in every pool: to the address-wide
+  // entry and to any pool-specific entry, which would otherwise win over it.
+  std::vector<MemberAdmin*> targets;
+  if (pool_name.empty())
+    for (const zone::Pool* p : d_health.catalog()->zones->pools())
+      if (d_health.admin().find(AdminState::key(p->name, address)))
+        targets.push_back(&d_health.admin().at(AdminState::key(p->name, address)));
   MemberAdmin& entry = d_health.admin().at(AdminState::key(pool_name, address));
-  if (cmd == "drain") {
-    entry.drained = true;
-    entry.drain_until.reset();
-    if (request.contains("for_s") && !request["for_s"].is_null()) {
-      const double seconds = request["for_s"].get<double>();
-      if (!(seconds > 0)) throw std::invalid_argument("for_s must be above 0");
-      entry.drain_until = static_cast<int64_t>(std::time(nullptr) + seconds);
-    }
-  } else if (cmd == "undrain") {
-    entry.drained = false;
-    entry.drain_until.reset();
-  } else if (cmd == "weight") {
-    if (!request.contains("weight") || !request["weight"].is_number_integer())
-      throw std::invalid_argument("missing \"weight\" (an integer from 0 to 1000)");
-    const int64_t weight = request["weight"].get<int64_t>();
-    if (weight < 0 || weight > 1000) throw std::invalid_argument("weight must be 0 to 1000");
-    entry.weight = static_cast<uint32_t>(weight);
-  } else {  // mark
-    const std::string state = requireString(request, "state");
-    if (state == "up" || state == "down")
-      entry.mark = state == "up";
-    else if (state == "auto")
-      entry.mark.reset();
-    else
-      throw std::invalid_argument("state must be up, down or auto");
-  }
+  applyAdmin(cmd, request, entry);  // first: a bad request throws before anything else changes
+  for (MemberAdmin* t : targets) applyAdmin(cmd, request, *t);
   Json reply = {{"member", address},
                 {"pool", pool_name.empty() ? Json("*") : Json(pool_name)},
                 {"members_matched", matched},
@@ -304,7 +324,7 @@ Json ControlHandler::explain(const Json& request) const {
   return reply;
 }
 
-void ControlHandler::reload(const Json& request, control::Reply reply) {
+void ControlHandler::validateReloadZone(const Json& request) const {
   const std::string zone_name = optionalString(request, "zone");
   if (!zone_name.empty()) {
     std::string wire_name, error;
@@ -314,6 +334,9 @@ void ControlHandler::reload(const Json& request, control::Reply reply) {
     for (const auto& z : d_health.catalog()->zones->zones()) known = known || z->apex() == wire_name;
     if (!known) throw std::invalid_argument("no zone " + wire::nameToText(wire_name) + " is served");
   }
+}
+
+void ControlHandler::reload(const Json&, control::Reply reply) {
   // Zones are checked as one set (a name may only live in one zone), so every file is read
   // again; the reply comes once the new data serves, or with the errors and the old data kept.
   d_reloader.request([reply = std::move(reply)](const Reloader::Result& result) {

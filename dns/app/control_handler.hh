@@ -29,6 +29,7 @@ class ControlHandler {
   control::Json pool(const control::Json& request) const;
   control::Json admin(const std::string& cmd, const control::Json& request);
   control::Json explain(const control::Json& request) const;
+  void validateReloadZone(const control::Json& request) const;
   void reload(const control::Json& request, control::Reply reply);
   void check(control::Reply reply);
 
