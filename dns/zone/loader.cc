@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "dns/wire/name.hh"
+#include "dns/zone/check.hh"
 
 namespace rrdns::zone {
 namespace {
@@ -30,10 +31,10 @@ void addZone(ZoneSet& set, std::shared_ptr<Zone> zone, std::vector<std::string>&
 }  // namespace
 
 ZoneLoad loadZoneFile(const std::string& path) {
-  if (endsWith(path, ".toml")) return loadTomlZone(path);
-  return ZoneLoad{nullptr,
-                  {path + ": RFC 1035 master files are not supported yet; write the zone as TOML "
-                          "(see README)"}};
+  if (!endsWith(path, ".toml")) return loadMasterFile(path);  // it runs the checks itself
+  ZoneLoad load = loadTomlZone(path);
+  applyZoneChecks(load, path);
+  return load;
 }
 
 ZoneSetLoad loadZoneSet(const std::vector<std::string>& paths) {
@@ -43,6 +44,7 @@ ZoneSetLoad loadZoneSet(const std::vector<std::string>& paths) {
     for (const auto& path : paths) {
       ZoneLoad load = loadZoneFile(path);
       result.errors.insert(result.errors.end(), load.errors.begin(), load.errors.end());
+      result.warnings.insert(result.warnings.end(), load.warnings.begin(), load.warnings.end());
       if (load.zone) addZone(*set, std::move(load.zone), result.errors);
     }
     set->assignRotationSlots();

@@ -2,6 +2,8 @@
 //
 // Every error is one line "FILE:LINE: KEY: what is wrong" (LINE and KEY where known), ready to
 // print. Loading never throws; a failed load returns no zone and leaves whatever was serving.
+// Warnings have the same form; they never fail a load (a TTL mismatch inside an RRset, a
+// duplicate record, data hidden below a zone cut), as in Knot.
 #pragma once
 
 #include <memory>
@@ -13,19 +15,34 @@
 namespace rrdns::zone {
 
 struct ZoneLoad {
-  std::shared_ptr<Zone> zone;       // null when errors is not empty
-  std::vector<std::string> errors;  // "file:line: key: message"
+  std::shared_ptr<Zone> zone;         // null when errors is not empty
+  std::vector<std::string> errors;    // "file:line: key: message"
+  std::vector<std::string> warnings;  // same form; the zone still loads
 };
 
 // A TOML zone (format documented in README.md, example in zones/rr.test.toml).
 ZoneLoad loadTomlZone(const std::string& path);
 
+// An RFC 1035 master file, parsed by Knot's libzscanner ($ORIGIN, $TTL, $INCLUDE, RFC 3597
+// unknown types). The zone's apex is the $ORIGIN the file starts with, else `origin_hint`, else
+// taken from the file name: "rr.test.zone" is rr.test., "db.example.com" is example.com.
+// Without $TTL or a TTL on the record, records get 3600.
+ZoneLoad loadMasterFile(const std::string& path, std::string origin_hint = "");
+
+// Reads the records of an RFC 1035 file into `builder`, with the builder's apex as origin (a
+// TOML zone's `file = "..."`: static records under pools and extra records). Error and warning
+// lines are appended; the zone checks run later, on the whole zone.
+void readMasterFileInto(const std::string& path, ZoneBuilder& builder,
+                        std::vector<std::string>& errors, std::vector<std::string>& warnings);
+
 // Picks the loader by file name: *.toml is TOML; anything else is an RFC 1035 master file.
+// Either way the zone checks of check.hh run on the result.
 ZoneLoad loadZoneFile(const std::string& path);
 
 struct ZoneSetLoad {
   std::shared_ptr<const ZoneSet> zones;  // null when errors is not empty
   std::vector<std::string> errors;
+  std::vector<std::string> warnings;  // of every file; they do not stop the set loading
 };
 
 // Loads every file; the set is only returned when all of them load. Rotation slots are assigned.

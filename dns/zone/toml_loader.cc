@@ -6,6 +6,8 @@
 // toml_pools.cc; the reporting and typed-value helpers both use are in toml_support.hh.
 #include <toml++/toml.h>
 
+#include <filesystem>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -90,6 +92,7 @@ class TomlZoneReader : private TomlReporter {
     }
     if (errorCount() == 0) load.zone = std::move(d_zone);
     load.errors = takeErrors();
+    load.warnings = std::move(d_warnings);
     return load;
   }
 
@@ -104,12 +107,14 @@ class TomlZoneReader : private TomlReporter {
       return report(e.source().begin.line, "",
                     "TOML syntax error: " + std::string(e.description()));
     }
-    checkKeys(root, "", {"origin", "ttl", "soa", "names", "pools"});
+    checkKeys(root, "", {"origin", "ttl", "file", "soa", "names", "pools"});
     if (!readOrigin(root)) return;
     if (const auto* ttl = root.get("ttl")) d_zone_ttl = readTtl(*ttl, "ttl").value_or(kDefaultTtl);
 
     d_builder.emplace(d_origin, path());
-    readSoa(root);
+    const bool has_file = readStaticFile(root);
+    // The SOA may come from the RFC 1035 file; two SOAs are an error from the builder.
+    if (!has_file || root.contains("soa")) readSoa(root);
     if (const auto* names = root.get("names")) readNames(*names);
     if (const auto* pools = root.get("pools"))
       readPools(*pools, d_origin, d_zone_ttl, *d_builder, *this);
@@ -117,6 +122,26 @@ class TomlZoneReader : private TomlReporter {
     std::vector<std::string> zone_errors;
     d_zone = d_builder->finish(zone_errors);
     for (const auto& message : zone_errors) reportFile(message);
+  }
+
+  // file = "static.zone": an RFC 1035 file with the zone's static records, relative to this
+  // file's directory. Returns whether the key is there.
+  bool readStaticFile(const toml::table& root) {
+    const auto* node = root.get("file");
+    if (!node) return false;
+    const std::string* name = readString(*node, "file");
+    if (!name) return true;
+    const std::filesystem::path relative(*name);
+    const std::string file = relative.is_absolute()
+                                 ? *name
+                                 : (std::filesystem::path(path()).parent_path() / relative)
+                                       .lexically_normal()
+                                       .string();
+    std::vector<std::string> errors;
+    readMasterFileInto(file, *d_builder, errors, d_warnings);
+    // Already "FILE:LINE: message" lines of the included file.
+    for (auto& error : errors) appendUncounted(std::move(error));
+    return true;
   }
 
   // --- origin and SOA ---
@@ -398,6 +423,7 @@ class TomlZoneReader : private TomlReporter {
 
   std::string d_origin;  // wire form
   uint32_t d_zone_ttl = kDefaultTtl;
+  std::vector<std::string> d_warnings;  // from an included RFC 1035 file
   std::optional<ZoneBuilder> d_builder;
   std::shared_ptr<Zone> d_zone;
 };

@@ -16,7 +16,7 @@ ZoneBuilder::ZoneBuilder(std::string apex, std::string source) : d_zone(std::mak
 }
 
 std::string ZoneBuilder::add(std::string_view owner, uint16_t rtype, uint32_t ttl,
-                             std::string rdata) {
+                             std::string rdata, std::string* warning) {
   const std::string& apex = d_zone->d_apex;
   if (!wire::isSubdomainOf(owner, apex))
     return "'" + wire::nameToText(owner) + "' is outside the zone " + wire::nameToText(apex);
@@ -38,13 +38,22 @@ std::string ZoneBuilder::add(std::string_view owner, uint16_t rtype, uint32_t tt
     if (rtype == type::SOA) return "a zone has exactly one SOA record";
     if (rtype == type::CNAME)
       return "'" + wire::nameToText(owner) + "' has more than one CNAME (RFC 2181 10.1)";
-    if (rrset->ttl != ttl)
+    if (rrset->ttl != ttl && !warning)
       return "TTL " + std::to_string(ttl) + " differs from " + std::to_string(rrset->ttl) +
-             " of the other " + wire::typeName(rtype) + " records at '" +
-             wire::nameToText(owner) + "' (RFC 2181 5.2)";
+             " of the other " + wire::typeName(rtype) + " records at '" + wire::nameToText(owner) +
+             "' (RFC 2181 5.2)";
     // Duplicate records collapse into one, as in an RRset they are a set (RFC 2181 5).
-    if (std::find(rrset->rdata.begin(), rrset->rdata.end(), rdata) != rrset->rdata.end())
+    if (std::find(rrset->rdata.begin(), rrset->rdata.end(), rdata) != rrset->rdata.end()) {
+      if (warning)
+        *warning = "duplicate " + wire::typeName(rtype) + " record at '" + wire::nameToText(owner) +
+                   "' is served once; delete the repeated line";
       return {};
+    }
+    if (rrset->ttl != ttl)
+      *warning = "TTL " + std::to_string(ttl) + " differs from " + std::to_string(rrset->ttl) +
+                 " of the other " + wire::typeName(rtype) + " records at '" +
+                 wire::nameToText(owner) + "'; the RRset is served with " +
+                 std::to_string(rrset->ttl) + " (RFC 2181 5.2); give its records one TTL";
   }
   rrset->rdata.push_back(std::move(rdata));
   ++d_zone->d_records;

@@ -126,10 +126,21 @@ class Zone {
 class ZoneBuilder {
  public:
   ZoneBuilder(std::string apex, std::string source);
+  const std::string& apex() const { return d_zone->d_apex; }
 
   // Adds one record. Returns an empty string, or what is wrong with it (the caller adds the
-  // file:line). A second record of an existing RRset must carry the same TTL.
-  std::string add(std::string_view owner, uint16_t rtype, uint32_t ttl, std::string rdata);
+  // file:line). Without `warning`, a second record of an existing RRset must carry the same TTL
+  // and a duplicate record collapses silently. With it, both are set there as a warning instead
+  // (the RRset keeps its first TTL, as Knot and BIND do) and the record is kept.
+  std::string add(std::string_view owner, uint16_t rtype, uint32_t ttl, std::string rdata,
+                  std::string* warning = nullptr);
+
+  // The node at `owner` (lower-cased wire) as added so far, or nullptr: lets a loader check a
+  // record against its neighbours while it still knows the record's line.
+  const Node* node(std::string_view owner) const {
+    auto it = d_zone->d_nodes.find(owner);
+    return it == d_zone->d_nodes.end() ? nullptr : &it->second;
+  }
 
   // Adds a pool answering A/AAAA at pool.owners. Returns "" or what is wrong (a pool name used
   // twice, an owner outside the zone or already served by another pool, no members). Conflicts
