@@ -17,6 +17,7 @@ namespace rcode = wire::rcode;
 using wire::flag::AA;
 using wire::flag::TC;
 
+constexpr uint16_t kNotAuth = 9;  // RFC 2136 NOTAUTH: not authoritative for the zone asked
 constexpr int kMaxCnameChain = 8;  // as Knot DNS: follow at most this many in-zone CNAMEs
 constexpr size_t kMaxAdditionalNames = 16;
 
@@ -26,16 +27,23 @@ enum Section : uint8_t { kAnswer, kAuthority, kAdditional };
 class Response {
  public:
   Response(wire::Writer& w, const Catalog& catalog, const PoolStates& pools, const wire::Query& q,
-           Transport transport)
-      : d_w(w), d_catalog(catalog), d_pools(pools), d_q(q), d_tcp(transport == Transport::Tcp) {}
+           Transport transport, bool transfer_allowed)
+      : d_w(w),
+        d_catalog(catalog),
+        d_pools(pools),
+        d_q(q),
+        d_tcp(transport == Transport::Tcp),
+        d_transfer_allowed(transfer_allowed) {}
 
   void resolve();
   uint16_t rcode() const { return d_rcode; }
   uint16_t flags() const { return d_flags; }
   uint16_t count(Section s) const { return d_counts[s]; }
   uint32_t firstMember() const { return d_first_member; }
+  const zone::Zone* transferZone() const { return d_transfer_zone; }
 
  private:
+  void transfer();
   void answerFrom(const zone::Zone& zone, std::string_view name);
   void answerNode(const zone::Zone& zone, const zone::Node& node, std::string_view owner,
                   int chain);
@@ -56,6 +64,8 @@ class Response {
   const PoolStates& d_pools;
   const wire::Query& d_q;
   bool d_tcp;
+  bool d_transfer_allowed;
+  const zone::Zone* d_transfer_zone = nullptr;
   uint16_t d_rcode = rcode::NOERROR;
   uint16_t d_flags = AA;
   uint16_t d_counts[3] = {0, 0, 0};
@@ -100,12 +110,7 @@ bool Response::put(Section s, std::string_view owner, uint16_t rtype, uint32_t t
 }
 
 void Response::resolve() {
-  if (d_q.qtype == type::AXFR || d_q.qtype == type::IXFR) {
-    // Transfers only make sense over TCP (NOTIMP over UDP, as Knot DNS); nobody is allowed one.
-    d_flags = 0;
-    d_rcode = d_tcp ? rcode::REFUSED : rcode::NOTIMP;
-    return;
-  }
+  if (d_q.qtype == type::AXFR || d_q.qtype == type::IXFR) return transfer();
   if (d_q.qclass != wire::klass::IN) {
     d_flags = 0;
     d_rcode = rcode::REFUSED;
@@ -119,6 +124,30 @@ void Response::resolve() {
     return;
   }
   answerFrom(*zone, name);
+}
+
+void Response::transfer() {
+  d_flags = 0;
+  // Transfers only make sense over TCP (NOTIMP over UDP, as Knot DNS). The ACL comes before
+  // the zone lookup so that a refused client learns nothing about which zones exist.
+  if (!d_tcp) {
+    d_rcode = rcode::NOTIMP;
+    return;
+  }
+  if (!d_transfer_allowed) {
+    d_rcode = rcode::REFUSED;
+    return;
+  }
+  const std::string_view name = d_q.lower.view();
+  const zone::Zone* zone =
+      d_q.qclass == wire::klass::IN ? d_catalog.zones->findZone(name) : nullptr;
+  if (!zone || zone->apex() != name) {
+    d_rcode = kNotAuth;  // as Knot DNS: no zone has its apex at this name
+    return;
+  }
+  // IXFR (RFC 1995 4) falls back to a full transfer: we keep no history to send deltas from.
+  d_flags = AA;
+  d_transfer_zone = zone;
 }
 
 void Response::answerFrom(const zone::Zone& zone, std::string_view name) {
@@ -335,12 +364,19 @@ Outcome answer(const Catalog& catalog, const PoolStates* pools, std::span<const 
   } else {
     const PoolStates& current =
         pools && pools->catalog == &catalog ? *pools : *catalog.initial_pools;
-    Response response(w, catalog, current, q, transport);
+    Response response(w, catalog, current, q, transport, options.transfer_allowed);
     response.resolve();
     code = response.rcode();
     flags = response.flags();
     for (int s = 0; s < 3; ++s) counts[s] = response.count(static_cast<Section>(s));
     first_member = response.firstMember();
+    if (const zone::Zone* zone = response.transferZone()) {
+      Outcome outcome;
+      outcome.rcode = code;
+      outcome.qtype = q.qtype;
+      outcome.transfer_zone = zone;
+      return outcome;
+    }
   }
 
   if (with_opt) {

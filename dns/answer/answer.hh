@@ -29,6 +29,9 @@ enum class Transport : uint8_t { Udp, Tcp };
 
 struct Options {
   uint16_t udp_max_payload = 1232;  // our EDNS payload: the largest UDP answer we send
+  // The requester may transfer zones (AXFR/IXFR over TCP). Decided by the caller from the peer
+  // address, so that this module never sees sockets.
+  bool transfer_allowed = false;
 };
 
 struct Outcome {
@@ -40,6 +43,9 @@ struct Outcome {
   // counters), or kNoMember when no pool answered.
   uint32_t first_member = kNoMember;
   static constexpr uint32_t kNoMember = UINT32_MAX;
+  // Set (with size 0) when the query is an allowed zone transfer over TCP: the caller streams
+  // the zone with answer::Transfer (transfer.hh) instead of sending one response.
+  const zone::Zone* transfer_zone = nullptr;
 };
 
 // Answers `query` into `out`, which must hold at least 65535 bytes. Pools answer from `pools`

@@ -6,9 +6,12 @@
 #include <cstring>
 #include <utility>
 
+#include "dns/answer/transfer.hh"
 #include "dns/base/bytes.hh"
 #include "dns/server/address.hh"
 #include "dns/server/worker.hh"
+#include "dns/wire/name.hh"
+#include "dns/wire/query.hh"
 
 namespace rrdns::server {
 
@@ -16,9 +19,12 @@ TcpConnection::TcpConnection(Worker& worker)
     : d_worker(worker),
       d_input(std::make_unique_for_overwrite<uint8_t[]>(kMaxFrame)),
       d_pending{std::make_unique_for_overwrite<uint8_t[]>(kOutputCapacity), 0},
-      d_inflight{std::make_unique_for_overwrite<uint8_t[]>(kOutputCapacity), 0} {}
+      d_inflight{std::make_unique_for_overwrite<uint8_t[]>(kOutputCapacity), 0},
+      d_answer_options(worker.answerOptions()) {}
 
 TcpConnection::~TcpConnection() {
+  if (d_transfer)
+    spdlog::info("zone transfer of {} abandoned: the connection closed", describeTransfer());
   d_worker.tcpConnections().fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -40,6 +46,18 @@ void TcpConnection::accept(Worker& worker, uv_stream_t* server) {
   // Answers are small and written whole; Nagle would hold back the second of two pipelined
   // answers until the client acknowledges the first.
   uv_tcp_nodelay(&self->d_tcp, 1);
+  // The transfer ACL is decided once per connection; with no list (the default) there is
+  // nothing to look up.
+  const auto& allowed = worker.settings().allow_transfer;
+  if (!allowed.empty()) {
+    sockaddr_storage peer{};
+    int length = sizeof peer;
+    if (uv_tcp_getpeername(&self->d_tcp, reinterpret_cast<sockaddr*>(&peer), &length) == 0) {
+      for (const auto& prefix : allowed)
+        if (prefix.contains(reinterpret_cast<const sockaddr*>(&peer)))
+          self->d_answer_options.transfer_allowed = true;
+    }
+  }
   self->restartIdleTimer();
   self->updateReading();
 }
@@ -88,9 +106,11 @@ void TcpConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) 
 }
 
 void TcpConnection::answerFrames() {
+  continueTransfer();
   size_t pos = 0;
-  // RFC 7766 6.2.1.1: pipelined queries are all answered; stop only at the high-water mark.
-  while (d_pending.size <= kHighWater && !d_closing) {
+  // RFC 7766 6.2.1.1: pipelined queries are all answered; stop only at the high-water mark, or
+  // behind a transfer until it ends.
+  while (!d_transfer && d_pending.size <= kHighWater && !d_closing) {
     size_t available = d_input_size - pos;
     if (available < 2) break;
     size_t length = load16(&d_input[pos]);
@@ -117,7 +137,7 @@ void TcpConnection::answerFrame(std::span<const uint8_t> query) {
   answer::Outcome outcome;
   try {
     outcome = answer::answer(d_worker.catalog(), d_worker.pools(), query, answer::Transport::Tcp, out,
-                             d_worker.answerOptions());
+                             d_answer_options);
     d_worker.countAnswer(outcome);
     if (spdlog::should_log(spdlog::level::trace)) {
       sockaddr_storage peer{};
@@ -135,9 +155,66 @@ void TcpConnection::answerFrame(std::span<const uint8_t> query) {
     bump(counters.errors);
     return;
   }
+  if (outcome.transfer_zone) return startTransfer(outcome, query);
   if (outcome.size == 0 || outcome.size > out.size()) return;
   store16(frame, static_cast<uint16_t>(outcome.size));
   d_pending.size += 2 + outcome.size;
+}
+
+void TcpConnection::startTransfer(const answer::Outcome& outcome, std::span<const uint8_t> query) {
+  try {
+    wire::Query q;
+    wire::parseQuery(query, q);  // answer() already accepted it
+    d_transfer = std::make_unique<answer::Transfer>(d_worker.sharedCatalog(),
+                                                    *outcome.transfer_zone, q);
+  } catch (const std::exception& e) {
+    bump(d_worker.counters().errors);
+    spdlog::warn("zone transfer: {}", e.what());
+    return;
+  }
+  spdlog::info("zone transfer of {} (serial {}) to {} started", describeTransfer(),
+               d_transfer->zone().serial(), peerText());
+  continueTransfer();
+}
+
+// Fills the output only up to the high-water mark (one full message at most beyond it): a big
+// zone goes out over many loop turns, as the client reads, and other connections are served in
+// between.
+void TcpConnection::continueTransfer() {
+  while (d_transfer && d_pending.size <= kHighWater && !d_closing) {
+    uint8_t* frame = d_pending.data.get() + d_pending.size;
+    size_t size = 0;
+    bool more = false;
+    try {
+      more = d_transfer->next({frame + 2, kMaxFrame - 2}, size);
+    } catch (const std::exception& e) {
+      bump(d_worker.counters().errors);
+      spdlog::warn("zone transfer of {} to {}: {}", describeTransfer(), peerText(), e.what());
+      close();  // a partial transfer must not look complete to the client
+      return;
+    }
+    if (!more) {
+      spdlog::info("zone transfer of {} to {} done: {} records in {} messages",
+                   describeTransfer(), peerText(), d_transfer->recordsSent() + 2,
+                   d_transfer->messagesSent());
+      d_transfer.reset();
+      return;
+    }
+    store16(frame, static_cast<uint16_t>(size));
+    d_pending.size += 2 + size;
+  }
+}
+
+std::string TcpConnection::describeTransfer() const {
+  return d_transfer ? wire::nameToText(d_transfer->zone().apex()) : std::string("?");
+}
+
+std::string TcpConnection::peerText() {
+  sockaddr_storage peer{};
+  int length = sizeof peer;
+  if (uv_tcp_getpeername(&d_tcp, reinterpret_cast<sockaddr*>(&peer), &length) != 0)
+    return "(unknown peer)";
+  return formatAddress(reinterpret_cast<const sockaddr*>(&peer));
 }
 
 void TcpConnection::flush() {

@@ -7,8 +7,14 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 
+#include "dns/answer/answer.hh"
 #include "dns/server/handle.hh"
+
+namespace rrdns::answer {
+class Transfer;
+}
 
 namespace rrdns::server {
 
@@ -21,6 +27,11 @@ class Worker;
 // in order). When d_pending passes kHighWater the connection stops reading and leaves further
 // frames in d_input until a write drains it: a client that sends and never reads cannot make
 // us buffer without bound.
+//
+// A zone transfer (AXFR, or IXFR answered in full) is produced message by message into the same
+// buffer under the same mark, one message per turn as writes drain it, so a large zone neither
+// sits in memory nor holds up other connections. Queries pipelined behind it wait in d_input
+// until it ends, keeping responses in order.
 class TcpConnection final : public HandleOwner {
  public:
   // Accepts the pending connection on `server`. Throws only std::bad_alloc, before accepting.
@@ -49,10 +60,15 @@ class TcpConnection final : public HandleOwner {
 
   void answerFrames();
   void answerFrame(std::span<const uint8_t> query);
+  void startTransfer(const answer::Outcome& outcome, std::span<const uint8_t> query);
+  void continueTransfer();
+  // For transfer logs (they allocate; transfers are rare).
+  std::string describeTransfer() const;
+  std::string peerText();
   void flush();
   void updateReading();
   void restartIdleTimer();
-  bool drained() const { return !d_writing && d_pending.size == 0; }
+  bool drained() const { return !d_writing && d_pending.size == 0 && !d_transfer; }
 
   Worker& d_worker;
   uv_tcp_t d_tcp;
@@ -64,6 +80,8 @@ class TcpConnection final : public HandleOwner {
   size_t d_input_size = 0;
   Output d_pending;   // answers not yet handed to libuv
   Output d_inflight;  // the buffer of the current uv_write; untouched until onWritten
+  answer::Options d_answer_options;  // the worker's, with this peer's transfer permission
+  std::unique_ptr<answer::Transfer> d_transfer;  // the transfer being sent, if any
 
   bool d_reading = false;
   bool d_writing = false;

@@ -51,6 +51,8 @@ class Worker final : public HandleOwner {
   // Loop thread only.
   uv_loop_t* loop() { return &d_loop; }
   const answer::Catalog& catalog() const { return *d_catalog; }
+  // For what outlives one query (a zone transfer) and must keep its catalog alive.
+  const std::shared_ptr<const answer::Catalog>& sharedCatalog() const { return d_catalog; }
   const answer::PoolStates* pools() const { return d_pools.get(); }
   const answer::Options& answerOptions() const { return d_answer_options; }
   const ServerSettings& settings() const { return d_settings; }
@@ -63,7 +65,7 @@ class Worker final : public HandleOwner {
   // allocates nor locks.
   void countAnswer(const answer::Outcome& outcome) {
     bump(d_counters.qtypes[qtypeBucket(outcome.qtype)]);
-    if (outcome.size == 0) {
+    if (outcome.size == 0 && !outcome.transfer_zone) {
       bump(d_counters.dropped);
       return;
     }

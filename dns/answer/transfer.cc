@@ -1,0 +1,118 @@
+// transfer.cc -- walking a zone into AXFR messages, record by record, resumable between messages.
+#include "dns/answer/transfer.hh"
+
+#include <algorithm>
+
+#include "dns/wire/header.hh"
+#include "dns/wire/writer.hh"
+
+namespace rrdns::answer {
+
+namespace type = wire::type;
+
+Transfer::Transfer(std::shared_ptr<const Catalog> catalog, const zone::Zone& zone,
+                   const wire::Query& query)
+    : d_catalog(std::move(catalog)),
+      d_zone(zone),
+      d_id(query.id),
+      d_flags(query.flags & (wire::flag::RD | wire::flag::CD)),
+      d_qname(query.qname.view()),
+      d_qtype(query.qtype),
+      d_qclass(query.qclass),
+      d_node(zone.nodes().begin()) {}
+
+bool Transfer::current(Item& item) {
+  const auto end = d_zone.nodes().end();
+  for (; d_node != end; ++d_node, d_slot = 0, d_record = 0) {
+    const zone::Node& node = d_node->second;
+    const size_t rrsets = node.rrsets.size();
+    for (; d_slot < rrsets; ++d_slot, d_record = 0) {
+      const zone::RRset& rrset = node.rrsets[d_slot];
+      // The SOA opens and closes the stream (RFC 5936 2.2) and must not appear in between.
+      if (rrset.type == type::SOA && &rrset == &d_zone.soa()) continue;
+      if (d_record < rrset.rdata.size()) {
+        item = {&node.owner, rrset.type, rrset.ttl, rrset.rdata[d_record]};
+        return true;
+      }
+    }
+    if (!node.pool) continue;
+    // A pool is served as its members' addresses: A records first, then AAAA, each RRset
+    // whole, at the pool's TTL whatever the members' health (a secondary cannot health-check).
+    const zone::Pool& pool = *node.pool;
+    for (; d_slot < rrsets + 2; ++d_slot, d_record = 0) {
+      const uint16_t rtype = d_slot == rrsets ? type::A : type::AAAA;
+      for (; d_record < pool.members.size(); ++d_record) {
+        const zone::PoolMember& member = pool.members[d_record];
+        if (member.rtype != rtype) continue;
+        item = {&node.owner, rtype, pool.ttl, member.address};
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+bool Transfer::next(std::span<uint8_t> out, size_t& size) {
+  size = 0;
+  if (d_phase == Phase::Done) return false;
+  wire::Writer w(out.data(), std::min(out.size(), wire::kMaxMessageSize));
+  uint8_t blank_header[wire::kHeaderSize] = {};
+  w.bytes(blank_header, sizeof blank_header);
+  const bool first = d_messages_sent == 0;
+  if (first) {
+    // RFC 5936 2.2.1: the question may be echoed in the first message only.
+    w.name(d_qname);
+    w.u16(d_qtype);
+    w.u16(d_qclass);
+  }
+  if (!w.ok()) return false;  // `out` smaller than a header and question: nothing to do
+
+  uint16_t count = 0;
+  auto put = [&](const Item& item) {
+    const auto mark = w.mark();
+    w.record(*item.owner, item.type, wire::klass::IN, item.ttl, item.rdata);
+    if (w.ok()) {
+      ++count;
+      return true;
+    }
+    w.rollback(mark);
+    return false;
+  };
+  const zone::RRset& soa = d_zone.soa();
+  const Item soa_item{&d_zone.apex(), type::SOA, soa.ttl, soa.rdata.front()};
+  while (count < UINT16_MAX && d_phase != Phase::Done) {
+    if (d_phase == Phase::FirstSoa) {
+      if (!put(soa_item)) break;
+      d_phase = Phase::Body;
+    } else if (d_phase == Phase::Body) {
+      Item item;
+      if (!current(item)) {
+        d_phase = Phase::LastSoa;
+        continue;
+      }
+      const bool sent = put(item);
+      // A record too large for even an otherwise empty message cannot be sent at all: it is
+      // skipped rather than stall the transfer.
+      if (!sent && count > 0) break;
+      advance();
+      d_records_sent += sent;
+    } else {
+      if (!put(soa_item)) break;
+      d_phase = Phase::Done;
+    }
+  }
+  if (count == 0) {
+    d_phase = Phase::Done;  // not even the SOA fits in `out`: give up rather than loop
+    return false;
+  }
+
+  uint8_t* m = w.data();
+  wire::header::setId(m, d_id);
+  wire::header::setFlags(m, wire::flag::QR | wire::flag::AA | d_flags);
+  wire::header::setCounts(m, first ? 1 : 0, count, 0, 0);
+  size = w.size();
+  ++d_messages_sent;
+  return true;
+}
+
+}  // namespace rrdns::answer
