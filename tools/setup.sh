@@ -16,8 +16,8 @@ JOBS=${JOBS:-$(nproc)}
 # Build tools and libraries, plus what the tests drive the daemon with (dig, pytest, dnspython).
 PACKAGES=(g++ cmake ninja-build pkg-config
           libuv1-dev libc-ares-dev libtomlplusplus-dev libspdlog-dev doctest-dev
-          libcpp-httplib-dev libcurl4-openssl-dev nlohmann-json3-dev prometheus-cpp-dev
-          bind9-dnsutils dnsperf python3 python3-pytest python3-dnspython openssl)
+          libcpp-httplib-dev libcurl4-openssl-dev nlohmann-json3-dev prometheus-cpp-dev libknot-dev
+          bind9-dnsutils knot dnsperf python3 python3-pytest python3-dnspython openssl)
 
 say() { printf '==> %s\n' "$*" >&2; }
 

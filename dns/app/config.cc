@@ -160,10 +160,26 @@ ConfigLoad loadConfigFile(const std::string& path) {
       } else {
         (name == "control" ? config.control : config.state_file) = relativeTo(path, *text_value);
       }
+    } else if (name == "allow-transfer") {
+      // Unlike listen and zones, an empty list is meaningful: nobody (the default).
+      const toml::array* array = node.as_array();
+      if (array != nullptr && array->empty()) continue;
+      for (const auto& [text_value, element] : reader.strings(node, name)) {
+        std::string error;
+        auto prefix = server::parseAddressPrefix(text_value, error);
+        if (!prefix)
+          reader.error(element, name, error);
+        else if (std::find(config.allow_transfer.begin(), config.allow_transfer.end(), *prefix) !=
+                 config.allow_transfer.end())
+          reader.error(element, name, prefix->text + " is listed twice");
+        else
+          config.allow_transfer.push_back(std::move(*prefix));
+      }
     } else {
       reader.error(&node, name,
                    "unknown key (known: listen, zones, threads, log-level, udp-max-payload, "
-                   "tcp-idle-timeout, tcp-max-connections, control, state-file, metrics)");
+                   "tcp-idle-timeout, tcp-max-connections, allow-transfer, control, state-file, "
+                   "metrics)");
     }
   }
   if (!have_listen) reader.error(nullptr, "listen", "required key is missing");
@@ -188,6 +204,8 @@ ConfigLoad resolveConfig(const CommandLine& command_line) {
     if (command_line.control) load.config->control = *command_line.control;
     if (command_line.state_file) load.config->state_file = *command_line.state_file;
     if (command_line.metrics) load.config->metrics = *command_line.metrics;
+    if (!command_line.allow_transfer.empty())
+      load.config->allow_transfer = command_line.allow_transfer;
   }
   return load;
 }
@@ -200,6 +218,7 @@ server::ServerSettings serverSettings(const Config& config) {
   settings.udp_max_payload = config.udp_max_payload;
   settings.tcp_idle_timeout_ms = config.tcp_idle_timeout * 1000;
   settings.tcp_max_connections = config.tcp_max_connections;
+  settings.allow_transfer = config.allow_transfer;
   return settings;
 }
 

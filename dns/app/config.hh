@@ -26,6 +26,7 @@ struct Config {
   std::string control;     // control socket path; empty: none
   std::string state_file;  // where operator overrides persist; empty: memory only
   std::string metrics;     // Prometheus listen address ("127.0.0.1:9153"); empty: off
+  std::vector<server::AddressPrefix> allow_transfer;  // AXFR/IXFR clients; empty: nobody
 };
 
 struct ConfigLoad {
@@ -36,8 +37,8 @@ struct ConfigLoad {
 // Reads a server config file. Keys are kebab-case; unknown keys are errors. Never throws.
 ConfigLoad loadConfigFile(const std::string& path);
 
-// What the command line asks for: the config file with --threads and --log-level applied on
-// top, or in quick mode a Config made of the options. Called again on every reload.
+// What the command line asks for: the config file with --threads, --log-level (and the other
+// overrides, --allow-transfer replacing the file's list) applied on top, or in quick mode a Config made of the options. Called again on every reload.
 ConfigLoad resolveConfig(const CommandLine& command_line);
 
 // The settings the workers run with (threads 0 becomes the number of cores).

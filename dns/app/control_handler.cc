@@ -343,7 +343,9 @@ void ControlHandler::reload(const Json&, control::Reply reply) {
     if (!result.ok) return reply(failure("reload failed; still serving the previous zones", result.errors));
     Json zones = Json::array();
     for (const auto& z : result.zones->zones()) zones.push_back(describeZone(*z));
-    reply({{"reloaded", std::move(zones)}});
+    Json body = {{"reloaded", std::move(zones)}};
+    if (!result.warnings.empty()) body["warnings"] = result.warnings;
+    reply(std::move(body));
   });
 }
 
@@ -394,6 +396,7 @@ void ControlHandler::check(control::Reply reply) {
     }
     Json reply_body = {{"would_serve", Json::array()}, {"changes", std::move(changes)}};
     for (const auto& z : result.zones->zones()) reply_body["would_serve"].push_back(describeZone(*z));
+    if (!result.warnings.empty()) reply_body["warnings"] = result.warnings;
     reply_body["summary"] = reply_body["changes"].empty() ? "no changes" : std::to_string(reply_body["changes"].size()) + " changed lines";
     reply(std::move(reply_body));
   });

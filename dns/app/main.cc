@@ -191,6 +191,13 @@ int run(int argc, char** argv) {
   spdlog::set_level(config.config->log_level);
 
   zone::ZoneSetLoad zones = zone::loadZoneSet(config.config->zones);
+  // Warnings never stop a load; --check prints them with a prefix so scripts can tell them apart.
+  for (const std::string& line : zones.warnings) {
+    if (check)
+      std::cerr << "warning: " << line << "\n";
+    else
+      spdlog::warn("{}", line);
+  }
   if (!zones.errors.empty() || !zones.zones) {
     if (zones.errors.empty()) zones.errors.push_back("no zones loaded");
     report(zones.errors);

@@ -9,6 +9,7 @@ std::string synopsis() {
   return "usage: rrdnsd --config FILE [--threads N] [--log-level LEVEL] [--check]\n"
          "       rrdnsd --listen ADDR:PORT [--listen ...] [--threads N] [--log-level LEVEL]\n"
          "              [--control PATH] [--state-file PATH] [--metrics ADDR:PORT]\n"
+         "              [--allow-transfer ADDR[/LEN] ...]\n"
          "              [--check] ZONEFILE...\n"
          "       rrdnsd --help | --version\n";
 }
@@ -24,6 +25,9 @@ std::string usage() {
          "  --control PATH      control socket for rrdnsctl (mode 0600, owner only)\n"
          "  --state-file PATH   keep rrdnsctl drain/weight/mark over restarts in this file\n"
          "  --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+         "  --allow-transfer ADDR[/LEN]\n"
+         "                      allow zone transfers (AXFR; IXFR gets a full transfer) over TCP\n"
+         "                      from this address or prefix (repeatable; default: nobody)\n"
          "  --check             load the configuration and zones, report, exit; binds nothing\n"
          "  --help              this text\n"
          "  --version           the version\n"
@@ -66,7 +70,8 @@ std::string parseCommandLine(int argc, char** argv, CommandLine& out) {
     }
     auto takesValue = [&](std::string_view n) {
       return n == "--config" || n == "--listen" || n == "--zone" || n == "--threads" ||
-             n == "--log-level" || n == "--control" || n == "--state-file" || n == "--metrics";
+             n == "--log-level" || n == "--control" || n == "--state-file" || n == "--metrics" ||
+             n == "--allow-transfer";
     };
     if (!takesValue(name)) {
       if (inline_value) return std::string(name) + " takes no value";
@@ -115,6 +120,13 @@ std::string parseCommandLine(int argc, char** argv, CommandLine& out) {
       if (value.empty()) return std::string(name) + " needs a value";
       (name == "--control" ? out.control : name == "--state-file" ? out.state_file : out.metrics) =
           std::string(value);
+    } else if (name == "--allow-transfer") {
+      std::string error;
+      auto prefix = server::parseAddressPrefix(value, error);
+      if (!prefix) return "--allow-transfer " + error;
+      bool duplicate = false;
+      for (const auto& known : out.allow_transfer) duplicate = duplicate || known == *prefix;
+      if (!duplicate) out.allow_transfer.push_back(std::move(*prefix));
     } else if (name == "--log-level") {
       out.log_level = parseLogLevel(value);
       if (!out.log_level)

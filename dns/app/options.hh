@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dns/server/address.hh"
+#include "dns/server/settings.hh"
 
 namespace rrdns::app {
 
@@ -24,6 +25,7 @@ struct CommandLine {
   std::optional<std::string> control;                  // --control PATH
   std::optional<std::string> state_file;               // --state-file PATH
   std::optional<std::string> metrics;                  // --metrics ADDR:PORT
+  std::vector<server::AddressPrefix> allow_transfer;   // --allow-transfer ADDR[/LEN]
 };
 
 // Fills `out` from argv. Returns "" or what is wrong, for a usage error (exit status 2).

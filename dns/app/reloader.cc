@@ -55,6 +55,7 @@ Reloader::Result Reloader::resultOf(const Job& job) {
   result.errors = job.config.errors;
   result.errors.insert(result.errors.end(), job.zones.errors.begin(), job.zones.errors.end());
   if (result.errors.empty() && !job.zones.zones) result.errors.push_back("no zones loaded");
+  result.warnings = job.zones.warnings;
   result.ok = result.errors.empty();
   if (result.ok) result.zones = job.zones.zones;
   return result;
@@ -105,7 +106,7 @@ void Reloader::loaded(uv_work_t* work, int) {
     self->apply(*done);
   } catch (const std::exception& e) {
     spdlog::error("reload failed, still serving the previous zones: {}", e.what());
-    result = Result{false, {std::string("reload: ") + e.what()}, nullptr};
+    result = Result{false, {std::string("reload: ") + e.what()}, {}, nullptr};
   }
   ++(result.ok ? self->d_succeeded : self->d_failed);
   // Waiters hear only now, after the new zones were handed to the workers: a reply of "ok"
@@ -118,6 +119,7 @@ void Reloader::loaded(uv_work_t* work, int) {
 }
 
 void Reloader::apply(Job& job) {
+  for (const std::string& line : job.zones.warnings) spdlog::warn("{}", line);
   std::vector<std::string> errors = job.config.errors;
   errors.insert(errors.end(), job.zones.errors.begin(), job.zones.errors.end());
   if (errors.empty() && !job.zones.zones) errors.push_back("no zones loaded");
@@ -149,6 +151,7 @@ void Reloader::warnAboutRestartOnlyChanges(const Config& fresh) const {
   if (fresh.udp_max_payload != d_running.udp_max_payload) warn("udp-max-payload");
   if (fresh.tcp_idle_timeout != d_running.tcp_idle_timeout) warn("tcp-idle-timeout");
   if (fresh.tcp_max_connections != d_running.tcp_max_connections) warn("tcp-max-connections");
+  if (fresh.allow_transfer != d_running.allow_transfer) warn("allow-transfer");
 }
 
 }  // namespace rrdns::app

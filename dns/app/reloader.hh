@@ -29,6 +29,7 @@ class Reloader {
   struct Result {
     bool ok = false;
     std::vector<std::string> errors;             // file:line: key: message, one per line
+    std::vector<std::string> warnings;           // the same form; they never fail a load
     std::shared_ptr<const zone::ZoneSet> zones;  // what was loaded (null on errors)
   };
   using Done = std::function<void(const Result&)>;
