@@ -8,6 +8,7 @@ Every wait is a bounded poll with a deadline; nothing sleeps to synchronise.
 """
 
 import ctypes
+import http.client
 import os
 import random
 import shutil
@@ -15,6 +16,7 @@ import signal
 import socket
 import struct
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -507,3 +509,114 @@ def simple_zone(origin: str, serial: int, www, *, extra: str = "") -> str:
         "[names.www]\n"
         "A = [%s]\n" % (origin, serial, addrs)
     ) + extra
+
+
+# --- web replicas (rrdns-replica) shared by the pool and control tests ---
+
+def replica_path() -> Path:
+    env = os.environ.get("RRDNS_REPLICA")
+    if env:
+        return Path(env)
+    daemon = rrdnsd_path()
+    if (daemon.parent / "rrdns-replica").exists():
+        return daemon.parent / "rrdns-replica"
+    source = os.environ.get("RRDNS_SOURCE_DIR")
+    return (Path(source) if source else Path(__file__).resolve().parent.parent.parent) / "build" / "rrdns-replica"
+
+
+def free_tcp_port(host: str) -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class Replica:
+    """One rrdns-replica on host:port; keeps its port across stop()/start() so the zone holds."""
+
+    def __init__(self, host, name, args=()):
+        self.host = host
+        self.name = name
+        self.args = list(args)
+        self.port = None
+        self.proc = None
+        self.stderr = None
+
+    @property
+    def listen(self) -> str:
+        return "[%s]:%d" % (self.host, self.port) if ":" in self.host else "%s:%d" % (
+            self.host, self.port)
+
+    def start(self, timeout=10.0, args=None):
+        fixed = self.port is not None
+        for _ in range(20):
+            if not fixed:
+                self.port = free_tcp_port(self.host)
+            if self.stderr is None:
+                self.stderr = tempfile.TemporaryFile()
+            self.proc = subprocess.Popen(
+                [str(replica_path()), "--listen", self.listen, "--name", self.name,
+                 *(self.args if args is None else args)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.stderr,
+                preexec_fn=_die_with_parent)
+            if self._wait_ready(timeout):
+                return self
+            if self.proc.poll() == 1 and "Address already in use" in self.log():
+                time.sleep(0.1)  # restarting on our own port: wait for it to be released
+                continue
+            raise AssertionError("replica %s did not come up:\n%s" % (self.listen, self.log()))
+        raise AssertionError("replica %s: port stayed taken" % self.listen)
+
+    def _wait_ready(self, timeout) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                if self.request("GET", "/admin/state", timeout=1.0)[0] == 200:
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.02)
+        return False
+
+    def request(self, method, path, timeout=5.0):
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        try:
+            conn.request(method, path)
+            resp = conn.getresponse()
+            return resp.status, resp.read().decode()
+        finally:
+            conn.close()
+
+    def post(self, path):
+        status, body = self.request("POST", path)
+        assert status == 200, "POST %s to %s: %s %s" % (path, self.listen, status, body)
+        return body
+
+    def health(self, up: bool):
+        self.post("/admin/health?state=%s" % ("up" if up else "down"))
+
+    def weight(self, value):
+        self.post("/admin/weight?value=%s" % value)
+
+    def stop(self):
+        """SIGTERM by PID (then SIGKILL if ignored); waits for the exit."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+    def log(self) -> str:
+        if self.stderr is None:
+            return ""
+        self.stderr.seek(0)
+        return self.stderr.read().decode(errors="replace")
+
+    def check_url(self) -> str:
+        """How the daemon names this replica's HTTP check in its log."""
+        return "http://%s/healthz" % self.listen

@@ -115,8 +115,7 @@ def test_dig_axfr(xfr_server):
     import shutil
     import subprocess
     dig = shutil.which("dig")
-    if dig is None:
-        pytest.skip("dig not installed")
+    assert dig is not None, "dig not found: apt-get install bind9-dnsutils (tools/setup.sh does)"
     out = subprocess.run([dig, "@127.0.0.1", "-p", str(xfr_server.port), "rr.test.", "AXFR",
                           "+nocmd", "+nostats", "+time=5", "+tries=1"],
                          capture_output=True, text=True, timeout=30).stdout
