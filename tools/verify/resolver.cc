@@ -1,0 +1,121 @@
+// resolver.cc: the c-ares channel behind Resolver: one server, one try per query, a fixed
+// timeout; answers parsed with ares_parse_a_reply/ares_parse_aaaa_reply (wire order kept).
+#include "tools/verify/resolver.hh"
+
+#include <ares.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/select.h>
+
+#include <cerrno>
+#include <memory>
+#include <stdexcept>
+
+namespace {
+
+struct LibraryInit {
+  LibraryInit() { ares_library_init(ARES_LIB_INIT_ALL); }
+  ~LibraryInit() { ares_library_cleanup(); }
+};
+
+std::vector<std::string> parseAddresses(bool aaaa, const unsigned char* abuf, int alen,
+                                        int& status) {
+  std::vector<std::string> out;
+  char text[INET6_ADDRSTRLEN];
+  if (aaaa) {
+    ares_addr6ttl addrs[64];
+    int n = 64;
+    status = ares_parse_aaaa_reply(abuf, alen, nullptr, addrs, &n);
+    if (status == ARES_SUCCESS)
+      for (int i = 0; i < n; ++i)
+        if (inet_ntop(AF_INET6, &addrs[i].ip6addr, text, sizeof text)) out.emplace_back(text);
+  } else {
+    ares_addrttl addrs[64];
+    int n = 64;
+    status = ares_parse_a_reply(abuf, alen, nullptr, addrs, &n);
+    if (status == ARES_SUCCESS)
+      for (int i = 0; i < n; ++i)
+        if (inet_ntop(AF_INET, &addrs[i].ipaddr, text, sizeof text)) out.emplace_back(text);
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Resolver::Request {
+  Resolver* owner;
+  bool aaaa;
+  std::chrono::steady_clock::time_point sent;
+  Callback done;
+};
+
+Resolver::Resolver(const std::string& server, bool useTcp, double timeoutSec) {
+  static LibraryInit init;
+  ares_options opts{};
+  opts.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | (useTcp ? ARES_FLAG_USEVC : 0);
+  opts.timeout = static_cast<int>(timeoutSec * 1000);
+  opts.tries = 1;
+  int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+  if (int rc = ares_init_options(&d_channel, &opts, mask); rc != ARES_SUCCESS)
+    throw std::runtime_error(std::string("ares_init_options: ") + ares_strerror(rc));
+  if (int rc = ares_set_servers_ports_csv(d_channel, server.c_str()); rc != ARES_SUCCESS) {
+    ares_destroy(d_channel);
+    throw std::runtime_error("bad server '" + server + "': " + ares_strerror(rc));
+  }
+}
+
+Resolver::~Resolver() { ares_destroy(d_channel); }
+
+void Resolver::send(const std::string& name, bool aaaa, Callback done) {
+  auto* req = new Request{this, aaaa, std::chrono::steady_clock::now(), std::move(done)};
+  ++d_pending;
+  ares_query(d_channel, name.c_str(), 1 /* C_IN */, aaaa ? 28 : 1, &Resolver::onAnswer, req);
+}
+
+void Resolver::onAnswer(void* arg, int status, int, unsigned char* abuf, int alen) {
+  std::unique_ptr<Request> req(static_cast<Request*>(arg));
+  --req->owner->d_pending;
+  Answer a;
+  a.latencyMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                          req->sent).count();
+  a.status = status;
+  // A response of any rcode counts as answered; NODATA/NXDOMAIN/SERVFAIL have no addresses.
+  a.answered = status == ARES_SUCCESS || status == ARES_ENODATA || status == ARES_ENOTFOUND ||
+               status == ARES_ESERVFAIL || status == ARES_EREFUSED || status == ARES_EFORMERR ||
+               status == ARES_ENOTIMP;
+  if (status == ARES_SUCCESS && abuf) {
+    int parsed = 0;
+    a.addresses = parseAddresses(req->aaaa, abuf, alen, parsed);
+  }
+  if (req->done) req->done(a);
+}
+
+void Resolver::poll(double maxWaitSec) {
+  fd_set readers, writers;
+  FD_ZERO(&readers);
+  FD_ZERO(&writers);
+  int nfds = ares_fds(d_channel, &readers, &writers);
+  if (maxWaitSec < 0) maxWaitSec = 0;
+  timeval maxTv{static_cast<time_t>(maxWaitSec),
+                static_cast<suseconds_t>((maxWaitSec - static_cast<long>(maxWaitSec)) * 1e6)};
+  timeval tv{};
+  timeval* wait = ares_timeout(d_channel, &maxTv, &tv);
+  int rc = select(nfds, &readers, &writers, nullptr, wait);
+  if (rc < 0) {
+    if (errno != EINTR) throw std::runtime_error("select failed");
+    FD_ZERO(&readers);
+    FD_ZERO(&writers);
+  }
+  ares_process(d_channel, &readers, &writers);
+}
+
+Answer Resolver::query(const std::string& name, bool aaaa) {
+  Answer result;
+  bool finished = false;
+  send(name, aaaa, [&](const Answer& a) {
+    result = a;
+    finished = true;
+  });
+  while (!finished) poll(0.05);
+  return result;
+}

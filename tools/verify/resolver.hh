@@ -1,0 +1,44 @@
+// resolver.hh: a small asynchronous DNS client on c-ares for rrdns-verify. Sends A/AAAA queries
+// to one server (UDP, or TCP with useTcp), parses the answers keeping their wire order, and
+// measures each query's latency. Driven by poll() (ares_fds + select + ares_process).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+struct ares_channeldata;
+
+struct Answer {
+  bool answered = false;                 // a response arrived (any rcode) before the timeout
+  int status = 0;                        // the c-ares status code
+  std::vector<std::string> addresses;    // in wire order; empty for NODATA/NXDOMAIN/errors
+  double latencyMs = 0;
+};
+
+class Resolver {
+ public:
+  using Callback = std::function<void(const Answer&)>;
+
+  // server is "HOST:PORT"; throws std::runtime_error on failure.
+  Resolver(const std::string& server, bool useTcp, double timeoutSec);
+  ~Resolver();
+  Resolver(const Resolver&) = delete;
+  Resolver& operator=(const Resolver&) = delete;
+
+  // Starts one query; done runs from within poll().
+  void send(const std::string& name, bool aaaa, Callback done);
+  // Waits at most maxWaitSec for socket activity, then lets c-ares process it and timeouts.
+  void poll(double maxWaitSec);
+  int pending() const { return d_pending; }
+  // Sends one query and polls until it completes.
+  Answer query(const std::string& name, bool aaaa);
+
+ private:
+  struct Request;
+  static void onAnswer(void* arg, int status, int timeouts, unsigned char* abuf, int alen);
+
+  ares_channeldata* d_channel = nullptr;
+  int d_pending = 0;
+};
