@@ -601,15 +601,7 @@ class Replica:
         self.post("/admin/weight?value=%s" % value)
 
     def stop(self):
-        """SIGTERM by PID (then SIGKILL if ignored); waits for the exit."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
+        stop_process(self.proc)
 
     def log(self) -> str:
         if self.stderr is None:
@@ -620,3 +612,30 @@ class Replica:
     def check_url(self) -> str:
         """How the daemon names this replica's HTTP check in its log."""
         return "http://%s/healthz" % self.listen
+
+
+def toml_value(v) -> str:
+    """A Python value as a TOML inline value, for zones written by tests."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return '"%s"' % v
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join("%s = %s" % (k, toml_value(x)) for k, x in v.items()) + " }"
+    raise TypeError(v)
+
+
+def stop_process(proc):
+    """SIGTERM by PID, then SIGKILL if it ignores that; waits for the exit. Never by name."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)

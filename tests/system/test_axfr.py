@@ -2,7 +2,6 @@
 full transfer (RFC 1995 4), REFUSED to anybody else, NOTIMP over UDP, NOTAUTH off a zone apex."""
 
 import socket
-import struct
 import time
 
 import dns.name

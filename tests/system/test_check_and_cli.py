@@ -8,7 +8,7 @@ import time
 import dns.rcode
 import pytest
 
-from conftest import (FX_TEST, RR_TEST, Daemon, first_addresses, free_port, listen_spec,
+from conftest import (FX_TEST, RR_TEST, first_addresses, free_port,
                       simple_zone, udp_exchange, make_query, parse, write_zone)
 
 GOOD = simple_zone("ck.test.", 1, ["10.7.0.1", "10.7.0.2"])

@@ -29,7 +29,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from conftest import (Replica, free_port, make_query, replica_path, source_dir,
+from conftest import (Replica, free_port, make_query, replica_path, source_dir, toml_value,
                       write_zone)
 
 HERE = Path(__file__).resolve().parent
@@ -105,18 +105,6 @@ def replicas():
 BIG = ["10.9.%d.%d" % (i // 200, i % 200 + 1) for i in range(40)]  # > 512 bytes without EDNS
 
 
-def tv(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return '"%s"' % v
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(tv(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join("%s = %s" % (k, tv(x)) for k, x in v.items()) + " }"
-    raise TypeError(v)
 
 
 def ct_zone(serial=1, *, static=("192.0.2.1", "192.0.2.2"), reps=None, weights=(60, 30, 10),
@@ -126,7 +114,7 @@ def ct_zone(serial=1, *, static=("192.0.2.1", "192.0.2.2"), reps=None, weights=(
     text = ('origin = "%s"\nttl = 300\n[soa]\nprimary = "ns1"\ncontact = "hostmaster"\n'
             'serial = %d\nminimum = 60\n[names."@"]\nNS = "ns1"\n[names.ns1]\n'
             'A = "127.0.0.1"\n[names.static]\nA = %s\n[names.alias]\nCNAME = "static"\n'
-            '[names.big]\nA = %s\n' % (ORIGIN, serial, tv(list(static)), tv(BIG)))
+            '[names.big]\nA = %s\n' % (ORIGIN, serial, toml_value(list(static)), toml_value(BIG)))
     text += extra_names
     if reps:
         check = {"type": "http", "port": reps[0].port, "path": "/healthz", "expect": [200],
@@ -134,11 +122,11 @@ def ct_zone(serial=1, *, static=("192.0.2.1", "192.0.2.2"), reps=None, weights=(
         text += '[names.poolalias]\nCNAME = "www"\n'
         text += ('[pools.www]\nnames = ["www"]\npolicy = "rotate"\nttl = 10\ndegraded-ttl = 3\n'
                  'members = %s\ncheck = %s\n' % (
-                     tv([{"address": r.host, "port": r.port} for r in reps]), tv(check)))
+                     toml_value([{"address": r.host, "port": r.port} for r in reps]), toml_value(check)))
         text += ('[pools.wgt]\nnames = ["weighted"]\npolicy = "weighted"\nttl = 10\n'
                  'degraded-ttl = 3\nmembers = %s\ncheck = %s\n' % (
-                     tv([{"address": r.host, "port": r.port, "weight": w}
-                         for r, w in zip(reps, weights)]), tv(check)))
+                     toml_value([{"address": r.host, "port": r.port, "weight": w}
+                         for r, w in zip(reps, weights)]), toml_value(check)))
     return text
 
 

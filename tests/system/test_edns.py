@@ -1,6 +1,5 @@
 """EDNS(0) (RFC 6891): OPT echoed with our payload 1232, BADVERS for unknown versions."""
 
-import struct
 
 import dns.edns
 import dns.flags

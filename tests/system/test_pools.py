@@ -21,7 +21,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from conftest import Replica, fixture_zone, replica_path, write_zone
+from conftest import Replica, fixture_zone, replica_path, toml_value, write_zone
 
 HERE = Path(__file__).resolve().parent
 
@@ -75,18 +75,6 @@ def replicas(replica_binary):
 # --------------------------------------------------------------------------------------------
 # Zones
 
-def toml_value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return '"%s"' % v
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join("%s = %s" % (k, toml_value(x)) for k, x in v.items()) + " }"
-    raise TypeError(v)
 
 
 def member(replica, **extra) -> dict:

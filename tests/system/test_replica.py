@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import stop_process
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -151,15 +153,7 @@ class Replica:
         return self.proc.wait(timeout=timeout)
 
     def stop(self):
-        """SIGTERM by PID, then SIGKILL if it ignores that; never anything by name."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
+        stop_process(self.proc)
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -17,6 +19,30 @@ inline std::string name(const std::string& text) {
   std::string out, error;
   REQUIRE_MESSAGE(rrdns::wire::nameFromText(text, "", out, error), error);
   return out;
+}
+
+// Wire RDATA of an A / AAAA record.
+inline std::string a(const char* text) {
+  uint8_t b[4];
+  REQUIRE(inet_pton(AF_INET, text, b) == 1);
+  return std::string(reinterpret_cast<char*>(b), 4);
+}
+
+inline std::string aaaa(const char* text) {
+  uint8_t b[16];
+  REQUIRE(inet_pton(AF_INET6, text, b) == 1);
+  return std::string(reinterpret_cast<char*>(b), 16);
+}
+
+// SOA RDATA "ns1.ZONE hostmaster.ZONE serial 3600 900 604800 minimum".
+inline std::string soaRdata(const std::string& zone, uint32_t serial, uint32_t minimum) {
+  std::string r = name("ns1." + zone) + name("hostmaster." + zone);
+  for (uint32_t v : {serial, 3600u, 900u, 604800u, minimum}) {
+    uint8_t b[4];
+    rrdns::store32(b, v);
+    r.append(reinterpret_cast<char*>(b), 4);
+  }
+  return r;
 }
 
 struct QuerySpec {

@@ -14,30 +14,13 @@ using testutil::Message;
 using testutil::QuerySpec;
 namespace type = wire::type;
 namespace rcode = wire::rcode;
+using testutil::a;
+using testutil::aaaa;
 
 namespace {
 
-std::string a(const char* text) {
-  uint8_t b[4];
-  REQUIRE(inet_pton(AF_INET, text, b) == 1);
-  return std::string(reinterpret_cast<char*>(b), 4);
-}
 
-std::string aaaa(const char* text) {
-  uint8_t b[16];
-  REQUIRE(inet_pton(AF_INET6, text, b) == 1);
-  return std::string(reinterpret_cast<char*>(b), 16);
-}
 
-std::string soaRdata() {
-  std::string r = testutil::name("ns1.example.test.") + testutil::name("hostmaster.example.test.");
-  for (uint32_t v : {2024010101u, 3600u, 900u, 604800u, 120u}) {
-    uint8_t b[4];
-    store32(b, v);
-    r.append(reinterpret_cast<char*>(b), 4);
-  }
-  return r;
-}
 
 // The zone every case below is answered from. SOA TTL 300, minimum 120: negative TTL is 120.
 struct Fixture {
@@ -49,7 +32,7 @@ struct Fixture {
       const std::string err = b.add(testutil::name(owner), t, ttl, std::move(rdata));
       REQUIRE_MESSAGE(err.empty(), err);
     };
-    add("example.test.", type::SOA, 300, soaRdata());
+    add("example.test.", type::SOA, 300, testutil::soaRdata("example.test.", 2024010101, 120));
     add("example.test.", type::NS, 300, testutil::name("ns1.example.test."));
     add("example.test.", type::NS, 300, testutil::name("ns2.example.test."));
     add("example.test.", type::MX, 300, std::string("\0\x0a", 2) + testutil::name("mail.example.test."));

@@ -14,18 +14,11 @@ using testutil::Message;
 using testutil::QuerySpec;
 namespace type = wire::type;
 namespace rcode = wire::rcode;
+using testutil::a;
+using testutil::aaaa;
 
 namespace {
 
-std::string soaRdata() {
-  std::string r = testutil::name("ns1.pool.test.") + testutil::name("hostmaster.pool.test.");
-  for (uint32_t v : {1u, 3600u, 900u, 604800u, 60u}) {
-    uint8_t b[4];
-    store32(b, v);
-    r.append(reinterpret_cast<char*>(b), 4);
-  }
-  return r;
-}
 
 zone::PoolMember member(const char* address, uint32_t weight) {
   zone::PoolMember m;
@@ -65,7 +58,7 @@ struct PoolFixture {
   // Builds pool.test with the given pools; `configure` may adjust them first.
   explicit PoolFixture(std::vector<zone::Pool> pools) {
     zone::ZoneBuilder b(testutil::name("pool.test."), "test");
-    REQUIRE(b.add(testutil::name("pool.test."), type::SOA, 300, soaRdata()).empty());
+    REQUIRE(b.add(testutil::name("pool.test."), type::SOA, 300, testutil::soaRdata("pool.test.", 1, 60)).empty());
     REQUIRE(b.add(testutil::name("pool.test."), type::NS, 300, testutil::name("ns1.pool.test.")).empty());
     REQUIRE(b.add(testutil::name("alias.pool.test."), type::CNAME, 300,
                   testutil::name("www.pool.test.")).empty());

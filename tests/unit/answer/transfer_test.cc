@@ -19,30 +19,13 @@ using testutil::Message;
 using testutil::QuerySpec;
 namespace type = wire::type;
 namespace rcode = wire::rcode;
+using testutil::a;
+using testutil::aaaa;
 
 namespace {
 
-std::string a(const char* text) {
-  uint8_t b[4];
-  REQUIRE(inet_pton(AF_INET, text, b) == 1);
-  return std::string(reinterpret_cast<char*>(b), 4);
-}
 
-std::string aaaa(const char* text) {
-  uint8_t b[16];
-  REQUIRE(inet_pton(AF_INET6, text, b) == 1);
-  return std::string(reinterpret_cast<char*>(b), 16);
-}
 
-std::string soaRdata() {
-  std::string r = testutil::name("ns1.xfr.test.") + testutil::name("hostmaster.xfr.test.");
-  for (uint32_t v : {2024010101u, 3600u, 900u, 604800u, 120u}) {
-    uint8_t b[4];
-    store32(b, v);
-    r.append(reinterpret_cast<char*>(b), 4);
-  }
-  return r;
-}
 
 zone::PoolMember member(const char* address) {
   zone::PoolMember m;
@@ -71,8 +54,8 @@ struct Fixture {
       REQUIRE_MESSAGE(err.empty(), err);
       if (t != type::SOA) expected.emplace(owner, t, ttl, rdata);
     };
-    add("xfr.test.", type::SOA, 300, soaRdata());
-    soa = {"xfr.test.", type::SOA, 300, soaRdata()};
+    add("xfr.test.", type::SOA, 300, testutil::soaRdata("xfr.test.", 2024010101, 120));
+    soa = {"xfr.test.", type::SOA, 300, testutil::soaRdata("xfr.test.", 2024010101, 120)};
     add("xfr.test.", type::NS, 300, testutil::name("ns1.xfr.test."));
     add("xfr.test.", type::MX, 300, std::string("\0\x0a", 2) + testutil::name("mail.xfr.test."));
     add("xfr.test.", type::TXT, 300, "\x0bv=spf1 -all");
@@ -264,8 +247,8 @@ TEST_CASE("AXFR: SOA first and last, every record once between, pools as their m
   CHECK(m.additional.empty());
 
   REQUIRE(m.answer.size() == f.expected.size() + 2);
-  CHECK(rec(m, m.answer.front()) == Rec{"xfr.test.", type::SOA, 300, soaRdata()});
-  CHECK(rec(m, m.answer.back()) == Rec{"xfr.test.", type::SOA, 300, soaRdata()});
+  CHECK(rec(m, m.answer.front()) == Rec{"xfr.test.", type::SOA, 300, testutil::soaRdata("xfr.test.", 2024010101, 120)});
+  CHECK(rec(m, m.answer.back()) == Rec{"xfr.test.", type::SOA, 300, testutil::soaRdata("xfr.test.", 2024010101, 120)});
   std::multiset<Rec> got;
   for (size_t i = 1; i + 1 < m.answer.size(); ++i) got.insert(rec(m, m.answer[i]));
   CHECK(got == f.expected);
