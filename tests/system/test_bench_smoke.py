@@ -1,0 +1,101 @@
+"""Smoke test of the benchmark script: `tools/bench/run --quick` runs and prints its table.
+
+It starts rrdnsd (from the build under test: the directory of $RRDNSD), knotd and whichever other
+peers are installed on loopback for half a second of load each. Only the shape of the output is
+checked -- an rrdnsd row that answered queries and a knotd row with figures -- never a speed: the
+machine is shared, and the figures mean something only as ratios from a full run.
+
+dnsperf and knotd are required (tools/setup.sh installs both); without them the test fails.
+"""
+
+import shutil
+import signal
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import _die_with_parent, rrdnsd_path, source_dir
+
+PORTS_USED = 7          # tools/bench/run uses --base-port .. --base-port + 6
+RUN_TIMEOUT = 300       # s; --quick takes about 15 s on an idle 2-core machine
+
+
+def _free_port_block(count: int) -> int:
+    """The first port of `count` consecutive ports free for UDP and TCP on 127.0.0.1."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + count > 65535:
+            continue
+        held = []
+        try:
+            for port in range(base, base + count):
+                for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                    s = socket.socket(socket.AF_INET, kind)
+                    held.append(s)
+                    s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in held:
+                s.close()
+    raise AssertionError("no block of %d free UDP+TCP ports on 127.0.0.1" % count)
+
+
+def _require(tool: str, package: str):
+    if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists():
+        pytest.fail("%s is not installed (apt-get install -y %s): the bench smoke test needs it" % (tool, package))
+
+
+def _table_rows(stdout: str) -> dict:
+    """server -> its table row split into fields, from the block after the 'server UDP_qps' header."""
+    rows, in_table = {}, False
+    for line in stdout.splitlines():
+        fields = line.split()
+        if fields[:2] == ["server", "UDP_qps"]:
+            in_table = True
+            continue
+        if in_table:
+            if not fields or fields[0] not in ("rrdnsd", "knotd", "nsd", "gdnsd", "limit"):
+                break
+            rows[fields[0]] = fields
+    return rows
+
+
+def test_bench_quick_prints_the_table():
+    _require("dnsperf", "dnsperf")
+    _require("knotd", "knot")
+    script = source_dir() / "tools" / "bench" / "run"
+    assert script.is_file(), "missing %s" % script
+    build = rrdnsd_path().resolve().parent
+    assert (build / "rrdnsd").is_file(), "no rrdnsd in %s (set RRDNSD)" % build
+
+    cmd = [str(script), "--quick", "--build", str(build), "--base-port", str(_free_port_block(PORTS_USED))]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_die_with_parent)
+    try:
+        out, err = proc.communicate(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        # SIGTERM lets the script's trap stop the servers it started; SIGKILL only if it hangs.
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate(timeout=10)
+        pytest.fail("tools/bench/run --quick did not finish in %d s\nstdout:\n%s\nstderr:\n%s" % (RUN_TIMEOUT, out, err))
+
+    context = "%s\nexit %d\nstdout:\n%s\nstderr:\n%s" % (" ".join(cmd), proc.returncode, out, err)
+    assert proc.returncode == 0, context
+    rows = _table_rows(out)
+    assert "rrdnsd" in rows, "no rrdnsd row in the table\n" + context
+    rrdnsd = rows["rrdnsd"]
+    assert rrdnsd[1].isdigit() and int(rrdnsd[1]) > 0, "rrdnsd answered no UDP queries\n" + context
+    assert "knotd" in rows, "no knotd row in the table\n" + context
+    assert rows["knotd"][1].isdigit(), "knotd has no UDP figure\n" + context
+    for peer in ("nsd", "gdnsd", "limit"):   # present, with figures or with the reason they have none
+        assert peer in rows, "no %s row in the table\n%s" % (peer, context)
