@@ -17,7 +17,11 @@ JOBS=${JOBS:-$(nproc)}
 PACKAGES=(g++ cmake ninja-build pkg-config
           libuv1-dev libc-ares-dev libtomlplusplus-dev libspdlog-dev doctest-dev
           libcpp-httplib-dev libcurl4-openssl-dev nlohmann-json3-dev prometheus-cpp-dev libknot-dev
-          bind9-dnsutils knot dnsperf python3 python3-pytest python3-dnspython openssl)
+          bind9-dnsutils knot dnsperf python3 python3-pytest python3-dnspython openssl
+          docker-compose yamllint curl gcc)
+# The Kubernetes manifests' schema check runs on Node.js (tools/deploy); any node >= 14 will do.
+command -v node >/dev/null || PACKAGES+=(nodejs)
+command -v npm >/dev/null || PACKAGES+=(npm)
 
 say() { printf '==> %s\n' "$*" >&2; }
 
@@ -32,6 +36,14 @@ install_missing() {
   [[ $(id -u) -eq 0 ]] || sudo=(sudo)
   "${sudo[@]}" apt-get update -q
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# kubernetes-models and yaml, pinned by tools/deploy/package-lock.json, from the npm registry.
+install_node_modules() {
+  local dir=$ROOT/tools/deploy
+  [[ -d $dir/node_modules/kubernetes-models && $dir/node_modules -nt $dir/package-lock.json ]] && return
+  say "installing tools/deploy's npm packages"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 }
 
 build() {
@@ -88,6 +100,6 @@ run_tests() {
 
 case "${1:-}" in
   run) install_missing; build; run ;;
-  test) install_missing; build; run_tests ;;
+  test) install_missing; install_node_modules; build; run_tests ;;
   *) echo "usage: tools/setup.sh run|test" >&2; exit 2 ;;
 esac

@@ -151,12 +151,33 @@ ConfigLoad loadConfigFile(const std::string& path) {
     } else if (name == "tcp-max-connections") {
       if (auto v = reader.integer(node, name, 1, 1000000))
         config.tcp_max_connections = static_cast<unsigned>(*v);
-    } else if (name == "control" || name == "state-file" || name == "metrics") {
+    } else if (name == "tcp-max-connections-per-client") {
+      if (auto v = reader.integer(node, name, 0, 1000000))
+        config.tcp_max_connections_per_client = static_cast<unsigned>(*v);
+    } else if (name == "rate-limit") {
+      if (auto v = reader.integer(node, name, 0, 1000000))
+        config.rate_limit = static_cast<unsigned>(*v);
+    } else if (name == "rate-limit-slip") {
+      if (auto v = reader.integer(node, name, 0, 100))
+        config.rate_limit_slip = static_cast<unsigned>(*v);
+    } else if (name == "rate-limit-table-size") {
+      if (auto v = reader.integer(node, name, 1, 100000000))
+        config.rate_limit_table_size = static_cast<unsigned>(*v);
+    } else if (name == "user") {
+      auto text_value = node.value_exact<std::string>();
+      if (!text_value || text_value->empty())
+        reader.error(&node, name, "must be a non-empty string");
+      else
+        config.user = *text_value;
+    } else if (name == "control" || name == "state-file" || name == "metrics" ||
+               name == "resolver") {
       auto text_value = node.value_exact<std::string>();
       if (!text_value || text_value->empty()) {
         reader.error(&node, name, "must be a non-empty string");
       } else if (name == "metrics") {
         config.metrics = *text_value;
+      } else if (name == "resolver") {
+        config.resolver = *text_value;
       } else {
         (name == "control" ? config.control : config.state_file) = relativeTo(path, *text_value);
       }
@@ -178,8 +199,10 @@ ConfigLoad loadConfigFile(const std::string& path) {
     } else {
       reader.error(&node, name,
                    "unknown key (known: listen, zones, threads, log-level, udp-max-payload, "
-                   "tcp-idle-timeout, tcp-max-connections, allow-transfer, control, state-file, "
-                   "metrics)");
+                   "tcp-idle-timeout, tcp-max-connections, tcp-max-connections-per-client, "
+                   "rate-limit, rate-limit-slip, rate-limit-table-size, user, "
+                   "allow-transfer, control, state-file, "
+                   "metrics, resolver)");
     }
   }
   if (!have_listen) reader.error(nullptr, "listen", "required key is missing");
@@ -204,6 +227,10 @@ ConfigLoad resolveConfig(const CommandLine& command_line) {
     if (command_line.control) load.config->control = *command_line.control;
     if (command_line.state_file) load.config->state_file = *command_line.state_file;
     if (command_line.metrics) load.config->metrics = *command_line.metrics;
+    if (command_line.user) load.config->user = *command_line.user;
+    if (command_line.tcp_max_connections_per_client)
+      load.config->tcp_max_connections_per_client = *command_line.tcp_max_connections_per_client;
+    if (command_line.resolver) load.config->resolver = *command_line.resolver;
     if (!command_line.allow_transfer.empty())
       load.config->allow_transfer = command_line.allow_transfer;
   }
@@ -218,6 +245,8 @@ server::ServerSettings serverSettings(const Config& config) {
   settings.udp_max_payload = config.udp_max_payload;
   settings.tcp_idle_timeout_ms = config.tcp_idle_timeout * 1000;
   settings.tcp_max_connections = config.tcp_max_connections;
+  settings.tcp_max_connections_per_client = config.tcp_max_connections_per_client;
+  settings.rate_limit = {config.rate_limit, config.rate_limit_slip, config.rate_limit_table_size};
   settings.allow_transfer = config.allow_transfer;
   return settings;
 }

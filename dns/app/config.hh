@@ -23,10 +23,16 @@ struct Config {
   uint16_t udp_max_payload = 1232;
   unsigned tcp_idle_timeout = 10;  // seconds
   unsigned tcp_max_connections = 1024;
+  unsigned tcp_max_connections_per_client = 10;  // 0: no per-client limit
+  unsigned rate_limit = 0;                       // UDP responses/s per client prefix; 0: off
+  unsigned rate_limit_slip = 2;                  // every Nth limited response goes out TC
+  unsigned rate_limit_table_size = 393241;       // buckets per worker thread
+  std::string user;  // switch to this user once bound; empty: stay who we are
   std::string control;     // control socket path; empty: none
   std::string state_file;  // where operator overrides persist; empty: memory only
   std::string metrics;     // Prometheus listen address ("127.0.0.1:9153"); empty: off
   std::vector<server::AddressPrefix> allow_transfer;  // AXFR/IXFR clients; empty: nobody
+  std::string resolver;  // DNS servers for member discovery ("127.0.0.1:5300"); "": resolv.conf
 };
 
 struct ConfigLoad {

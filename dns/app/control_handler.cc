@@ -201,6 +201,7 @@ Json ControlHandler::pool(const Json& request) const {
     if (o.up) admin += std::string(admin.empty() ? "" : ", ") + (*o.up ? "marked up" : "marked down");
     member["admin"] = admin.empty() ? Json(nullptr) : Json(admin);
     member["check"] = m.check.description();
+    member["discovered_from"] = m.discovered_from.empty() ? Json(nullptr) : Json(m.discovered_from);
     member["last_check"] = t && !t->last_reason.empty() ? Json(t->last_reason) : Json(nullptr);
     member["latency_ms"] = t && t->last_check_ms ? Json(t->last_latency_us / 1000.0) : Json(nullptr);
     member["in_state_s"] = t ? Json((now - std::min(now, t->changed_ms)) / 1000) : Json(nullptr);
@@ -221,8 +222,14 @@ Json ControlHandler::pool(const Json& request) const {
                         {"up", f.up},
                         {"members", f.active}});
   }
+  Json discover = Json::array();
+  for (const auto& source : p.discover)
+    discover.push_back({{"name", source.hostname},
+                        {"interval_s", source.interval_ms / 1000.0},
+                        {"weight", source.weight}});
   const char* policies[] = {"rotate", "weighted", "random"};
   return {{"pool", p.name},
+          {"discover", std::move(discover)},
           {"zone", wire::nameToText(p.zone)},
           {"policy", policies[static_cast<int>(p.policy)]},
           {"defined", p.source},

@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 #include <uv.h>
 
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -13,10 +15,12 @@
 #include "dns/answer/answer.hh"
 #include "dns/app/config.hh"
 #include "dns/app/options.hh"
+#include "dns/app/privileges.hh"
 #include "dns/app/reloader.hh"
 #include "dns/app/report.hh"
 #include "dns/app/control_handler.hh"
 #include "dns/app/health_monitor.hh"
+#include "dns/app/served_zones.hh"
 #include "dns/app/metrics_feed.hh"
 #include "dns/metrics/exporter.hh"
 #include "dns/server/handle.hh"
@@ -101,9 +105,6 @@ int serve(const CommandLine& command_line, const Config& config,
   // Health checks start with the catalog, so a cold start soon stops handing out dead members.
   HealthMonitor health(&loop, *server);
   health.loadAdminState(config.state_file);
-  health.publish(std::move(catalog));
-  Reloader reloader(&loop, command_line, config, health);
-
   // The main loop's handles (health checks, a control socket) must close before the loop does.
   auto failStartup = [&loop](const std::string& why) {
     spdlog::error("cannot start: {}", why);
@@ -112,6 +113,9 @@ int serve(const CommandLine& command_line, const Config& config,
     uv_loop_close(&loop);
     return kFailure;
   };
+  ServedZones served(&loop, health, config.resolver);
+  if (std::string why = served.publish(catalog->zones); !why.empty()) return failStartup(why);
+  Reloader reloader(&loop, command_line, config, served);
   ControlHandler control_handler(health, reloader, *server, settings);
   MetricsFeed metrics_feed(*server, health, reloader);
   std::unique_ptr<metrics::MetricsExporter> exporter;
@@ -134,6 +138,16 @@ int serve(const CommandLine& command_line, const Config& config,
     if (!control) return failStartup(error);
     spdlog::info("control socket {} (rrdnsctl --socket {})", config.control, config.control);
   }
+  // Every socket is bound (ports below 1024 and the control socket's directory may need root):
+  // from here on nothing does, so give it up before the first query is read.
+  if (!config.user.empty()) {
+    std::vector<std::string> owned;
+    if (!config.control.empty()) owned.push_back(config.control);
+    if (std::string why = dropPrivileges(config.user, owned); !why.empty()) return failStartup(why);
+    spdlog::info("running as user {} (uid {}, gid {})", config.user, ::getuid(), ::getgid());
+  } else if (::geteuid() == 0) {
+    spdlog::warn("running as root: set user = \"NAME\" (or --user NAME) to drop root once bound");
+  }
   // Signals are caught before the "listening" line, which is what scripts wait for.
   SignalHandlers signals(&loop, *server, reloader);
 
@@ -149,9 +163,10 @@ int serve(const CommandLine& command_line, const Config& config,
   server::Stats c = server->stats();
   spdlog::info(
       "stopped: {} udp queries ({} answers queued, {} dropped), {} tcp queries on {} "
-      "connections ({} refused over the limit), {} truncated, {} unanswered, {} internal errors",
+      "connections ({} refused over the limits), {} truncated, {} unanswered, {} rate-limited "
+      "({} of them slipped), {} internal errors",
       c.udp_queries, c.udp_deferred, c.udp_dropped, c.tcp_queries, c.tcp_accepted, c.tcp_rejected,
-      c.truncated, c.dropped, c.errors);
+      c.truncated, c.dropped, c.rate_limited, c.rate_slipped, c.errors);
   return kOk;
 }
 

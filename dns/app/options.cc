@@ -9,7 +9,8 @@ std::string synopsis() {
   return "usage: rrdnsd --config FILE [--threads N] [--log-level LEVEL] [--check]\n"
          "       rrdnsd --listen ADDR:PORT [--listen ...] [--threads N] [--log-level LEVEL]\n"
          "              [--control PATH] [--state-file PATH] [--metrics ADDR:PORT]\n"
-         "              [--allow-transfer ADDR[/LEN] ...]\n"
+         "              [--allow-transfer ADDR[/LEN] ...] [--resolver ADDR[:PORT],...]\n"
+         "              [--user NAME] [--tcp-max-connections-per-client N]\n"
          "              [--check] ZONEFILE...\n"
          "       rrdnsd --help | --version\n";
 }
@@ -28,6 +29,13 @@ std::string usage() {
          "  --allow-transfer ADDR[/LEN]\n"
          "                      allow zone transfers (AXFR; IXFR gets a full transfer) over TCP\n"
          "                      from this address or prefix (repeatable; default: nobody)\n"
+         "  --resolver ADDR[:PORT],...\n"
+         "                      DNS servers that pool member discovery (discover = \"name\")\n"
+         "                      asks (default: those of /etc/resolv.conf)\n"
+         "  --user NAME         after binding every socket, switch to this user and its groups\n"
+         "  --tcp-max-connections-per-client N\n"
+         "                      open TCP connections one client address may hold (default 10,\n"
+         "                      0: no limit)\n"
          "  --check             load the configuration and zones, report, exit; binds nothing\n"
          "  --help              this text\n"
          "  --version           the version\n"
@@ -71,7 +79,8 @@ std::string parseCommandLine(int argc, char** argv, CommandLine& out) {
     auto takesValue = [&](std::string_view n) {
       return n == "--config" || n == "--listen" || n == "--zone" || n == "--threads" ||
              n == "--log-level" || n == "--control" || n == "--state-file" || n == "--metrics" ||
-             n == "--allow-transfer";
+             n == "--allow-transfer" || n == "--resolver" || n == "--user" ||
+             n == "--tcp-max-connections-per-client";
     };
     if (!takesValue(name)) {
       if (inline_value) return std::string(name) + " takes no value";
@@ -127,6 +136,19 @@ std::string parseCommandLine(int argc, char** argv, CommandLine& out) {
       bool duplicate = false;
       for (const auto& known : out.allow_transfer) duplicate = duplicate || known == *prefix;
       if (!duplicate) out.allow_transfer.push_back(std::move(*prefix));
+    } else if (name == "--user") {
+      if (value.empty()) return "--user needs a user name";
+      out.user = std::string(value);
+    } else if (name == "--tcp-max-connections-per-client") {
+      unsigned n = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (value.empty() || ec != std::errc() || end != value.data() + value.size() || n > 1000000)
+        return "--tcp-max-connections-per-client must be a number from 0 to 1000000, not '" +
+               std::string(value) + "'";
+      out.tcp_max_connections_per_client = n;
+    } else if (name == "--resolver") {
+      if (value.empty()) return "--resolver needs a value";
+      out.resolver = std::string(value);
     } else if (name == "--log-level") {
       out.log_level = parseLogLevel(value);
       if (!out.log_level)

@@ -26,6 +26,9 @@ struct CommandLine {
   std::optional<std::string> state_file;               // --state-file PATH
   std::optional<std::string> metrics;                  // --metrics ADDR:PORT
   std::vector<server::AddressPrefix> allow_transfer;   // --allow-transfer ADDR[/LEN]
+  std::optional<std::string> user;                     // --user NAME: run as NAME once bound
+  std::optional<unsigned> tcp_max_connections_per_client;  // --tcp-max-connections-per-client
+  std::optional<std::string> resolver;                 // --resolver ADDR[:PORT][,...]
 };
 
 // Fills `out` from argv. Returns "" or what is wrong, for a usage error (exit status 2).

@@ -9,7 +9,7 @@
 namespace rrdns::app {
 
 Reloader::Reloader(uv_loop_t* loop, const CommandLine& command_line, Config running,
-                   HealthMonitor& publisher)
+                   ServedZones& publisher)
     : d_loop(loop),
       d_command_line(command_line),
       d_running(std::move(running)),
@@ -137,7 +137,7 @@ void Reloader::apply(Job& job) {
   }
   d_running.zones = fresh.zones;
 
-  d_publisher.publish(answer::Catalog::make(job.zones.zones));
+  d_publisher.publish(job.zones.zones);
   for (const auto& zone : job.zones.zones->zones()) spdlog::info("zone {}", describeZone(*zone));
   spdlog::info("reload done: serving {} zones", job.zones.zones->zones().size());
 }
@@ -151,7 +151,15 @@ void Reloader::warnAboutRestartOnlyChanges(const Config& fresh) const {
   if (fresh.udp_max_payload != d_running.udp_max_payload) warn("udp-max-payload");
   if (fresh.tcp_idle_timeout != d_running.tcp_idle_timeout) warn("tcp-idle-timeout");
   if (fresh.tcp_max_connections != d_running.tcp_max_connections) warn("tcp-max-connections");
+  if (fresh.tcp_max_connections_per_client != d_running.tcp_max_connections_per_client)
+    warn("tcp-max-connections-per-client");
+  if (fresh.rate_limit != d_running.rate_limit) warn("rate-limit");
+  if (fresh.rate_limit_slip != d_running.rate_limit_slip) warn("rate-limit-slip");
+  if (fresh.rate_limit_table_size != d_running.rate_limit_table_size)
+    warn("rate-limit-table-size");
+  if (fresh.user != d_running.user) warn("user");
   if (fresh.allow_transfer != d_running.allow_transfer) warn("allow-transfer");
+  if (fresh.resolver != d_running.resolver) warn("resolver");
 }
 
 }  // namespace rrdns::app

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "dns/app/config.hh"
-#include "dns/app/health_monitor.hh"
+#include "dns/app/served_zones.hh"
 #include "dns/app/options.hh"
 #include "dns/server/server.hh"
 #include "dns/zone/loader.hh"
@@ -22,7 +22,7 @@ class Reloader {
  public:
   // `running` is the configuration the server was started with; reloads compare against it.
   Reloader(uv_loop_t* loop, const CommandLine& command_line, Config running,
-           HealthMonitor& publisher);
+           ServedZones& publisher);
   Reloader(const Reloader&) = delete;
   Reloader& operator=(const Reloader&) = delete;
 
@@ -71,7 +71,7 @@ class Reloader {
   uv_loop_t* d_loop;
   const CommandLine& d_command_line;
   Config d_running;
-  HealthMonitor& d_publisher;
+  ServedZones& d_publisher;
   std::unique_ptr<Job> d_job;  // the load in progress
   bool d_again = false;
   std::vector<Done> d_next_waiters;  // for the reload after the one in progress

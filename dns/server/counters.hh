@@ -37,10 +37,12 @@ struct WorkerCounters {
   Counter udp_dropped;   // answers not sent: send error, or send queue full
   Counter tcp_queries;
   Counter tcp_accepted;
-  Counter tcp_rejected;              // over tcp-max-connections
+  Counter tcp_rejected;              // over tcp-max-connections(-per-client)
   Counter errors;                    // exceptions caught at the packet boundary
   Counter truncated;                 // responses with TC set
   Counter dropped;                   // answer() produced nothing to send
+  Counter rate_limited;              // UDP responses over rate-limit (dropped or slipped)
+  Counter rate_slipped;              // of those, sent truncated instead
   Counter responses[kRcodeBuckets];  // by rcodeBucket()
   Counter qtypes[kQtypeBuckets];     // by qtypeBucket()
 
@@ -55,6 +57,8 @@ struct WorkerCounters {
     total.errors += errors.load();
     total.truncated += truncated.load();
     total.dropped += dropped.load();
+    total.rate_limited += rate_limited.load();
+    total.rate_slipped += rate_slipped.load();
     for (size_t i = 0; i < kRcodeBuckets; ++i) total.responses[i] += responses[i].load();
     for (size_t i = 0; i < kQtypeBuckets; ++i) total.qtypes[i] += qtypes[i].load();
   }

@@ -6,7 +6,9 @@
 
 namespace rrdns::server {
 
-Server::Server(ServerSettings settings) : d_settings(std::move(settings)) {}
+Server::Server(ServerSettings settings)
+    : d_settings(std::move(settings)),
+      d_client_connections(d_settings.tcp_max_connections_per_client) {}
 
 Server::~Server() { stop(); }
 
@@ -25,7 +27,8 @@ std::unique_ptr<Server> Server::create(ServerSettings settings,
   }
   for (unsigned i = 0; i < s.threads; ++i) {
     server->d_workers.push_back(
-        std::make_unique<Worker>(i, server->d_settings, server->d_tcp_connections, catalog));
+        std::make_unique<Worker>(i, server->d_settings, server->d_tcp_connections,
+                                 server->d_client_connections, catalog));
     Worker& worker = *server->d_workers.back();
     for (const ListenAddress& address : s.listen) {
       Fd udp = openUdpSocket(address, error);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dns/answer/answer.hh"
+#include "dns/server/client_connections.hh"
 #include "dns/server/settings.hh"
 #include "dns/server/stats.hh"
 
@@ -51,6 +52,7 @@ class Server {
 
   ServerSettings d_settings;
   std::atomic<unsigned> d_tcp_connections{0};
+  ClientConnections d_client_connections;
   std::vector<std::unique_ptr<Worker>> d_workers;
   bool d_running = false;
   bool d_stopped = false;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dns/server/address.hh"
+#include "dns/server/rate_limiter.hh"
 
 namespace rrdns::server {
 
@@ -112,6 +113,8 @@ struct ServerSettings {
   uint16_t udp_max_payload = 1232;  // EDNS payload we advertise and the largest UDP answer
   unsigned tcp_idle_timeout_ms = 10000;
   unsigned tcp_max_connections = 1024;  // across all workers
+  unsigned tcp_max_connections_per_client = 10;  // per client address, all workers; 0: no limit
+  RateLimit rate_limit;                           // UDP responses per client prefix; rate 0: off
   std::vector<AddressPrefix> allow_transfer;  // who may AXFR/IXFR; empty: nobody
 };
 

@@ -73,10 +73,12 @@ struct Stats {
   uint64_t udp_deferred = 0;  // answers that went through the queued uv_udp_send path
   uint64_t udp_dropped = 0;   // answers not sent: send error, or send queue full
   uint64_t tcp_accepted = 0;
-  uint64_t tcp_rejected = 0;  // over tcp-max-connections
+  uint64_t tcp_rejected = 0;  // over tcp-max-connections or tcp-max-connections-per-client
   uint64_t errors = 0;        // exceptions caught at the packet boundary
   uint64_t truncated = 0;     // responses with TC set
   uint64_t dropped = 0;       // queries answer() chose not to answer at all (not DNS, a response)
+  uint64_t rate_limited = 0;  // UDP responses over rate-limit: dropped, or slipped (below)
+  uint64_t rate_slipped = 0;  // of those, sent truncated (TC) instead of dropped
   // Responses produced (sent or not: see udp_dropped), by rcodeBucket().
   std::array<uint64_t, kRcodeBuckets> responses{};
   // Queries that reached answer(), by qtypeBucket() of their question.

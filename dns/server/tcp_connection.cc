@@ -20,15 +20,17 @@ TcpConnection::TcpConnection(Worker& worker)
       d_input(std::make_unique_for_overwrite<uint8_t[]>(kMaxFrame)),
       d_pending{std::make_unique_for_overwrite<uint8_t[]>(kOutputCapacity), 0},
       d_inflight{std::make_unique_for_overwrite<uint8_t[]>(kOutputCapacity), 0},
-      d_answer_options(worker.answerOptions()) {}
+      d_answer_options(worker.answerOptions()),
+      d_client_slot(ClientConnections::kNoSlot) {}
 
 TcpConnection::~TcpConnection() {
   if (d_transfer)
     spdlog::info("zone transfer of {} abandoned: the connection closed", describeTransfer());
+  d_worker.clientConnections().release(d_client_slot);
   d_worker.tcpConnections().fetch_sub(1, std::memory_order_relaxed);
 }
 
-void TcpConnection::accept(Worker& worker, uv_stream_t* server) {
+bool TcpConnection::accept(Worker& worker, uv_stream_t* server) {
   auto* self = new TcpConnection(worker);
   // Neither init can fail on Unix: an AF_UNSPEC uv_tcp_t has no socket yet.
   uv_tcp_init(worker.loop(), &self->d_tcp);
@@ -41,25 +43,38 @@ void TcpConnection::accept(Worker& worker, uv_stream_t* server) {
   if (rc != 0) {
     spdlog::debug("tcp accept: {}", uv_strerror(rc));
     self->close();
-    return;
+    return false;
+  }
+  sockaddr_storage peer{};
+  int length = sizeof peer;
+  const bool have_peer =
+      uv_tcp_getpeername(&self->d_tcp, reinterpret_cast<sockaddr*>(&peer), &length) == 0;
+  if (have_peer) {
+    bool refused = false;
+    self->d_client_slot =
+        worker.clientConnections().acquire(reinterpret_cast<const sockaddr*>(&peer), refused);
+    if (refused) {
+      if (spdlog::should_log(spdlog::level::debug))
+        spdlog::debug("tcp connection from {} refused: tcp-max-connections-per-client ({}) reached",
+                      formatAddress(reinterpret_cast<const sockaddr*>(&peer)),
+                      worker.clientConnections().limit());
+      self->close();
+      return false;
+    }
   }
   // Answers are small and written whole; Nagle would hold back the second of two pipelined
   // answers until the client acknowledges the first.
   uv_tcp_nodelay(&self->d_tcp, 1);
   // The transfer ACL is decided once per connection; with no list (the default) there is
   // nothing to look up.
-  const auto& allowed = worker.settings().allow_transfer;
-  if (!allowed.empty()) {
-    sockaddr_storage peer{};
-    int length = sizeof peer;
-    if (uv_tcp_getpeername(&self->d_tcp, reinterpret_cast<sockaddr*>(&peer), &length) == 0) {
-      for (const auto& prefix : allowed)
-        if (prefix.contains(reinterpret_cast<const sockaddr*>(&peer)))
-          self->d_answer_options.transfer_allowed = true;
-    }
+  if (have_peer) {
+    for (const auto& prefix : worker.settings().allow_transfer)
+      if (prefix.contains(reinterpret_cast<const sockaddr*>(&peer)))
+        self->d_answer_options.transfer_allowed = true;
   }
   self->restartIdleTimer();
   self->updateReading();
+  return true;
 }
 
 void TcpConnection::close() {

@@ -34,8 +34,10 @@ class Worker;
 // until it ends, keeping responses in order.
 class TcpConnection final : public HandleOwner {
  public:
-  // Accepts the pending connection on `server`. Throws only std::bad_alloc, before accepting.
-  static void accept(Worker& worker, uv_stream_t* server);
+  // Accepts the pending connection on `server`. Returns false when it was closed at once: the
+  // accept failed, or its client is at tcp-max-connections-per-client. Throws only
+  // std::bad_alloc, before accepting.
+  static bool accept(Worker& worker, uv_stream_t* server);
   void close() override;
 
   static constexpr size_t kMaxFrame = 2 + 65535;  // length prefix + the largest DNS message
@@ -75,6 +77,7 @@ class TcpConnection final : public HandleOwner {
   uv_timer_t d_timer;
   uv_write_t d_write;
   int d_open_handles = 0;
+  uint32_t d_client_slot;  // in the worker's ClientConnections, released on close
 
   std::unique_ptr<uint8_t[]> d_input;  // kMaxFrame bytes: one whole frame always fits
   size_t d_input_size = 0;

@@ -56,8 +56,11 @@ void TcpListener::onConnection(uv_stream_t* server, int status) {
     return;
   }
   try {
-    TcpConnection::accept(self->d_worker, server);  // gives the count back when it closes
-    ++self->d_worker.counters().tcp_accepted;
+    // Gives the count back when it closes, also when it turns the client away at once.
+    if (TcpConnection::accept(self->d_worker, server))
+      ++self->d_worker.counters().tcp_accepted;
+    else
+      ++self->d_worker.counters().tcp_rejected;
   } catch (const std::exception& e) {  // only allocation can fail, before the accept
     count.fetch_sub(1, std::memory_order_relaxed);
     ++self->d_worker.counters().errors;

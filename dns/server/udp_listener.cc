@@ -7,8 +7,39 @@
 
 #include "dns/server/address.hh"
 #include "dns/server/worker.hh"
+#include "dns/wire/constants.hh"
+#include "dns/wire/header.hh"
 
 namespace rrdns::server {
+
+namespace {
+
+// Cuts a response down to its header, question and OPT with TC set: the "slip" answer to a
+// rate-limited client, small (no amplification) and telling a real one to retry over TCP.
+// answer() wrote the question uncompressed right after the header and the OPT, if any, last.
+size_t slipResponse(uint8_t* m, size_t size) {
+  namespace header = wire::header;
+  size_t end = wire::kHeaderSize;
+  const uint16_t qdcount = header::qdcount(m) == 1 ? 1 : 0;
+  if (qdcount == 1) {
+    while (end < size && m[end] != 0) end += 1 + m[end];
+    end += 1 + 4;  // the root label, QTYPE and QCLASS
+    if (end > size) return 0;
+  }
+  uint16_t arcount = 0;
+  const uint8_t* opt = m + size - wire::kOptRecordSize;
+  if (header::arcount(m) > 0 && size >= end + wire::kOptRecordSize && opt[0] == 0 &&
+      load16(opt + 1) == wire::type::OPT) {
+    std::memmove(m + end, opt, wire::kOptRecordSize);
+    end += wire::kOptRecordSize;
+    arcount = 1;
+  }
+  header::setFlags(m, header::flags(m) | wire::flag::TC);
+  header::setCounts(m, qdcount, 0, 0, arcount);
+  return end;
+}
+
+}  // namespace
 
 UdpListener::UdpListener(Worker& worker)
     : d_worker(worker),
@@ -77,13 +108,23 @@ void UdpListener::answerDatagram(std::span<const uint8_t> query, const sockaddr*
       spdlog::trace("udp {}: {} byte query, {} byte answer, rcode {}{}", formatAddress(peer),
                     query.size(), outcome.size, outcome.rcode, outcome.truncated ? ", TC" : "");
     if (outcome.size == 0 || outcome.size > out.size()) return;
+    size_t size = outcome.size;
+    if (RateLimiter& limiter = d_worker.rateLimiter(); limiter.enabled()) {
+      const RateLimiter::Decision decision = limiter.check(peer, uv_now(d_worker.loop()));
+      if (decision != RateLimiter::Decision::Pass) {
+        bump(counters.rate_limited);
+        if (decision == RateLimiter::Decision::Drop) return;
+        bump(counters.rate_slipped);
+        size = slipResponse(out.data(), size);
+        if (size == 0) return;
+      }
+    }
 
-    uv_buf_t buf =
-        uv_buf_init(reinterpret_cast<char*>(out.data()), static_cast<unsigned>(outcome.size));
+    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(out.data()), static_cast<unsigned>(size));
     int rc = uv_udp_try_send(&d_handle, &buf, 1, peer);
     if (rc >= 0) return;
     if (rc == UV_EAGAIN) {
-      sendQueued(out.first(outcome.size), peer);
+      sendQueued(out.first(size), peer);
       return;
     }
     bump(counters.udp_dropped);

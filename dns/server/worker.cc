@@ -15,12 +15,14 @@
 namespace rrdns::server {
 
 Worker::Worker(unsigned index, const ServerSettings& settings,
-               std::atomic<unsigned>& tcp_connections,
+               std::atomic<unsigned>& tcp_connections, ClientConnections& client_connections,
                std::shared_ptr<const answer::Catalog> catalog)
     : d_index(index),
       d_settings(settings),
       d_tcp_connections(tcp_connections),
+      d_client_connections(client_connections),
       d_answer_options{settings.udp_max_payload},
+      d_rate_limiter(settings.rate_limit),
       d_catalog(std::move(catalog)),
       d_response(std::make_unique_for_overwrite<uint8_t[]>(kResponseSize)) {
   int rc = uv_loop_init(&d_loop);

@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "dns/answer/answer.hh"
+#include "dns/server/client_connections.hh"
 #include "dns/server/counters.hh"
 #include "dns/server/handle.hh"
+#include "dns/server/rate_limiter.hh"
 #include "dns/server/settings.hh"
 #include "dns/server/socket.hh"
 #include "dns/server/stats.hh"
@@ -25,9 +27,10 @@ class TcpListener;
 
 class Worker final : public HandleOwner {
  public:
-  // `tcp_connections` is the connection count shared by all workers (for tcp-max-connections).
+  // `tcp_connections` is the connection count shared by all workers (for tcp-max-connections),
+  // `client_connections` the per-client counts (tcp-max-connections-per-client).
   Worker(unsigned index, const ServerSettings& settings, std::atomic<unsigned>& tcp_connections,
-         std::shared_ptr<const answer::Catalog> catalog);
+         ClientConnections& client_connections, std::shared_ptr<const answer::Catalog> catalog);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -58,6 +61,8 @@ class Worker final : public HandleOwner {
   const ServerSettings& settings() const { return d_settings; }
   std::span<uint8_t> responseBuffer() { return {d_response.get(), kResponseSize}; }
   std::atomic<unsigned>& tcpConnections() { return d_tcp_connections; }
+  ClientConnections& clientConnections() { return d_client_connections; }
+  RateLimiter& rateLimiter() { return d_rate_limiter; }
   WorkerCounters& counters() { return d_counters; }
   unsigned index() const { return d_index; }
 
@@ -95,7 +100,9 @@ class Worker final : public HandleOwner {
   const unsigned d_index;
   const ServerSettings& d_settings;
   std::atomic<unsigned>& d_tcp_connections;
+  ClientConnections& d_client_connections;
   const answer::Options d_answer_options;
+  RateLimiter d_rate_limiter;  // this worker's own table: no lock on the UDP path
 
   uv_loop_t d_loop;
   uv_async_t d_mailbox_async;

@@ -65,6 +65,9 @@ ParseStatus parseQuery(std::span<const uint8_t> msg, Query& q) {
   for (size_t i = 0; i < answers + additionals; ++i)
     if (!readRecord(msg, pos, i >= answers, q.edns)) return ParseStatus::FormErr;
   if (q.qtype == type::OPT) return ParseStatus::FormErr;
+  // Bytes beyond the records the header announces: a damaged or forged message (Knot DNS and
+  // BIND answer FORMERR too).
+  if (pos != msg.size()) return ParseStatus::FormErr;
   return ParseStatus::Ok;
 }
 

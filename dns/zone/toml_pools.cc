@@ -29,6 +29,10 @@ constexpr size_t kMaxPoolNameLength = 64;
 constexpr double kMaxDurationMs = 86'400'000;
 constexpr uint32_t kDefaultIntervalMs = 2000;
 constexpr uint32_t kDefaultTimeoutMs = 1000;
+// Kubernetes and compose publish a replica's address within seconds; 10 s bounds how stale the
+// set gets without loading the resolver (a short TTL makes it sooner).
+constexpr uint32_t kDefaultDiscoveryIntervalMs = 10'000;
+constexpr uint32_t kMinDiscoveryIntervalMs = 1'000;
 
 constexpr std::string_view kDurationForms =
     "a number of seconds, or a string such as \"500ms\", \"2s\" or \"1m\"";
@@ -97,7 +101,7 @@ class PoolReader {
                      " letters, digits, '-', '_' or '.'");
     d_r.checkKeys(*table, path,
                   {"names", "policy", "max-addresses", "ttl", "degraded-ttl", "min-healthy",
-                   "all-down", "slow-start", "members", "check"});
+                   "all-down", "slow-start", "members", "discover", "check"});
 
     Pool pool;
     pool.name = std::string(key.str());
@@ -132,7 +136,11 @@ class PoolReader {
       pool.slow_start_ms = readDuration(*v, childPath(path, "slow-start")).value_or(0);
 
     const health::CheckSpec check = readCheck(table->get("check"), childPath(path, "check"));
-    readMembers(*table, path, check, pool.members);
+    if (const auto* v = table->get("discover"))
+      readDiscover(*v, childPath(path, "discover"), check, pool.discover);
+    // Discovered members may be all there is; an empty `members` is still a mistake.
+    if (!table->get("discover") || table->get("members"))
+      readMembers(*table, path, check, pool.members);
 
     d_r.sortByLineSince(errors_before);
     if (d_r.errorCount() != errors_before) return;
@@ -309,7 +317,8 @@ class PoolReader {
                    std::vector<PoolMember>& members) {
     const auto* node =
         d_r.require(pool, "members", path,
-                    "missing; the pool's addresses, e.g. members = [\"192.0.2.1\", \"192.0.2.2\"]");
+                    "missing; the pool's addresses, e.g. members = [\"192.0.2.1\", \"192.0.2.2\"], "
+                    "or discover = \"web\" to take them from a DNS name");
     if (!node) return;
     const std::string members_path = childPath(path, "members");
     const auto* array = node->as_array();
@@ -337,6 +346,85 @@ class PoolReader {
       members.push_back(std::move(member));
       indexes.push_back(i);
     }
+  }
+
+  // --- member discovery ---
+
+  // discover = "web" | { name, interval, family, weight } | an array of those.
+  void readDiscover(const toml::node& node, const std::string& path, const health::CheckSpec& check,
+                    std::vector<DiscoverySource>& out) {
+    if (const auto* array = node.as_array()) {
+      if (array->empty())
+        return d_r.report(node, path, "empty array; give a name such as \"web\" or leave it out");
+      for (size_t i = 0; i < array->size(); ++i)
+        readDiscoverySource(*array->get(i), elementPath(path, i), check, out);
+      return;
+    }
+    readDiscoverySource(node, path, check, out);
+  }
+
+  void readDiscoverySource(const toml::node& node, const std::string& path,
+                           const health::CheckSpec& check, std::vector<DiscoverySource>& out) {
+    DiscoverySource source;
+    source.check = check;
+    source.weight = kDefaultWeight;
+    source.interval_ms = kDefaultDiscoveryIntervalMs;
+    source.source = d_r.path() + ":" + std::to_string(node.source().begin.line);
+    const toml::node* name = &node;
+    std::string name_path = path;
+    const auto* table = node.as_table();
+    if (table) {
+      d_r.checkKeys(*table, path, {"name", "interval", "family", "weight", "port"});
+      name = d_r.require(*table, "name", path,
+                         "missing; the DNS name to take members from, e.g. { name = \"web\" }");
+      name_path = childPath(path, "name");
+    } else if (!node.is_string()) {
+      return d_r.report(node, path,
+                        "expected a DNS name (e.g. \"web\") or a table { name, interval, family, "
+                        "weight, port }, got " +
+                            std::string(describe(node.type())));
+    }
+    const size_t errors_before = d_r.errorCount();
+    if (name) {
+      if (const std::string* text = d_r.readString(*name, name_path)) {
+        std::string wire_name, error;
+        // Relative names are kept as written: the resolver applies the host's search list, as
+        // for any service name in a container.
+        if (text->empty() || !wire::nameFromText(*text, ".", wire_name, error))
+          d_r.report(*name, name_path,
+                     "'" + *text + "' is not a DNS name" + (error.empty() ? "" : ": " + error));
+        else
+          source.hostname = *text;
+      }
+    }
+    if (table) {
+      if (const auto* v = table->get("interval")) {
+        const auto ms = readDuration(*v, childPath(path, "interval"));
+        if (ms && *ms < kMinDiscoveryIntervalMs)
+          d_r.report(*v, childPath(path, "interval"), "must be at least 1 s");
+        else if (ms)
+          source.interval_ms = *ms;
+      }
+      if (const auto* v = table->get("family")) {
+        const auto families = readChoice<int>(*v, childPath(path, "family"), "family",
+                                              {{"A", 1}, {"AAAA", 2}, {"any", 3}});
+        if (families) {
+          source.want_a = (*families & 1) != 0;
+          source.want_aaaa = (*families & 2) != 0;
+        }
+      }
+      if (const auto* v = table->get("weight"))
+        source.weight = static_cast<uint32_t>(
+            d_r.readInteger(*v, childPath(path, "weight"), 0, kMaxWeight, "weight ")
+                .value_or(kDefaultWeight));
+      if (const auto* v = table->get("port"))
+        source.check.port = readPort(*v, childPath(path, "port")).value_or(check.port);
+    }
+    if (!name || d_r.errorCount() != errors_before) return;
+    if (std::any_of(out.begin(), out.end(),
+                    [&](const DiscoverySource& s) { return s.hostname == source.hostname; }))
+      return d_r.report(*name, name_path, "'" + source.hostname + "' is named twice in this pool");
+    out.push_back(std::move(source));
   }
 
   // A member is "address" or { address, weight, port, host }. On success `at` and `at_path`

@@ -62,7 +62,8 @@ std::string ZoneBuilder::add(std::string_view owner, uint16_t rtype, uint32_t tt
 
 std::string ZoneBuilder::addPool(Pool pool) {
   Zone& z = *d_zone;
-  if (pool.members.empty()) return "pool '" + pool.name + "' has no members";
+  if (pool.members.empty() && pool.discover.empty())
+    return "pool '" + pool.name + "' has no members";
   if (pool.members.size() > kMaxPoolMembers)
     return "pool '" + pool.name + "' has " + std::to_string(pool.members.size()) +
            " members; at most " + std::to_string(kMaxPoolMembers) + " are allowed";
@@ -139,14 +140,97 @@ std::shared_ptr<Zone> ZoneBuilder::finish(std::vector<std::string>& errors) {
   return std::shared_ptr<Zone>(std::move(d_zone));
 }
 
+std::shared_ptr<Zone> Zone::copyWithMembers(
+    const std::function<std::vector<PoolMember>(const Pool&)>& members) const {
+  auto copy = std::make_shared<Zone>();
+  copy->d_apex = d_apex;
+  copy->d_source = d_source;
+  copy->d_nodes = d_nodes;
+  copy->d_serial = d_serial;
+  copy->d_negative_ttl = d_negative_ttl;
+  copy->d_records = d_records;
+  for (const auto& pool : d_pools) {
+    auto stored = std::make_unique<Pool>(*pool);
+    stored->members = members(*pool);
+    for (const auto& owner : stored->owners) copy->d_nodes.at(owner).pool = stored.get();
+    copy->d_pools.push_back(std::move(stored));
+  }
+  copy->d_apex_node = &copy->d_nodes.at(d_apex);
+  copy->d_soa = copy->d_apex_node->find(type::SOA);
+  return copy;
+}
+
 std::string ZoneSet::add(std::shared_ptr<Zone> zone) {
+  if (std::string error = addShared(zone); !error.empty()) return error;
+  d_mutable.back() = std::move(zone);
+  return {};
+}
+
+std::string ZoneSet::addShared(std::shared_ptr<const Zone> zone) {
   if (d_by_apex.count(zone->apex()))
     return "zone " + wire::nameToText(zone->apex()) + " is loaded twice";
   d_by_apex.emplace(zone->apex(), zone.get());
   d_longest_apex = std::max(d_longest_apex, zone->apex().size());
-  d_mutable.push_back(zone);
+  d_mutable.push_back(nullptr);
   d_list.push_back(std::move(zone));
   return {};
+}
+
+std::vector<DiscoverySource> ZoneSet::discoverySources() const {
+  std::vector<DiscoverySource> out;
+  for (const Pool* pool : d_pools)
+    for (const auto& source : pool->discover)
+      if (std::none_of(out.begin(), out.end(),
+                       [&](const DiscoverySource& s) { return s.key() == source.key(); }))
+        out.push_back(source);
+  return out;
+}
+
+std::shared_ptr<const ZoneSet> ZoneSet::withDiscovered(const ResolvedLookup& resolved,
+                                                       std::vector<std::string>& warnings) const {
+  auto members = [&](const Pool& pool) {
+    std::vector<PoolMember> out;
+    for (const auto& m : pool.members)
+      if (m.discovered_from.empty()) out.push_back(m);
+    for (const auto& source : pool.discover) {
+      const std::vector<DiscoveredAddress>* addresses = resolved(source);
+      if (!addresses) continue;
+      for (const auto& a : *addresses) {
+        if ((a.rtype == type::A && !source.want_a) || (a.rtype == type::AAAA && !source.want_aaaa))
+          continue;
+        if (std::any_of(out.begin(), out.end(),
+                        [&](const PoolMember& m) { return m.address == a.address; }))
+          continue;  // configured, or found by an earlier source: the first one wins
+        if (out.size() == kMaxPoolMembers) {
+          warnings.push_back(source.source + ": pool '" + pool.name + "': " + source.hostname +
+                             " has more addresses than fit (" + std::to_string(kMaxPoolMembers) +
+                             " members at most); " + a.text + " and later ones are left out");
+          break;
+        }
+        PoolMember m;
+        m.address = a.address;
+        m.text = a.text;
+        m.rtype = a.rtype;
+        m.weight = source.weight;
+        m.check = source.check;
+        m.check.address = a.text;
+        // A member that appears is checked before it is answered (unless nothing checks it).
+        m.check.initial_up = false;
+        m.discovered_from = source.hostname;
+        out.push_back(std::move(m));
+      }
+    }
+    return out;
+  };
+  auto set = std::make_shared<ZoneSet>();
+  for (const auto& zone : d_list) {
+    if (zone->pools().empty())
+      set->addShared(zone);
+    else
+      set->add(zone->copyWithMembers(members));
+  }
+  set->assignRotationSlots();
+  return set;
 }
 
 const Zone* ZoneSet::findZone(std::string_view name) const {
@@ -162,11 +246,19 @@ const Zone* ZoneSet::findZone(std::string_view name) const {
 
 uint32_t ZoneSet::assignRotationSlots() {
   std::unordered_map<std::string, uint32_t> target_index;
-  for (auto& zone : d_mutable) {
+  for (size_t z = 0; z < d_list.size(); ++z) {
+    Zone* zone = d_mutable[z].get();
+    if (!zone) {  // shared: numbered alike by the set it came from (addShared), and pool-free
+      d_rotation_slots += d_list[z]->d_rotating;
+      continue;
+    }
+    zone->d_rotating = 0;
     for (auto& [owner, node] : zone->d_nodes)
       for (auto& rrset : node.rrsets)
-        if ((rrset.type == type::A || rrset.type == type::AAAA) && rrset.rdata.size() > 1)
+        if ((rrset.type == type::A || rrset.type == type::AAAA) && rrset.rdata.size() > 1) {
           rrset.rotation_slot = d_rotation_slots++;
+          ++zone->d_rotating;
+        }
     for (auto& pool : zone->d_pools) {
       pool->id = static_cast<uint32_t>(d_pools.size());
       pool->rotation_slot = d_rotation_slots;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,6 +37,32 @@ struct PoolMember {
   uint32_t weight = 100;     // 0: drained, answered only when nothing else is left
   health::CheckSpec check;   // pool check with this member's overrides applied
   uint32_t target = 0;       // index into ZoneSet::targets(), set by assignRotationSlots()
+  std::string discovered_from;  // the DiscoverySource::hostname it came from; "" if configured
+};
+
+// A DNS name whose addresses are members of a pool: a compose service or a Kubernetes headless
+// service, whose replicas come and go. Resolved by dns/discovery; ZoneSet::withDiscovered()
+// turns the answers into members.
+struct DiscoverySource {
+  std::string hostname;   // as written: resolved with the host's search rules, like getaddrinfo
+  bool want_a = true;     // which address families become members
+  bool want_aaaa = true;
+  uint32_t interval_ms = 10000;  // re-resolved this often at most (sooner if the TTL runs out)
+  uint32_t weight = 100;         // of every member it yields
+  health::CheckSpec check;       // the pool's check, to which each address is given
+  std::string source;            // file:line it was configured at
+
+  // Sources that resolve alike share one resolution.
+  std::string key() const {
+    return hostname + (want_a ? "/A" : "") + (want_aaaa ? "/AAAA" : "");
+  }
+};
+
+// One address a discovery source resolved to.
+struct DiscoveredAddress {
+  std::string address;  // wire RDATA: 4 or 16 bytes
+  std::string text;     // canonical text
+  uint16_t rtype = 0;   // A or AAAA
 };
 
 enum class PoolPolicy : uint8_t {
@@ -55,7 +82,8 @@ struct Pool {
   std::string zone;  // apex of the zone it belongs to (wire)
   std::string source;  // file:line it was defined at
   std::vector<std::string> owners;  // names answered from it (wire)
-  std::vector<PoolMember> members;  // in configured order
+  std::vector<PoolMember> members;  // in configured order, then discovered ones
+  std::vector<DiscoverySource> discover;  // where more members come from
   PoolPolicy policy = PoolPolicy::Rotate;
   uint32_t max_addresses = 0;  // 0: every eligible member
   uint32_t ttl = 0;
@@ -102,6 +130,11 @@ class Zone {
   const NameMap& nodes() const { return d_nodes; }
   const std::vector<std::unique_ptr<Pool>>& pools() const { return d_pools; }
 
+  // A copy of this zone in which every pool's members are `members(pool)`; for a new ZoneSet
+  // (its slots are assigned anew there).
+  std::shared_ptr<Zone> copyWithMembers(
+      const std::function<std::vector<PoolMember>(const Pool&)>& members) const;
+
   // The node at exactly `name` (lower-cased wire), or nullptr.
   const Node* find(std::string_view name) const {
     auto it = d_nodes.find(name);
@@ -120,6 +153,7 @@ class Zone {
   uint32_t d_serial = 0;
   uint32_t d_negative_ttl = 0;
   size_t d_records = 0;
+  uint32_t d_rotating = 0;  // RRsets given a rotation slot, counted by assignRotationSlots()
 };
 
 // Collects records for one zone and checks them as a whole in finish().
@@ -160,6 +194,9 @@ class ZoneSet {
  public:
   // Fails (returns an error message) when two zones have the same apex.
   std::string add(std::shared_ptr<Zone> zone);
+  // Adds a zone already numbered by another set whose zones came in the same order, with as
+  // many RRsets and pools before it (see withDiscovered()); its slots are left as they are.
+  std::string addShared(std::shared_ptr<const Zone> zone);
 
   // The zone whose apex is the longest suffix of `name` (lower-cased wire), or nullptr.
   const Zone* findZone(std::string_view name) const;
@@ -177,9 +214,22 @@ class ZoneSet {
 
   const std::vector<std::shared_ptr<const Zone>>& zones() const { return d_list; }
 
+  // Every discovery source of every pool, once per key().
+  std::vector<DiscoverySource> discoverySources() const;
+
+  // The same zones with each pool's discovered members replaced: its configured members, then
+  // the addresses `resolved(source)` gives for each of its sources (null: none yet), in source
+  // order, without duplicates, up to kMaxPoolMembers (what is left out is said in `warnings`).
+  // Pool-free zones are shared with this set rather than copied: their rotation slots come out
+  // the same, since discovery changes members but never the number of pools or RRsets.
+  using ResolvedLookup =
+      std::function<const std::vector<DiscoveredAddress>*(const DiscoverySource&)>;
+  std::shared_ptr<const ZoneSet> withDiscovered(const ResolvedLookup& resolved,
+                                                std::vector<std::string>& warnings) const;
+
  private:
   std::vector<std::shared_ptr<const Zone>> d_list;
-  std::vector<std::shared_ptr<Zone>> d_mutable;  // until assignRotationSlots()
+  std::vector<std::shared_ptr<Zone>> d_mutable;  // until assignRotationSlots(); null if shared
   std::unordered_map<std::string, const Zone*, NameHash, std::equal_to<>> d_by_apex;
   size_t d_longest_apex = 0;
   uint32_t d_rotation_slots = 0;

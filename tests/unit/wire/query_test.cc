@@ -120,3 +120,16 @@ TEST_CASE("parseQuery: qtype OPT is FORMERR") {
   Query q;
   CHECK(parse(testutil::query(spec), q) == ParseStatus::FormErr);
 }
+
+TEST_CASE("parseQuery: bytes after the last record are FORMERR, question kept") {
+  QuerySpec spec;
+  for (bool edns : {false, true}) {
+    spec.edns = edns;
+    auto m = testutil::query(spec);
+    Query q;
+    REQUIRE(parse(m, q) == ParseStatus::Ok);
+    m.push_back(0);
+    CHECK(parse(m, q) == ParseStatus::FormErr);
+    CHECK(q.has_question);
+  }
+}

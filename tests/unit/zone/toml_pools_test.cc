@@ -430,7 +430,8 @@ members = []
   CHECK(text.errors() ==
         std::vector<std::string>{
             at(1, "pools.nomembers.members") +
-                "missing; the pool's addresses, e.g. members = [\"192.0.2.1\", \"192.0.2.2\"]",
+                "missing; the pool's addresses, e.g. members = [\"192.0.2.1\", \"192.0.2.2\"], "
+                "or discover = \"web\" to take them from a DNS name",
             at(3, "pools.nonames.names") +
                 "missing; the names this pool answers, e.g. names = [\"www\"]",
             at(6, "pools.empty.names") + "empty array; a pool answers at least one name",

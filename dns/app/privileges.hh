@@ -1,0 +1,16 @@
+// privileges.hh -- giving up root once every socket is bound (config `user`, --user).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace rrdns::app {
+
+// Switches the whole process (every thread: glibc applies set*id to all of them) to `user`'s
+// uid, primary gid and supplementary groups, after handing `owned_paths` (the control socket)
+// to that user so they can still be removed and used by its operators. Checks that root cannot
+// be regained. Returns "" or why not; the caller must not serve on failure.
+// Already running as `user` is a no-op; switching from another non-root user is an error.
+std::string dropPrivileges(const std::string& user, const std::vector<std::string>& owned_paths);
+
+}  // namespace rrdns::app

@@ -1,0 +1,50 @@
+// served_zones.cc -- discovery results folded into the zone set the workers answer from.
+#include "dns/app/served_zones.hh"
+
+#include <spdlog/spdlog.h>
+
+#include "dns/answer/answer.hh"
+
+namespace rrdns::app {
+
+ServedZones::ServedZones(uv_loop_t* loop, HealthMonitor& health, std::string resolver_servers)
+    : d_loop(loop), d_health(health), d_resolver_servers(std::move(resolver_servers)) {}
+
+// The handles are closed by closeAllHandles() before the loop ends; what is left to free here
+// owns no handle.
+ServedZones::~ServedZones() = default;
+
+std::string ServedZones::publish(std::shared_ptr<const zone::ZoneSet> loaded) {
+  d_loaded = std::move(loaded);
+  const auto sources = d_loaded->discoverySources();
+  std::string error;
+  if ((!sources.empty() || !d_resolver_servers.empty()) && !d_resolver && !d_resolver_failed) {
+    d_resolver = discovery::Resolver::create(d_loop, d_resolver_servers, error);
+    if (d_resolver) {
+      d_discovery = std::make_unique<discovery::Discovery>(d_loop, *d_resolver,
+                                                           [this] { rebuild(); });
+    } else {
+      d_resolver_failed = true;
+      spdlog::error("member discovery is off: {}", error);
+    }
+  }
+  if (d_discovery) d_discovery->setSources(sources);
+  rebuild();
+  return error;
+}
+
+void ServedZones::rebuild() {
+  if (!d_loaded) return;
+  if (!d_discovery || d_loaded->discoverySources().empty()) {
+    d_health.publish(answer::Catalog::make(d_loaded));
+    return;
+  }
+  std::vector<std::string> warnings;
+  auto served = d_loaded->withDiscovered(
+      [this](const zone::DiscoverySource& source) { return d_discovery->addresses(source); },
+      warnings);
+  for (const auto& line : warnings) spdlog::warn("{}", line);
+  d_health.publish(answer::Catalog::make(std::move(served)));
+}
+
+}  // namespace rrdns::app

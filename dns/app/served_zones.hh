@@ -1,0 +1,50 @@
+// served_zones.hh -- from loaded zones to served ones: pools get the members their discovery
+// sources resolve to, and are served anew whenever those change.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <string>
+
+#include "dns/app/health_monitor.hh"
+#include "dns/discovery/discovery.hh"
+#include "dns/discovery/resolver.hh"
+#include "dns/zone/zone.hh"
+
+namespace rrdns::app {
+
+// Main loop only. Zone files are read once per (re)load; a change in discovered addresses
+// rebuilds the served set from the loaded one (copying the zones that have pools only) without
+// touching the files, so an edited but not reloaded file is never served by surprise.
+class ServedZones {
+ public:
+  // `resolver_servers` as Resolver::create ("": /etc/resolv.conf). The resolver starts with the
+  // first zone set that discovers members, or at once when servers are given.
+  ServedZones(uv_loop_t* loop, HealthMonitor& health, std::string resolver_servers);
+  ~ServedZones();
+  ServedZones(const ServedZones&) = delete;
+  ServedZones& operator=(const ServedZones&) = delete;
+
+  // Serves `loaded` from now on, with what discovery knows so far (at startup: nothing, so
+  // discovered members join as their names resolve, a few milliseconds later).
+  // Returns "" or why discovery cannot run (a bad resolver list: logged, pools keep their
+  // configured members).
+  std::string publish(std::shared_ptr<const zone::ZoneSet> loaded);
+
+  // Null until a zone set with discovery sources was published.
+  const discovery::Discovery* discovery() const { return d_discovery.get(); }
+
+ private:
+  void rebuild();
+
+  uv_loop_t* d_loop;
+  HealthMonitor& d_health;
+  std::string d_resolver_servers;
+  std::unique_ptr<discovery::Resolver> d_resolver;
+  bool d_resolver_failed = false;  // said once; pools keep their configured members
+  std::unique_ptr<discovery::Discovery> d_discovery;
+  std::shared_ptr<const zone::ZoneSet> d_loaded;
+};
+
+}  // namespace rrdns::app

@@ -1,0 +1,82 @@
+// client_connections.hh -- open TCP connections per client address (tcp-max-connections-per-client).
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+namespace rrdns::server {
+
+// Shared by every worker: SO_REUSEPORT spreads one client's connections over all of them.
+// Lock-free and fixed in size: counts live in kBuckets atomic slots chosen by a hash of the
+// client's full address (an IPv4-mapped IPv6 peer counts as its IPv4 address). Two clients that
+// share a slot share its limit; with 65536 slots and at most tcp-max-connections clients that
+// is rare, and it can only make the limit stricter, never let a client past it.
+class ClientConnections {
+ public:
+  static constexpr uint32_t kBuckets = 65536;
+  static constexpr uint32_t kNoSlot = UINT32_MAX;
+
+  // `limit` 0: no per-client limit (nothing is allocated; acquire() always succeeds).
+  explicit ClientConnections(unsigned limit) : d_limit(limit) {
+    if (d_limit != 0) d_counts = std::make_unique<std::atomic<uint32_t>[]>(kBuckets);
+  }
+
+  // Counts one more connection from `peer` and returns the slot to release() when it closes.
+  // When the client already has `limit` open, counts nothing and sets `refused`. Without a limit
+  // it returns kNoSlot, which release() ignores.
+  uint32_t acquire(const sockaddr* peer, bool& refused) {
+    refused = false;
+    if (d_limit == 0) return kNoSlot;
+    const uint32_t slot = static_cast<uint32_t>(hash(peer) % kBuckets);
+    if (d_counts[slot].fetch_add(1, std::memory_order_relaxed) >= d_limit) {
+      d_counts[slot].fetch_sub(1, std::memory_order_relaxed);
+      refused = true;
+      return kNoSlot;
+    }
+    return slot;
+  }
+
+  void release(uint32_t slot) {
+    if (slot != kNoSlot && d_counts) d_counts[slot].fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  unsigned limit() const { return d_limit; }
+
+ private:
+  static uint64_t mix(uint64_t x) {  // splitmix64's finaliser
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  }
+
+  static uint64_t hash(const sockaddr* peer) {
+    if (peer->sa_family == AF_INET6) {
+      const uint8_t* a = reinterpret_cast<const sockaddr_in6*>(peer)->sin6_addr.s6_addr;
+      static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+      if (std::memcmp(a, kMapped, sizeof kMapped) != 0) {
+        uint64_t high, low;
+        std::memcpy(&high, a, 8);
+        std::memcpy(&low, a + 8, 8);
+        return mix(high ^ mix(low));
+      }
+      uint32_t v4;
+      std::memcpy(&v4, a + 12, 4);
+      return mix(v4);
+    }
+    if (peer->sa_family == AF_INET)
+      return mix(reinterpret_cast<const sockaddr_in*>(peer)->sin_addr.s_addr);
+    return 0;
+  }
+
+  const unsigned d_limit;
+  std::unique_ptr<std::atomic<uint32_t>[]> d_counts;
+};
+
+}  // namespace rrdns::server
