@@ -2,7 +2,9 @@
 # setup.sh -- the README's Quick start: installs what is missing (Debian 12), builds, then
 #   tools/setup.sh run    starts three web replicas (127.0.0.11-13:8080) and rrdnsd on the
 #                         example zones on 127.0.0.1:$PORT (default 5353)
-#   tools/setup.sh test   runs every test (unit + system) through ctest
+#   tools/setup.sh test   runs every test (unit + system) through ctest; with CI=true (set by
+#                         .ci/run) or RRDNS_HARDENING=1 it then builds and tests everything
+#                         again under ASan + UBSan and runs each fuzzer for FUZZ_SECONDS (30)
 # Environment: PORT, METRICS_PORT (default 9153), BUILD_DIR (default build/), JOBS (default:
 # number of cores).
 set -euo pipefail
@@ -25,9 +27,12 @@ command -v npm >/dev/null || PACKAGES+=(npm)
 
 say() { printf '==> %s\n' "$*" >&2; }
 
+# The hardening pass's compiler: clang with libFuzzer.
+HARDENING_PACKAGES=(clang-14 libclang-rt-14-dev)
+
 install_missing() {
   local missing=() p
-  for p in "${PACKAGES[@]}"; do
+  for p in "${PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   [[ ${#missing[@]} -eq 0 ]] && return
@@ -98,8 +103,28 @@ run_tests() {
   ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS"
 }
 
+# Every test again on an ASan + UBSan build (the daemons the system tests start fail them on any
+# report), then each libFuzzer target for a bounded time over its seed corpus.
+run_hardening() {
+  local asan=$BUILD_DIR-asan fuzz=$BUILD_DIR-fuzz
+  install_missing "${HARDENING_PACKAGES[@]}"
+  say "sanitizer build (address,undefined) in $asan"
+  cmake -S "$ROOT" -B "$asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DRRDNS_SANITIZE=address,undefined >/dev/null
+  cmake --build "$asan" -j "$JOBS"
+  say "running the tests under the sanitizers"
+  ctest --test-dir "$asan" --output-on-failure -j "$JOBS"
+  say "fuzz targets (clang-14, libFuzzer) in $fuzz"
+  CC=clang-14 CXX=clang++-14 cmake -S "$ROOT" -B "$fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DRRDNS_FUZZ=ON -DRRDNS_SANITIZE=address,undefined >/dev/null
+  cmake --build "$fuzz" -j "$JOBS" --target fuzz_answer fuzz_toml_zone fuzz_masterfile fuzz_control
+  "$ROOT/tests/fuzz/smoke.sh" "$fuzz" "${FUZZ_SECONDS:-30}"
+}
+
 case "${1:-}" in
   run) install_missing; build; run ;;
-  test) install_missing; install_node_modules; build; run_tests ;;
+  test)
+    install_missing; install_node_modules; build; run_tests
+    if [[ ${CI:-} == true || ${RRDNS_HARDENING:-} == 1 ]]; then run_hardening; fi ;;
   *) echo "usage: tools/setup.sh run|test" >&2; exit 2 ;;
 esac

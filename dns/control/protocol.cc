@@ -39,7 +39,8 @@ std::optional<Json> parseRequest(std::string_view line, std::string& error) {
   Json request;
   try {
     request = Json::parse(line);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
+    // Not only parse_error: a number too big for a double ("1e999") is out_of_range (406).
     // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." -> from "parse".
     std::string what = e.what();
     auto pos = what.find("] ");

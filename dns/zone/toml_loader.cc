@@ -170,8 +170,9 @@ class TomlZoneReader : private TomlReporter {
     if (readSoaTable(node, rdata, ttl))
       return addRecord(d_origin, type::SOA, ttl, rdata, *node, "soa");
     // A stand-in so finish() still checks the rest of the zone; the errors reported discard it.
-    std::string placeholder, ignored;
-    encodeSOA(SoaFields{"@", "@"}, d_origin, placeholder, ignored);
+    // Written out rather than through encodeSOA, where a contact of "@" reads as a mailbox and
+    // fails, which left a SOA too short for finish() to read its serial from.
+    std::string placeholder = d_origin + d_origin + std::string(20, '\0');
     d_builder->add(d_origin, type::SOA, d_zone_ttl, std::move(placeholder));
   }
 

@@ -10,6 +10,53 @@ namespace rrdns::zone {
 
 namespace type = wire::type;
 
+namespace {
+
+// The position just after the uncompressed wire name at rdata[from], or npos when there is no
+// well-formed one (labels of at most 63 bytes, at most 255 bytes in all, ending in the root).
+size_t nameEnd(std::string_view rdata, size_t from) {
+  for (size_t pos = from; pos < rdata.size() && pos - from < wire::kMaxNameLength;) {
+    const auto length = static_cast<uint8_t>(rdata[pos]);
+    if (length == 0) return pos + 1;
+    if (length > wire::kMaxLabelLength) break;
+    pos += 1 + length;
+  }
+  return std::string_view::npos;
+}
+
+// Whether RDATA the answer code interprets (names it compresses, follows or adds glue for, the
+// SOA fields it reads) has the layout of its type. The TOML loader only produces such RDATA, but
+// an RFC 1035 file may give any type in RFC 3597 form ("MX \# 1 00"), which libzscanner passes
+// through unchecked.
+bool rdataWellFormed(uint16_t rtype, std::string_view rdata) {
+  auto nameFills = [&](size_t from) {
+    return from <= rdata.size() && nameEnd(rdata, from) == rdata.size();
+  };
+  switch (rtype) {
+    case type::A:
+      return rdata.size() == 4;
+    case type::AAAA:
+      return rdata.size() == 16;
+    case type::NS:
+    case type::CNAME:
+    case type::PTR:
+      return nameFills(0);
+    case type::MX:
+      return nameFills(2);
+    case type::SRV:
+      return nameFills(6);
+    case type::SOA: {
+      const size_t mname = nameEnd(rdata, 0);
+      const size_t rname = mname == std::string_view::npos ? mname : nameEnd(rdata, mname);
+      return rname != std::string_view::npos && rdata.size() - rname == 20;
+    }
+    default:
+      return true;
+  }
+}
+
+}  // namespace
+
 ZoneBuilder::ZoneBuilder(std::string apex, std::string source) : d_zone(std::make_unique<Zone>()) {
   d_zone->d_apex = std::move(apex);
   d_zone->d_source = std::move(source);
@@ -25,6 +72,9 @@ std::string ZoneBuilder::add(std::string_view owner, uint16_t rtype, uint32_t tt
   if (rtype == type::OPT || rtype == type::ANY || rtype == type::AXFR || rtype == type::IXFR)
     return "type " + wire::typeName(rtype) + " cannot be stored in a zone";
   if (ttl > 0x7FFFFFFF) return "TTL " + std::to_string(ttl) + " is above 2^31-1 (RFC 2181 8)";
+  if (!rdataWellFormed(rtype, rdata))
+    return "the RDATA of this " + wire::typeName(rtype) + " record does not have the form " +
+           wire::typeName(rtype) + " requires (RFC 1035 3.3; check a \\# RFC 3597 form)";
 
   auto [it, inserted] = d_zone->d_nodes.try_emplace(std::string(owner));
   Node& node = it->second;

@@ -639,3 +639,13 @@ def stop_process(proc):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=5)
+
+
+def malloc_counter_preload(shim) -> str:
+    """LD_PRELOAD for the malloc counter shim. In a sanitizer build (RRDNS_SANITIZED=1) the
+    sanitizer runtime (RRDNS_SANITIZER_RUNTIME, a dynamically linked libasan as with g++) must
+    come first in the process; the shim then counts through the sanitizer allocator's hooks."""
+    preload = str(shim)
+    if os.environ.get("RRDNS_SANITIZED") and os.environ.get("RRDNS_SANITIZER_RUNTIME"):
+        preload = os.environ["RRDNS_SANITIZER_RUNTIME"] + " " + preload
+    return preload

@@ -17,8 +17,9 @@ from pathlib import Path
 import dns.flags
 import dns.rcode
 
-from conftest import (FX_TEST, RR_TEST, Daemon, free_port, free_tcp_port, make_query, parse,
-                      stop_all, tcp_connect, tcp_frame, tcp_read_message)
+from conftest import (FX_TEST, RR_TEST, Daemon, free_port, free_tcp_port, make_query,
+                      malloc_counter_preload, parse, stop_all, tcp_connect, tcp_frame,
+                      tcp_read_message)
 
 WWW = {"10.0.0.%d" % i for i in range(1, 9)}
 # Loopback source addresses for other clients: 127.0.0.2 is another address in 127.0.0.1's
@@ -307,7 +308,7 @@ def test_rate_limited_path_allocates_nothing(daemons, monkeypatch, tmp_path):
 
     shim = shim_path()
     assert shim.exists(), "malloc counter shim not found at %s (set RRDNS_MALLOC_COUNTER)" % shim
-    monkeypatch.setenv("LD_PRELOAD", str(shim))
+    monkeypatch.setenv("LD_PRELOAD", malloc_counter_preload(shim))
     d = daemons(config=config("rate-limit = 50\n"), files=[RR_TEST, FX_TEST])
     monkeypatch.delenv("LD_PRELOAD")
     flood(d.host, d.port, 300, listen=0.3)  # warm-up: passed, dropped and slipped answers

@@ -4,6 +4,10 @@ names, CNAMEs, NXDOMAIN, truncated answers and pool names, makes no malloc/reall
 The daemon runs with tests/system/malloc_counter.c preloaded, which reports the process's
 allocation count on SIGUSR2. Warm-up queries come first, so one-time work (a TCP connection's
 buffers, thread-local state) is not counted.
+
+In a sanitizer build (RRDNS_SANITIZED=1) the sanitizer runtime must come first in the process, so
+RRDNS_SANITIZER_RUNTIME (a dynamically linked libasan, as with g++) is preloaded ahead of the shim,
+which then counts through the sanitizer allocator's hooks: the same assertion, another counter.
 """
 import os
 import re
@@ -11,8 +15,8 @@ import signal
 import time
 from pathlib import Path
 
-from conftest import (Daemon, make_query, repo_zone, tcp_connect, tcp_frame, tcp_read_message,
-                      udp_exchange)
+from conftest import (Daemon, make_query, malloc_counter_preload, repo_zone, tcp_connect,
+                      tcp_frame, tcp_read_message, udp_exchange)
 
 POOL_ZONE = """origin = "na.test."
 ttl = 30
@@ -80,7 +84,7 @@ def test_answering_allocates_nothing(daemons, tmp_path, monkeypatch):
     assert shim.exists(), "malloc counter shim not found at %s (set RRDNS_MALLOC_COUNTER)" % shim
     pool_zone = tmp_path / "na.test.toml"
     pool_zone.write_text(POOL_ZONE)
-    monkeypatch.setenv("LD_PRELOAD", str(shim))
+    monkeypatch.setenv("LD_PRELOAD", malloc_counter_preload(shim))
     daemon = daemons(zones=[repo_zone("rr.test.toml"), pool_zone], threads=1)
     monkeypatch.delenv("LD_PRELOAD")
 

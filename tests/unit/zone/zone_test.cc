@@ -107,7 +107,15 @@ TEST_CASE("records the builder refuses") {
   CHECK(add("www.other.test.", type::A, 60) == "'www.other.test.' is outside the zone z.test.");
   CHECK(add("z.test.", type::A, 0x80000000) == "TTL 2147483648 is above 2^31-1 (RFC 2181 8)");
   CHECK(add("www.z.test.", type::SOA, 60) == "SOA must be at the zone apex z.test.");
-  CHECK(add("z.test.", type::SOA, 600) == "a zone has exactly one SOA record");
+  CHECK(z.builder.add(wireName("z.test."), type::SOA, 600, soaRdata(1, 300)) ==
+        "a zone has exactly one SOA record");
+  // RDATA the answer code reads must have its type's form (an RFC 3597 "\#" line can give any).
+  const std::string malformed =
+      "the RDATA of this MX record does not have the form MX requires (RFC 1035 3.3; check a \\# "
+      "RFC 3597 form)";
+  CHECK(z.builder.add(wireName("z.test."), type::MX, 60, std::string(1, '\0')) == malformed);
+  CHECK(z.builder.add(wireName("z.test."), type::MX, 60, std::string("\0\1\5", 3)) == malformed);
+  CHECK(add("z.test.", type::SOA, 600) != "");  // an address is no SOA
   CHECK(add("www.z.test.", type::ANY, 60) == "type ANY cannot be stored in a zone");
 }
 
