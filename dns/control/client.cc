@@ -108,6 +108,9 @@ bool ControlClient::sendRaw(std::string_view bytes, std::string& error) {
       }
       continue;
     }
+    // rrdnsd may refuse us (the peer uid check) and close before the request is written; its
+    // reason is then waiting to be read, which beats reporting a broken pipe.
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) return true;
     error = std::string("cannot send the request: ") + std::strerror(errno);
     return false;
   }
