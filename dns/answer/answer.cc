@@ -2,6 +2,8 @@
 #include "dns/answer/answer.hh"
 
 #include <algorithm>
+#include <cstring>
+#include <mutex>
 
 #include "dns/answer/lookup.hh"
 #include "dns/health/clock.hh"
@@ -23,6 +25,17 @@ constexpr size_t kMaxAdditionalNames = 16;
 
 enum Section : uint8_t { kAnswer, kAuthority, kAdditional };
 
+// What precompile() learns from a response built at load time: whether its bytes can be replayed,
+// and which parts must change per answer.
+struct Recording {
+  bool dynamic = false;  // depends on more than one rotating RRset (a pool reached by CNAME...)
+  int rotating = 0;      // answer-section RRsets with a rotation cursor
+  uint32_t rotate_slot = zone::kNoRotation;
+  size_t rotate_at = 0, rotate_size = 0, rotate_count = 0;  // message offset, bytes per record
+  const zone::Pool* pool = nullptr;  // a pool answered at the question name, nothing else
+  uint8_t pool_family = 0;
+};
+
 // One response under construction. Sections are written strictly in order.
 class Response {
  public:
@@ -36,6 +49,9 @@ class Response {
         d_transfer_allowed(transfer_allowed) {}
 
   void resolve();
+  // Load time only: write every RRset in zone order without touching a cursor, and note in
+  // `recording` what a replay of this response must redo.
+  void record(Recording* recording) { d_recording = recording; }
   uint16_t rcode() const { return d_rcode; }
   uint16_t flags() const { return d_flags; }
   uint16_t count(Section s) const { return d_counts[s]; }
@@ -58,6 +74,7 @@ class Response {
   bool put(Section s, std::string_view owner, const zone::RRset& rrset, bool required = true);
   bool put(Section s, std::string_view owner, uint16_t rtype, uint32_t ttl,
            std::string_view rdata);
+  void noteRotation(size_t at, const zone::RRset& rrset);
 
   wire::Writer& d_w;
   const Catalog& d_catalog;
@@ -72,6 +89,7 @@ class Response {
   const zone::Node* d_additional[kMaxAdditionalNames];
   size_t d_additional_count = 0;
   uint32_t d_first_member = Outcome::kNoMember;
+  Recording* d_recording = nullptr;
 };
 
 bool Response::put(Section s, std::string_view owner, const zone::RRset& rrset, bool required) {
@@ -79,13 +97,14 @@ bool Response::put(Section s, std::string_view owner, const zone::RRset& rrset, 
   const auto mark = d_w.mark();
   const size_t n = rrset.rdata.size();
   // Only answer-section address RRsets rotate; referrals, glue and transfers keep zone order.
-  const size_t start = (s == kAnswer && rrset.rotation_slot != zone::kNoRotation)
-                           ? d_catalog.rotation->next(rrset.rotation_slot) % n
-                           : 0;
+  const bool rotates = s == kAnswer && rrset.rotation_slot != zone::kNoRotation;
+  const size_t start =
+      rotates && !d_recording ? d_catalog.rotation->next(rrset.rotation_slot) % n : 0;
   for (size_t i = 0; i < n; ++i) {
     const size_t k = start + i < n ? start + i : start + i - n;
     d_w.record(owner, rrset.type, wire::klass::IN, rrset.ttl, rrset.rdata[k]);
   }
+  if (rotates && d_recording && d_w.ok()) noteRotation(mark.size, rrset);
   if (!d_w.ok()) {
     d_w.rollback(mark);
     if (required) d_flags |= TC;
@@ -93,6 +112,26 @@ bool Response::put(Section s, std::string_view owner, const zone::RRset& rrset, 
   }
   d_counts[s] += static_cast<uint16_t>(n);
   return true;
+}
+
+// The records just written from `at` can be replayed rotated only if they are equal-sized and
+// differ in RDATA alone (owners are then compression pointers, so nothing points into them).
+void Response::noteRotation(size_t at, const zone::RRset& rrset) {
+  Recording& r = *d_recording;
+  ++r.rotating;
+  const size_t n = rrset.rdata.size();
+  const size_t total = d_w.size() - at;
+  const size_t size = total / n;
+  const size_t rdlength = rrset.rdata.front().size();
+  bool uniform = total == size * n && size > rdlength;
+  for (size_t i = 1; uniform && i < n; ++i)
+    uniform = rrset.rdata[i].size() == rdlength &&
+              std::memcmp(d_w.data() + at, d_w.data() + at + i * size, size - rdlength) == 0;
+  if (!uniform || size > UINT16_MAX || at > UINT16_MAX || n > UINT16_MAX) r.dynamic = true;
+  r.rotate_slot = rrset.rotation_slot;
+  r.rotate_at = at;
+  r.rotate_size = size;
+  r.rotate_count = n;
 }
 
 bool Response::put(Section s, std::string_view owner, uint16_t rtype, uint32_t ttl,
@@ -218,9 +257,37 @@ uint64_t nextRandom() {
   return state;
 }
 
+// The position in f.eligible of the first address of this answer (f.eligible is not empty).
+size_t firstPoolMember(const Catalog& catalog, const zone::Pool& pool, int family,
+                       const FamilyState& f) {
+  const uint32_t slot = pool.rotation_slot + family;
+  switch (pool.policy) {
+    case zone::PoolPolicy::Rotate:
+      return catalog.rotation->next(slot) % f.eligible.size();
+    case zone::PoolPolicy::Weighted:
+      return f.schedule[catalog.rotation->next(slot) % f.schedule.size()];
+    case zone::PoolPolicy::Random: {
+      const uint32_t r = static_cast<uint32_t>(nextRandom() % f.cumulative.back());
+      return std::upper_bound(f.cumulative.begin(), f.cumulative.end(), r) - f.cumulative.begin();
+    }
+  }
+  return 0;
+}
+
 void Response::answerPool(const zone::Zone& zone, const zone::Pool& pool, std::string_view owner,
                           uint16_t rtype) {
   const int family = rtype == type::A ? 0 : 1;
+  if (d_recording) {
+    // Replayable only as the whole answer at the question name (the records are encoded with
+    // their owner pointing at the question); the members are chosen per answer.
+    if (owner == d_q.lower.view() && d_counts[kAnswer] + d_counts[kAuthority] == 0) {
+      d_recording->pool = &pool;
+      d_recording->pool_family = static_cast<uint8_t>(family);
+    } else {
+      d_recording->dynamic = true;
+    }
+    return;
+  }
   const FamilyState& f = d_pools.pools[pool.id].family[family];
   if (f.mode == PoolMode::AllDownServfail) {
     d_flags &= ~AA;
@@ -231,21 +298,7 @@ void Response::answerPool(const zone::Zone& zone, const zone::Pool& pool, std::s
   if (n == 0) return negative(zone, rcode::NOERROR);
 
   // The first address comes from the policy; the rest follow in configured order after it.
-  const uint32_t slot = pool.rotation_slot + family;
-  size_t first = 0;
-  switch (pool.policy) {
-    case zone::PoolPolicy::Rotate:
-      first = d_catalog.rotation->next(slot) % n;
-      break;
-    case zone::PoolPolicy::Weighted:
-      first = f.schedule[d_catalog.rotation->next(slot) % f.schedule.size()];
-      break;
-    case zone::PoolPolicy::Random: {
-      const uint32_t r = static_cast<uint32_t>(nextRandom() % f.cumulative.back());
-      first = std::upper_bound(f.cumulative.begin(), f.cumulative.end(), r) - f.cumulative.begin();
-      break;
-    }
-  }
+  const size_t first = firstPoolMember(d_catalog, pool, family, f);
   const size_t count = pool.max_addresses ? std::min<size_t>(pool.max_addresses, n) : n;
   if (d_flags & TC) return;
   const auto mark = d_w.mark();
@@ -318,6 +371,236 @@ size_t udpLimit(const wire::Query& q, const Options& options) {
   return std::min<size_t>(theirs, options.udp_max_payload);
 }
 
+// ---------------------------------------------------------------------------------------------
+// The precompiled fast path.
+//
+// Why it is shaped so: most queries ask for a name and type the zones hold, and the response is
+// then the same bytes every time except for the header, the question as sent (its letter case),
+// an OPT record, and the order of one address RRset or a pool's members. So Catalog::make() runs
+// the general path once per (name, type) with data, and keeps what follows the question
+// (precompiled.hh). A query that hits costs a walk over its question's length octets, lower-casing
+// and hashing its name a word at a time, one hash probe and a few copies, instead of a parse, a zone search, a lookup
+// label by label and name compression. Everything the replay cannot reproduce byte for byte goes
+// to the general path, which stays the reference: another opcode or class, records other than
+// one OPT, EDNS version above 0, a name or type not in the table, a response that would not fit
+// the UDP limit (truncation is the general path's business), a pool with nobody to answer.
+
+// The general path's bookkeeping limits; a catalog beyond them answers the rest the general way.
+constexpr size_t kMaxPrecompiledEntries = size_t{1} << 20;
+constexpr size_t kMaxPrecompiledBytes = size_t{64} << 20;
+
+// Copies `count` of the `n` records of `size` bytes at `src`, starting with record `first` and
+// wrapping around: the general path's rotation, done on finished records.
+void copyRotated(uint8_t* dst, const uint8_t* src, size_t size, size_t n, size_t first,
+                 size_t count) {
+  const size_t head = std::min(count, n - first);
+  std::memcpy(dst, src + first * size, head * size);
+  std::memcpy(dst + head * size, src, (count - head) * size);
+}
+
+// Writes the response to `query` from the catalog's precompiled answers, or returns false
+// (having changed nothing, no cursor included) when the general path must answer.
+bool answerPrecompiled(const Catalog& catalog, const PoolStates* pools,
+                       std::span<const uint8_t> query, Transport transport,
+                       std::span<uint8_t> out, const Options& options, Outcome& outcome) {
+  namespace header = wire::header;
+  const uint8_t* m = query.data();
+  const size_t size = query.size();
+  if (size < wire::kHeaderSize + 5) return false;
+  const uint16_t qflags = header::flags(m);
+  if ((qflags & (wire::flag::QR | 0x7800 /* opcode */)) != 0) return false;
+  if (header::qdcount(m) != 1 || header::ancount(m) != 0 || header::nscount(m) != 0) return false;
+  const uint16_t arcount = header::arcount(m);
+  if (arcount > 1) return false;
+
+  // The question: plain labels only (a pointer cannot point backwards from here). First the
+  // length octets, which leave room for the root label, QTYPE and QCLASS after each label...
+  size_t pos = wire::kHeaderSize;
+  for (uint8_t len; (len = m[pos]) != 0; pos += 1 + len)
+    if (len > 63 || pos + 1 + len + 5 > size ||
+        pos + 1 + len - wire::kHeaderSize >= wire::kMaxNameLength)
+      return false;
+  ++pos;
+  const size_t n = pos - wire::kHeaderSize;
+  // ...then lower-case and hash it a word at a time.
+  alignas(8) uint8_t lower[wire::kMaxNameLength + 8];
+  std::memcpy(lower, m + wire::kHeaderSize, n);
+  std::memset(lower + n, 0, 8);
+  uint64_t hash = kHashSeed;
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, lower + i, 8);
+    word = lowerWord(word);
+    std::memcpy(lower + i, &word, 8);
+    hash = hashStep(hash, word);
+  }
+  hash = hashFinish(hash);
+  const uint16_t qtype = load16(m + pos);
+  if (load16(m + pos + 2) != wire::klass::IN) return false;
+  pos += 4;
+
+  size_t limit = wire::kMaxUdpPlainPayload;
+  bool dnssec_ok = false;
+  if (arcount == 1) {
+    // One OPT (RFC 6891 6.1.2): root owner, version 0, options that frame to RDLENGTH, and
+    // nothing after it.
+    if (pos + wire::kOptRecordSize > size || m[pos] != 0 || load16(m + pos + 1) != type::OPT ||
+        m[pos + 6] != 0)
+      return false;
+    const size_t end = pos + wire::kOptRecordSize + load16(m + pos + 9);
+    if (end != size) return false;
+    for (size_t opt = pos + wire::kOptRecordSize; opt != end; opt += 4 + load16(m + opt + 2))
+      if (opt + 4 > end) return false;
+    limit = std::min<size_t>(std::max<size_t>(load16(m + pos + 3), wire::kMaxUdpPlainPayload),
+                             options.udp_max_payload);
+    dnssec_ok = (m[pos + 7] & 0x80) != 0;
+  } else if (pos != size) {
+    return false;
+  }
+  if (transport == Transport::Tcp) limit = wire::kMaxMessageSize;
+
+  const PrecompiledAnswers& table = *catalog.precompiled;
+  const PrecompiledAnswer* e =
+      table.find({reinterpret_cast<const char*>(lower), n}, hash, qtype);
+  if (!e) return false;
+
+  size_t body = e->image_size;
+  uint16_t ancount = e->counts[kAnswer];
+  const FamilyState* f = nullptr;
+  if (e->pool) {
+    const PoolStates& current =
+        pools && pools->catalog == &catalog ? *pools : *catalog.initial_pools;
+    f = &current.pools[e->pool->id].family[e->pool_family];
+    if (f->eligible.empty()) return false;  // NODATA or SERVFAIL
+    const size_t eligible = f->eligible.size();
+    const size_t max = e->pool->max_addresses;
+    ancount = static_cast<uint16_t>(max ? std::min<size_t>(max, eligible) : eligible);
+    body = ancount * size_t{f->record_size};
+  }
+  const size_t question = n + 4;
+  const size_t total =
+      wire::kHeaderSize + question + body + (arcount == 1 ? wire::kOptRecordSize : 0);
+  if (total > std::min(limit, out.size())) return false;
+
+  // Committed: from here on the cursors move.
+  uint8_t* o = out.data();
+  std::memcpy(o + wire::kHeaderSize, m + wire::kHeaderSize, question);  // as sent (0x20)
+  uint8_t* p = o + wire::kHeaderSize + question;
+  uint32_t first_member = Outcome::kNoMember;
+  const uint8_t* image = table.image(*e);
+  if (f) {
+    const size_t first = firstPoolMember(catalog, *e->pool, e->pool_family, *f);
+    copyRotated(p, reinterpret_cast<const uint8_t*>(f->records.data()), f->record_size,
+                f->eligible.size(), first, ancount);
+    first_member = e->pool->member_base + f->eligible[first];
+  } else if (e->rotate_slot != zone::kNoRotation) {
+    const size_t start = catalog.rotation->next(e->rotate_slot) % e->rotate_count;
+    const size_t after = e->rotate_at + size_t{e->rotate_size} * e->rotate_count;
+    std::memcpy(p, image, e->rotate_at);
+    copyRotated(p + e->rotate_at, image + e->rotate_at, e->rotate_size, e->rotate_count, start,
+                e->rotate_count);
+    std::memcpy(p + after, image + after, body - after);
+  } else {
+    std::memcpy(p, image, body);
+  }
+  p += body;
+  if (arcount == 1) {
+    p[0] = 0;  // root owner
+    store16(p + 1, type::OPT);
+    store16(p + 3, options.udp_max_payload);
+    p[5] = static_cast<uint8_t>(e->rcode >> 4);
+    p[6] = 0;  // version
+    store16(p + 7, dnssec_ok ? 0x8000 : 0);
+    store16(p + 9, 0);  // no options
+  }
+  header::setId(o, header::id(m));
+  header::setFlags(o, wire::flag::QR | (qflags & (wire::flag::RD | wire::flag::CD)) | e->flags |
+                          (e->rcode & 0x0F));
+  header::setCounts(o, 1, ancount, e->counts[kAuthority],
+                    static_cast<uint16_t>(e->counts[kAdditional] + arcount));
+  outcome = {total, e->rcode, false, qtype, first_member};
+  return true;
+}
+
+// Runs the general path once for every (name, type) with data (and A/AAAA where a CNAME or a
+// pool answers them) and keeps the replayable responses. Load time, never on the query path.
+std::shared_ptr<const PrecompiledAnswers> precompile(const Catalog& catalog) {
+  auto table = std::make_shared<PrecompiledAnswers>();
+  // Sized up front: growing by doubling would leave a big zone's heap with twice the memory.
+  size_t expected = 0;
+  for (const auto& zone : catalog.zones->zones())
+    for (const auto& [name, node] : zone->nodes())
+      expected += node.rrsets.size() + (node.pool || node.find(type::CNAME) ? 2 : 0);
+  expected = std::min(expected, kMaxPrecompiledEntries);
+  table->reserve(expected, std::min(expected * 24, kMaxPrecompiledBytes));
+  std::vector<uint8_t> out(wire::kMaxMessageSize);
+  uint8_t query[wire::kHeaderSize + wire::kMaxNameLength + 4];
+  size_t bytes = 0;
+  for (const auto& zone : catalog.zones->zones()) {
+    for (const auto& [name, node] : zone->nodes()) {
+      uint16_t qtypes[16];
+      size_t count = 0;
+      auto want = [&](uint16_t t) {
+        if (count < std::size(qtypes) && std::find(qtypes, qtypes + count, t) == qtypes + count)
+          qtypes[count++] = t;
+      };
+      for (const auto& rrset : node.rrsets) want(rrset.type);
+      if (node.pool || node.find(type::CNAME)) {
+        want(type::A);
+        want(type::AAAA);
+      }
+      for (size_t t = 0; t < count; ++t) {
+        if (table->size() >= kMaxPrecompiledEntries || bytes >= kMaxPrecompiledBytes) break;
+        std::memset(query, 0, wire::kHeaderSize);
+        store16(query + wire::header::kQdCount, 1);
+        std::memcpy(query + wire::kHeaderSize, name.data(), name.size());
+        const size_t qend = wire::kHeaderSize + name.size() + 4;
+        store16(query + qend - 4, qtypes[t]);
+        store16(query + qend - 2, wire::klass::IN);
+        wire::Query q;
+        if (wire::parseQuery({query, qend}, q) != wire::ParseStatus::Ok) continue;
+
+        wire::Writer w(out.data(), out.size());
+        uint8_t blank_header[wire::kHeaderSize] = {};
+        w.bytes(blank_header, sizeof blank_header);
+        w.name(q.qname.view());
+        w.u16(q.qtype);
+        w.u16(q.qclass);
+        Recording rec;
+        Response response(w, catalog, *catalog.initial_pools, q, Transport::Udp, false);
+        response.record(&rec);
+        response.resolve();
+        if (rec.dynamic || rec.rotating > 1 || (rec.pool && rec.rotating) ||
+            (response.flags() & TC) || response.transferZone() || !w.ok() ||
+            w.size() - qend > UINT16_MAX)
+          continue;
+        PrecompiledAnswer e;
+        e.hash = hashName(name);
+        e.name = name.data();
+        e.name_size = static_cast<uint8_t>(name.size());
+        e.qtype = qtypes[t];
+        e.flags = response.flags();
+        e.rcode = response.rcode();
+        for (int s = 0; s < 3; ++s) e.counts[s] = response.count(static_cast<Section>(s));
+        if (rec.rotating == 1) {
+          e.rotate_slot = rec.rotate_slot;
+          e.rotate_at = static_cast<uint16_t>(rec.rotate_at - qend);
+          e.rotate_size = static_cast<uint16_t>(rec.rotate_size);
+          e.rotate_count = static_cast<uint16_t>(rec.rotate_count);
+        }
+        e.pool = rec.pool;
+        e.pool_family = rec.pool_family;
+        const std::string_view image(reinterpret_cast<const char*>(out.data()) + qend,
+                                     w.size() - qend);
+        bytes += image.size();
+        table->add(e, image);
+      }
+    }
+  }
+  table->finish();
+  return table;
+}
+
 }  // namespace
 
 std::shared_ptr<const Catalog> Catalog::make(std::shared_ptr<const zone::ZoneSet> zones) {
@@ -327,11 +610,28 @@ std::shared_ptr<const Catalog> Catalog::make(std::shared_ptr<const zone::ZoneSet
   initial->catalog = c.get();
   c->initial_pools = std::move(initial);
   c->zones = std::move(zones);
+  // Start-up makes two catalogs of the same zones (one to start the workers with, one once
+  // discovery has been set up); the table depends on the zones only, so they share it.
+  static std::mutex cache_mutex;
+  static std::weak_ptr<const zone::ZoneSet> cached_zones;
+  static std::weak_ptr<const PrecompiledAnswers> cached_table;
+  std::lock_guard lock(cache_mutex);
+  if (auto table = cached_table.lock(); table && cached_zones.lock() == c->zones) {
+    c->precompiled = std::move(table);
+  } else {
+    c->precompiled = precompile(*c);
+    cached_zones = c->zones;
+    cached_table = c->precompiled;
+  }
   return c;
 }
 
 Outcome answer(const Catalog& catalog, const PoolStates* pools, std::span<const uint8_t> query,
                Transport transport, std::span<uint8_t> out, const Options& options) {
+  if (Outcome fast; catalog.precompiled &&
+                    answerPrecompiled(catalog, pools, query, transport, out, options, fast))
+    return fast;
+  // The general path: every query the precompiled answers do not cover.
   wire::Query q;
   const wire::ParseStatus status = wire::parseQuery(query, q);
   if (status == wire::ParseStatus::Drop) return {};

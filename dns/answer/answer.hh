@@ -9,6 +9,7 @@
 #include <span>
 
 #include "dns/answer/pool_state.hh"
+#include "dns/answer/precompiled.hh"
 #include "dns/answer/rotation.hh"
 #include "dns/zone/zone.hh"
 
@@ -21,6 +22,9 @@ struct Catalog {
   // Pool states before any health check has reported (every target at its initial state);
   // used until states computed for this catalog arrive.
   std::shared_ptr<const PoolStates> initial_pools;
+  // Answers ready per (name, type) for the fast path; null (as in a Catalog built by hand) means
+  // every query takes the general path.
+  std::shared_ptr<const PrecompiledAnswers> precompiled;
 
   static std::shared_ptr<const Catalog> make(std::shared_ptr<const zone::ZoneSet> zones);
 };
@@ -48,7 +52,8 @@ struct Outcome {
   const zone::Zone* transfer_zone = nullptr;
 };
 
-// Answers `query` into `out`, which must hold at least 65535 bytes. Pools answer from `pools`
+// Answers `query` into `out`, which must hold at least 65535 bytes for TCP, and for UDP at least
+// options.udp_max_payload (no UDP response is larger). Pools answer from `pools`
 // when it was computed for `catalog`, otherwise from catalog.initial_pools.
 Outcome answer(const Catalog& catalog, const PoolStates* pools, std::span<const uint8_t> query,
                Transport transport, std::span<uint8_t> out, const Options& options = {});

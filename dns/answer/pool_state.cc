@@ -1,8 +1,10 @@
 #include "dns/answer/pool_state.hh"
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 
+#include "dns/base/bytes.hh"
 #include "dns/wire/constants.hh"
 
 namespace rrdns::answer {
@@ -96,6 +98,19 @@ void finishFamily(const zone::Pool& pool, FamilyState& f) {
   if (pool.policy == zone::PoolPolicy::Random) {
     f.cumulative.resize(f.weights.size());
     std::partial_sum(f.weights.begin(), f.weights.end(), f.cumulative.begin());
+  }
+  for (uint16_t member : f.eligible) {
+    const zone::PoolMember& m = pool.members[member];
+    const size_t at = f.records.size();
+    f.records.resize(at + 12 + m.address.size());
+    auto* r = reinterpret_cast<uint8_t*>(f.records.data() + at);
+    store16(r, 0xC000 | wire::kHeaderSize);  // the question's name
+    store16(r + 2, m.rtype);
+    store16(r + 4, wire::klass::IN);
+    store32(r + 6, f.ttl);
+    store16(r + 10, static_cast<uint16_t>(m.address.size()));
+    std::memcpy(r + 12, m.address.data(), m.address.size());
+    f.record_size = static_cast<uint16_t>(12 + m.address.size());
   }
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "dns/health/state.hh"
@@ -38,6 +39,11 @@ struct FamilyState {
   std::vector<uint16_t> schedule;
   // Random policy: running sums of `weights`.
   std::vector<uint32_t> cumulative;
+  // The answer records of `eligible`, in that order, for the precompiled fast path (answer.cc):
+  // owner a compression pointer to the question name, this TTL, all of record_size bytes, so an
+  // answer is a rotated copy.
+  std::string records;
+  uint16_t record_size = 0;
 };
 
 struct PoolState {

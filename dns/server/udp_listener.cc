@@ -1,8 +1,11 @@
-// udp_listener.cc -- the UDP query path: no allocation, no lock, one try_send per answer.
+// udp_listener.cc -- the UDP query path: recvmmsg, answer(), sendmmsg; no allocation, no lock.
 #include "dns/server/udp_listener.hh"
 
 #include <spdlog/spdlog.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "dns/server/address.hh"
@@ -43,92 +46,117 @@ size_t slipResponse(uint8_t* m, size_t size) {
 
 UdpListener::UdpListener(Worker& worker)
     : d_worker(worker),
-      d_arena(std::make_unique_for_overwrite<uint8_t[]>(kArenaSlots * kDatagramSlot)) {
-  d_sends.reserve(kMaxQueuedSends);
-  d_free_sends.reserve(kMaxQueuedSends);
+      d_in(std::make_unique_for_overwrite<uint8_t[]>(kBatch * kDatagramSlot)),
+      d_out(std::make_unique_for_overwrite<uint8_t[]>(kBatch * kMaxAnswer)),
+      d_pending(std::make_unique_for_overwrite<Pending[]>(kMaxPending)) {
+  for (size_t i = 0; i < kBatch; ++i) {
+    d_rx_iov[i] = {d_in.get() + i * kDatagramSlot, kDatagramSlot};
+    d_rx[i] = {};
+    d_rx[i].msg_hdr.msg_name = &d_peers[i];
+    d_rx[i].msg_hdr.msg_namelen = sizeof d_peers[i];
+    d_rx[i].msg_hdr.msg_iov = &d_rx_iov[i];
+    d_rx[i].msg_hdr.msg_iovlen = 1;
+    d_tx[i] = {};
+    d_tx[i].msg_hdr.msg_iov = &d_tx_iov[i];
+    d_tx[i].msg_hdr.msg_iovlen = 1;
+  }
 }
 
 UdpListener::~UdpListener() = default;
 
+// The query path does its own recvmmsg and sendmmsg on a poll handle rather than use uv_udp_t:
+// libuv 1.44 sends one datagram per call (uv_udp_try_send) and its recvmmsg path sets up 20
+// headers on every read; here a batch is received and answered with one call each way, and a
+// lone query costs one recvmmsg and one sendmmsg.
 int UdpListener::open(Fd fd) {
-  // The low byte of the flags is the address family; AF_UNSPEC creates no socket of its own.
-  int rc = uv_udp_init_ex(d_worker.loop(), &d_handle, AF_UNSPEC | UV_UDP_RECVMMSG);
-  if (rc != 0) return rc;
+  d_fd = std::move(fd);
+  int rc = uv_poll_init_socket(d_worker.loop(), &d_poll, d_fd.get());
+  if (rc != 0) return rc;  // d_fd closes the socket
   d_initialised = true;
-  d_handle.data = this;
-  rc = uv_udp_open(&d_handle, fd.get());
-  if (rc != 0) return rc;  // fd still ours: Fd closes it
-  fd.release();            // libuv closes it with the handle
-  return uv_udp_recv_start(&d_handle, onAlloc, onReceive);
+  d_poll.data = this;
+  d_events = UV_READABLE;
+  return uv_poll_start(&d_poll, d_events, onPoll);
 }
 
 void UdpListener::close() {
   if (d_closing || !d_initialised) return;
   d_closing = true;
-  // Queued sends are cancelled (their callbacks run) before the handle's close completes; the
-  // listener itself is owned by the worker and outlives the loop, so no close callback.
-  uv_close(reinterpret_cast<uv_handle_t*>(&d_handle), nullptr);
+  // A poll handle leaves the socket open; d_fd closes it when the worker frees the listener,
+  // after its loop has ended. The listener outlives the loop, so no close callback.
+  uv_close(reinterpret_cast<uv_handle_t*>(&d_poll), nullptr);
 }
 
-void UdpListener::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+void UdpListener::onPoll(uv_poll_t* handle, int status, int events) {
   auto* self = static_cast<UdpListener*>(handle->data);
-  *buf = uv_buf_init(reinterpret_cast<char*>(self->d_arena.get()),
-                     static_cast<unsigned>(kArenaSlots * kDatagramSlot));
-}
-
-// Branch order as in libuv's test/test-udp-mmsg.c: MMSG_FREE, then "nothing read", then data.
-void UdpListener::onReceive(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf,
-                            const sockaddr* peer, unsigned flags) {
-  auto* self = static_cast<UdpListener*>(handle->data);
-  if (flags & UV_UDP_MMSG_FREE) return;  // the arena comes back; it is ours, nothing to free
-  if (nread < 0) {
-    // A socket error (e.g. ICMP feedback); the socket stays usable.
-    spdlog::debug("udp receive error: {}", uv_strerror(static_cast<int>(nread)));
+  if (status < 0) {
+    spdlog::debug("udp poll error: {}", uv_strerror(status));
     return;
   }
-  if (peer == nullptr) return;  // nread == 0, addr == NULL: nothing was read
-  if (flags & UV_UDP_PARTIAL) {
-    bump(self->d_worker.counters().udp_dropped);  // bigger than 64 KiB: not a DNS query
-    return;
-  }
-  // nread, not buf->len: a chunk's len is the whole 64 KiB slot.
-  self->answerDatagram({reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)},
-                       peer);
+  if (events & UV_WRITABLE) self->flushPending();
+  if (events & UV_READABLE) self->receive();
 }
 
-void UdpListener::answerDatagram(std::span<const uint8_t> query, const sockaddr* peer) {
+void UdpListener::receive() {
+  WorkerCounters& counters = d_worker.counters();
+  for (int batch = 0; batch < kMaxBatchesPerWakeup; ++batch) {
+    // Raw system calls: glibc's wrappers add cancellation-point bookkeeping, and no thread here
+    // is ever cancelled.
+    const int n = static_cast<int>(::syscall(SYS_recvmmsg, d_fd.get(), d_rx, kBatch, 0, nullptr));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)  // e.g. ICMP feedback; the socket stays usable
+        spdlog::debug("udp receive error: {}", std::strerror(errno));
+      return;
+    }
+    const bool trace = spdlog::should_log(spdlog::level::trace);
+    size_t replies = 0;
+    for (int i = 0; i < n; ++i) {
+      msghdr& h = d_rx[i].msg_hdr;
+      const socklen_t peer_size = h.msg_namelen;
+      h.msg_namelen = sizeof d_peers[i];  // for the next recvmmsg
+      if (h.msg_flags & MSG_TRUNC) {
+        bump(counters.udp_dropped);  // bigger than 64 KiB: not a DNS query
+        continue;
+      }
+      uint8_t* out = d_out.get() + replies * kMaxAnswer;
+      const size_t size = answerDatagram({d_in.get() + i * kDatagramSlot, d_rx[i].msg_len},
+                                         reinterpret_cast<const sockaddr*>(&d_peers[i]), out,
+                                         trace);
+      if (size == 0) continue;
+      d_tx_iov[replies] = {out, size};
+      d_tx[replies].msg_hdr.msg_name = &d_peers[i];
+      d_tx[replies].msg_hdr.msg_namelen = peer_size;
+      ++replies;
+    }
+    send(replies);
+    if (static_cast<size_t>(n) < kBatch) return;  // the socket is empty (or nearly: poll says)
+  }
+}
+
+size_t UdpListener::answerDatagram(std::span<const uint8_t> query, const sockaddr* peer,
+                                   uint8_t* out, bool trace) {
   WorkerCounters& counters = d_worker.counters();
   bump(counters.udp_queries);
   try {
-    std::span<uint8_t> out = d_worker.responseBuffer();
-    answer::Outcome outcome = answer::answer(d_worker.catalog(), d_worker.pools(), query, answer::Transport::Udp, out,
+    answer::Outcome outcome = answer::answer(d_worker.catalog(), d_worker.pools(), query,
+                                             answer::Transport::Udp, {out, kMaxAnswer},
                                              d_worker.answerOptions());
     d_worker.countAnswer(outcome);
-    if (spdlog::should_log(spdlog::level::trace))
+    if (trace)
       spdlog::trace("udp {}: {} byte query, {} byte answer, rcode {}{}", formatAddress(peer),
                     query.size(), outcome.size, outcome.rcode, outcome.truncated ? ", TC" : "");
-    if (outcome.size == 0 || outcome.size > out.size()) return;
+    if (outcome.size == 0 || outcome.size > kMaxAnswer) return 0;
     size_t size = outcome.size;
     if (RateLimiter& limiter = d_worker.rateLimiter(); limiter.enabled()) {
       const RateLimiter::Decision decision = limiter.check(peer, uv_now(d_worker.loop()));
       if (decision != RateLimiter::Decision::Pass) {
         bump(counters.rate_limited);
-        if (decision == RateLimiter::Decision::Drop) return;
+        if (decision == RateLimiter::Decision::Drop) return 0;
         bump(counters.rate_slipped);
-        size = slipResponse(out.data(), size);
-        if (size == 0) return;
+        size = slipResponse(out, size);
       }
     }
-
-    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(out.data()), static_cast<unsigned>(size));
-    int rc = uv_udp_try_send(&d_handle, &buf, 1, peer);
-    if (rc >= 0) return;
-    if (rc == UV_EAGAIN) {
-      sendQueued(out.first(size), peer);
-      return;
-    }
-    bump(counters.udp_dropped);
-    spdlog::debug("udp send to {} failed: {}", formatAddress(peer), uv_strerror(rc));
+    return size;
   } catch (const std::exception& e) {
     // Nothing here should throw; if something does, lose this packet, not the loop.
     bump(counters.errors);
@@ -136,46 +164,70 @@ void UdpListener::answerDatagram(std::span<const uint8_t> query, const sockaddr*
   } catch (...) {
     bump(counters.errors);
   }
+  return 0;
 }
 
-void UdpListener::sendQueued(std::span<const uint8_t> response, const sockaddr* peer) {
-  WorkerCounters& counters = d_worker.counters();
-  if (response.size() > kMaxQueuedAnswer || d_closing) {
-    bump(counters.udp_dropped);
-    return;
-  }
-  if (d_free_sends.empty()) {
-    if (d_sends.size() >= kMaxQueuedSends) {
-      bump(counters.udp_dropped);  // the client will retry; queueing more only adds latency
+void UdpListener::send(size_t count) {
+  size_t sent = 0;
+  while (sent < count) {
+    const int rc = static_cast<int>(
+        ::syscall(SYS_sendmmsg, d_fd.get(), d_tx + sent, static_cast<unsigned>(count - sent), 0));
+    if (rc > 0) {
+      sent += static_cast<size_t>(rc);
+      continue;
+    }
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      for (; sent < count; ++sent) defer(d_tx[sent]);
       return;
     }
-    d_sends.push_back(std::make_unique<QueuedSend>());
-    d_sends.back()->owner = this;
-    d_free_sends.push_back(d_sends.back().get());
+    // This answer cannot go (say its peer is unreachable); the ones after it may.
+    bump(d_worker.counters().udp_dropped);
+    spdlog::debug("udp send to {} failed: {}",
+                  formatAddress(static_cast<const sockaddr*>(d_tx[sent].msg_hdr.msg_name)),
+                  std::strerror(errno));
+    ++sent;
   }
-  QueuedSend* send = d_free_sends.back();
-  d_free_sends.pop_back();
-  send->request.data = send;
-  std::memcpy(send->data, response.data(), response.size());
-  std::memcpy(&send->peer, peer,
-              peer->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
-  uv_buf_t buf =
-      uv_buf_init(reinterpret_cast<char*>(send->data), static_cast<unsigned>(response.size()));
-  int rc = uv_udp_send(&send->request, &d_handle, &buf, 1,
-                       reinterpret_cast<const sockaddr*>(&send->peer), onQueuedSent);
-  if (rc != 0) {
-    d_free_sends.push_back(send);
-    bump(counters.udp_dropped);
-    return;
-  }
-  bump(counters.udp_deferred);
 }
 
-void UdpListener::onQueuedSent(uv_udp_send_t* request, int status) {
-  auto* send = static_cast<QueuedSend*>(request->data);
-  UdpListener* self = send->owner;
-  if (status != 0 && status != UV_ECANCELED) bump(self->d_worker.counters().udp_dropped);
-  self->d_free_sends.push_back(send);
+void UdpListener::defer(const mmsghdr& message) {
+  WorkerCounters& counters = d_worker.counters();
+  const msghdr& h = message.msg_hdr;
+  if (d_closing || d_pending_count == kMaxPending || h.msg_iov->iov_len > kMaxAnswer ||
+      h.msg_namelen > sizeof(sockaddr_storage)) {
+    bump(counters.udp_dropped);  // the client will retry; queueing more only adds latency
+    return;
+  }
+  Pending& p = d_pending[(d_pending_head + d_pending_count) % kMaxPending];
+  std::memcpy(&p.peer, h.msg_name, h.msg_namelen);
+  p.peer_size = h.msg_namelen;
+  p.size = static_cast<uint16_t>(h.msg_iov->iov_len);
+  std::memcpy(p.data, h.msg_iov->iov_base, p.size);
+  ++d_pending_count;
+  bump(counters.udp_deferred);
+  watch();
+}
+
+void UdpListener::flushPending() {
+  while (d_pending_count > 0) {
+    const Pending& p = d_pending[d_pending_head];
+    const ssize_t rc = ::sendto(d_fd.get(), p.data, p.size, 0,
+                                reinterpret_cast<const sockaddr*>(&p.peer), p.peer_size);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (rc < 0) bump(d_worker.counters().udp_dropped);
+    d_pending_head = (d_pending_head + 1) % kMaxPending;
+    --d_pending_count;
+  }
+  watch();
+}
+
+// Watches for writability only while answers wait, or the loop would spin.
+void UdpListener::watch() {
+  const int events = UV_READABLE | (d_pending_count > 0 ? UV_WRITABLE : 0);
+  if (events == d_events || d_closing) return;
+  d_events = events;
+  uv_poll_start(&d_poll, d_events, onPoll);
 }
 
 }  // namespace rrdns::server

@@ -1,12 +1,12 @@
-// udp_listener.hh -- one worker's UDP socket on one address: recvmmsg in, answer(), send out.
+// udp_listener.hh -- one worker's UDP socket on one address: recvmmsg in, answer(), sendmmsg out.
 #pragma once
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #include <memory>
 #include <span>
-#include <vector>
 
 #include "dns/server/handle.hh"
 #include "dns/server/socket.hh"
@@ -22,45 +22,60 @@ class UdpListener final : public HandleOwner {
   UdpListener(const UdpListener&) = delete;
   UdpListener& operator=(const UdpListener&) = delete;
 
-  // Takes the bound socket and starts receiving. Returns 0 or a libuv error.
+  // Takes the bound, non-blocking socket and starts receiving. Returns 0 or a libuv error.
   int open(Fd fd);
   void close() override;
 
-  // libuv hands out at most 20 datagrams per recvmmsg call, each in a 64 KiB slice of the buffer
-  // that alloc_cb returns. 16 slices keep the batch and use 1 MiB per socket.
+  // Datagrams per recvmmsg and answers per sendmmsg.
+  static constexpr size_t kBatch = 32;
+  // Every datagram fits a slot whole (a longer one is not a DNS query). Only the pages the kernel
+  // writes become resident.
   static constexpr size_t kDatagramSlot = 64 * 1024;
-  static constexpr size_t kArenaSlots = 16;
-  // Answers that found the socket buffer full wait in at most this many queued sends.
-  static constexpr size_t kMaxQueuedSends = 64;
-  // Largest UDP answer we can queue: udp-max-payload is at most 4096.
-  static constexpr size_t kMaxQueuedAnswer = 4096;
+  // Largest UDP answer: udp-max-payload is at most 4096.
+  static constexpr size_t kMaxAnswer = 4096;
+  // Answers that found the socket buffer full wait in at most this many slots.
+  static constexpr size_t kMaxPending = 64;
+  // Batches per readiness callback, so that TCP and the mailbox get their turn under a flood.
+  static constexpr int kMaxBatchesPerWakeup = 8;
 
  private:
-  // A copy of one answer for the cold path: the socket buffer was full (uv_udp_try_send said
-  // UV_EAGAIN, or libuv's own send queue is not empty). Reused through d_free_sends.
-  struct QueuedSend {
-    uv_udp_send_t request;
-    UdpListener* owner;
+  // An answer for the cold path: sendmmsg said EAGAIN. Sent when the socket is writable again.
+  struct Pending {
     sockaddr_storage peer;
-    uint8_t data[kMaxQueuedAnswer];
+    socklen_t peer_size;
+    uint16_t size;
+    uint8_t data[kMaxAnswer];
   };
 
-  static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
-  static void onReceive(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* peer,
-                        unsigned flags);
-  static void onQueuedSent(uv_udp_send_t* request, int status);
-  void answerDatagram(std::span<const uint8_t> query, const sockaddr* peer);
-  void sendQueued(std::span<const uint8_t> response, const sockaddr* peer);
+  static void onPoll(uv_poll_t* handle, int status, int events);
+  void receive();
+  // Answers one datagram into `out` (kMaxAnswer bytes); returns the size to send, 0 for none.
+  // `trace`: log it (asked once per batch).
+  size_t answerDatagram(std::span<const uint8_t> query, const sockaddr* peer, uint8_t* out,
+                        bool trace);
+  void send(size_t count);
+  void defer(const mmsghdr& message);
+  void flushPending();
+  void watch();
 
   Worker& d_worker;
-  uv_udp_t d_handle;
+  Fd d_fd;
+  uv_poll_t d_poll;
   bool d_initialised = false;
   bool d_closing = false;
-  // The one receive buffer. Lending it to libuv on every read is safe because libuv gives it
-  // back (the UV_UDP_MMSG_FREE call, or nread == 0) before it asks again.
-  std::unique_ptr<uint8_t[]> d_arena;
-  std::vector<std::unique_ptr<QueuedSend>> d_sends;  // grows on demand up to kMaxQueuedSends
-  std::vector<QueuedSend*> d_free_sends;
+  int d_events = 0;  // what d_poll watches
+  // Receive side: kBatch slots of kDatagramSlot bytes, their peers and headers; answers go to
+  // kBatch slots of kMaxAnswer, described by d_tx for one sendmmsg. All allocated once.
+  std::unique_ptr<uint8_t[]> d_in;
+  std::unique_ptr<uint8_t[]> d_out;
+  mmsghdr d_rx[kBatch];
+  iovec d_rx_iov[kBatch];
+  sockaddr_storage d_peers[kBatch];
+  mmsghdr d_tx[kBatch];
+  iovec d_tx_iov[kBatch];
+  std::unique_ptr<Pending[]> d_pending;  // kMaxPending, a FIFO of d_pending_count from d_pending_head
+  size_t d_pending_head = 0;
+  size_t d_pending_count = 0;
 };
 
 }  // namespace rrdns::server

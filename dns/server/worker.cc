@@ -23,8 +23,7 @@ Worker::Worker(unsigned index, const ServerSettings& settings,
       d_client_connections(client_connections),
       d_answer_options{settings.udp_max_payload},
       d_rate_limiter(settings.rate_limit),
-      d_catalog(std::move(catalog)),
-      d_response(std::make_unique_for_overwrite<uint8_t[]>(kResponseSize)) {
+      d_catalog(std::move(catalog)) {
   int rc = uv_loop_init(&d_loop);
   if (rc != 0) throw std::runtime_error(std::string("uv_loop_init: ") + uv_strerror(rc));
   d_loop_open = true;

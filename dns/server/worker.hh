@@ -59,7 +59,6 @@ class Worker final : public HandleOwner {
   const answer::PoolStates* pools() const { return d_pools.get(); }
   const answer::Options& answerOptions() const { return d_answer_options; }
   const ServerSettings& settings() const { return d_settings; }
-  std::span<uint8_t> responseBuffer() { return {d_response.get(), kResponseSize}; }
   std::atomic<unsigned>& tcpConnections() { return d_tcp_connections; }
   ClientConnections& clientConnections() { return d_client_connections; }
   RateLimiter& rateLimiter() { return d_rate_limiter; }
@@ -87,8 +86,6 @@ class Worker final : public HandleOwner {
   void addStats(Stats& total, const answer::Catalog* catalog) const;
 
   void close() override;  // closes the two async handles (the listeners close themselves)
-
-  static constexpr size_t kResponseSize = 65535;  // answer() needs room for a full message
 
  private:
   static void onMailbox(uv_async_t* async);
@@ -119,7 +116,6 @@ class Worker final : public HandleOwner {
   std::shared_ptr<const answer::Catalog> d_mailbox_catalog;
   std::shared_ptr<const answer::PoolStates> d_mailbox_pools;
 
-  std::unique_ptr<uint8_t[]> d_response;
   std::vector<std::unique_ptr<UdpListener>> d_udp;
   std::vector<std::unique_ptr<TcpListener>> d_tcp;
   WorkerCounters d_counters;

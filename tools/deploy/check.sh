@@ -20,6 +20,9 @@ step "docker-compose config: docker/compose.yaml"
 docker-compose -f docker/compose.yaml config -q || status=1
 services=$(docker-compose -f docker/compose.yaml config --services | sort | tr '\n' ' ')
 [[ $services == "rrdnsd verify web " ]] || { echo "services are '$services'"; status=1; }
+# The replica set: web scaled to 3 (deploy.replicas, which docker-compose 1.29 honours too).
+docker-compose -f docker/compose.yaml config | sed -n '/^  web:/,/^  [a-z]/p' | grep -q 'replicas: 3' ||
+  { echo "service web is not scaled to 3"; status=1; }
 
 step "yamllint: docker/"
 yamllint -s -c docker/.yamllint docker/ || status=1

@@ -1,0 +1,136 @@
+// precompiled.hh -- answers prepared per (name, type) when a catalog is built, for the fast path.
+//
+// An entry holds what follows the question in the response to "name type IN" (the answer,
+// authority and additional sections, already compressed against a question at offset 12), so a
+// query that hits it costs a hash probe and a copy. The general path (answer.cc) produced every
+// image, so both paths give the same bytes; what an image cannot hold stays dynamic:
+//   - rotation: the answer's address RRset is a run of equal-sized records that the fast path
+//     copies starting at the RRset's cursor, which is the reordering the general path does;
+//   - pools: an entry only names the pool; the records come from the published PoolStates, which
+//     encode them once per health change (FamilyState::records).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dns/zone/zone.hh"
+
+namespace rrdns::answer {
+
+// Names are lower-cased and hashed 8 bytes at a time: the fast path copies the question's name
+// into a zero-padded buffer of whole words and runs both over it in one pass.
+
+// A-Z to a-z in each of 8 bytes (bytes from 0x80 up are left alone). Length octets are at most 63,
+// below 'A', so a whole wire name can go through this.
+inline uint64_t lowerWord(uint64_t x) {
+  const uint64_t low7 = x & 0x7f7f7f7f7f7f7f7full;
+  const uint64_t above_z = low7 + 0x2525252525252525ull;     // top bit set where > 'Z'
+  const uint64_t from_a = low7 + 0x3f3f3f3f3f3f3f3full;      // top bit set where >= 'A'
+  const uint64_t upper = (from_a ^ above_z) & ~x & 0x8080808080808080ull;
+  return x | upper >> 2;                                     // 0x80 >> 2 == 'a' - 'A'
+}
+
+inline uint64_t hashStep(uint64_t h, uint64_t word) {
+  return ((h << 5 | h >> 59) ^ word) * 0x9e3779b97f4a7c15ull;
+}
+inline uint64_t hashFinish(uint64_t h) { return h ^ h >> 29; }
+inline constexpr uint64_t kHashSeed = 0x243f6a8885a308d3ull;
+
+// The hash of a lower-cased wire name, as the fast path computes it.
+inline uint64_t hashName(std::string_view lower) {
+  uint8_t buf[256 + 8] = {};
+  std::memcpy(buf, lower.data(), lower.size());
+  uint64_t h = kHashSeed;
+  for (size_t i = 0; i < lower.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, buf + i, 8);
+    h = hashStep(h, word);
+  }
+  return hashFinish(h);
+}
+
+// Kept small (56 bytes): a zone of a million names has a million or more of these.
+struct PrecompiledAnswer {
+  uint64_t hash = 0;
+  const char* name = nullptr;  // lower-cased wire, name_size bytes; points into the catalog's zones
+  uint8_t name_size = 0;
+  uint8_t pool_family = 0;  // see `pool`
+  uint16_t qtype = 0;
+  uint16_t flags = 0;  // AA or 0
+  uint16_t rcode = 0;
+  uint16_t counts[3] = {0, 0, 0};  // answer, authority, additional (no OPT)
+  uint16_t image_size = 0;
+  uint32_t image = 0;  // offset of the image in the table's image bytes
+  // Rotation: `rotate_count` records of `rotate_size` bytes at `rotate_at` in the image follow
+  // the cursor `rotate_slot` (zone::kNoRotation: nothing rotates).
+  uint32_t rotate_slot = zone::kNoRotation;
+  uint16_t rotate_at = 0;
+  uint16_t rotate_size = 0;
+  uint16_t rotate_count = 0;
+  // Set for a pool answered at the question name: the answer is FamilyState::records of
+  // `pool_family` (0 A, 1 AAAA) and the image is empty.
+  const zone::Pool* pool = nullptr;
+};
+
+// An open-addressing table of entries, immutable once built.
+class PrecompiledAnswers {
+ public:
+  void reserve(size_t entries, size_t image_bytes) {
+    d_entries.reserve(entries);
+    d_images.reserve(image_bytes);
+  }
+  // Appends an entry whose image is `image`; finish() must follow the last add().
+  void add(PrecompiledAnswer entry, std::string_view image) {
+    entry.image = static_cast<uint32_t>(d_images.size());
+    entry.image_size = static_cast<uint16_t>(image.size());
+    d_images.append(image);
+    d_entries.push_back(entry);
+  }
+  void finish();
+
+  // The entry for (lower, qtype) with hashName(lower) == hash, or nullptr.
+  const PrecompiledAnswer* find(std::string_view lower, uint64_t hash, uint16_t qtype) const {
+    if (d_slots.empty()) return nullptr;
+    for (size_t i = hash & d_mask;; i = (i + 1) & d_mask) {
+      const uint32_t slot = d_slots[i];
+      if (slot == 0) return nullptr;
+      const PrecompiledAnswer& e = d_entries[slot - 1];
+      if (e.hash == hash && e.qtype == qtype && e.name_size == lower.size() &&
+          std::memcmp(e.name, lower.data(), lower.size()) == 0)
+        return &e;
+    }
+  }
+  const uint8_t* image(const PrecompiledAnswer& e) const {
+    return reinterpret_cast<const uint8_t*>(d_images.data()) + e.image;
+  }
+  size_t size() const { return d_entries.size(); }
+  size_t bytes() const {
+    return d_images.capacity() + d_entries.capacity() * sizeof(PrecompiledAnswer) +
+           d_slots.capacity() * sizeof(uint32_t);
+  }
+
+ private:
+  std::vector<PrecompiledAnswer> d_entries;
+  std::string d_images;
+  std::vector<uint32_t> d_slots;  // entry index + 1; 0 is empty. At most half full.
+  size_t d_mask = 0;
+};
+
+inline void PrecompiledAnswers::finish() {
+  size_t n = 16;
+  while (n < 2 * d_entries.size()) n *= 2;
+  d_slots.assign(n, 0);
+  d_mask = n - 1;
+  for (uint32_t k = 0; k < d_entries.size(); ++k) {
+    size_t i = d_entries[k].hash & d_mask;
+    while (d_slots[i] != 0) i = (i + 1) & d_mask;
+    d_slots[i] = k + 1;
+  }
+  d_entries.shrink_to_fit();
+  d_images.shrink_to_fit();
+}
+
+}  // namespace rrdns::answer
