@@ -32,9 +32,6 @@ class ServedZones {
   // configured members).
   std::string publish(std::shared_ptr<const zone::ZoneSet> loaded);
 
-  // Null until a zone set with discovery sources was published.
-  const discovery::Discovery* discovery() const { return d_discovery.get(); }
-
  private:
   void rebuild();
 

@@ -71,7 +71,6 @@ void Discovery::lookUpDue() {
   for (auto& [key, state] : d_sources) {
     if (state.in_flight || state.due_ms > now) continue;
     state.in_flight = true;
-    ++state.lookups;
     d_resolver.resolve(state.source.hostname, state.source.want_a, state.source.want_aaaa,
                        [this, key = key](Lookup lookup) { onLookup(key, std::move(lookup)); });
   }
@@ -85,7 +84,6 @@ void Discovery::onLookup(const std::string& key, Lookup lookup) {
   const uint64_t now = health::monotonicMs();
   const zone::DiscoverySource& source = state.source;
   if (!lookup.ok) {
-    ++state.failures;
     // A failed lookup says nothing about the replicas: the last set stands.
     if (state.last_error != lookup.error)
       spdlog::warn("discovery: {} ({}): lookup failed: {}; keeping {}", source.hostname,
@@ -99,7 +97,6 @@ void Discovery::onLookup(const std::string& key, Lookup lookup) {
   if (!state.last_error.empty())
     spdlog::info("discovery: {}: lookups succeed again", source.hostname);
   state.last_error.clear();
-  state.last_ok_ms = now;
   uint64_t wait = source.interval_ms;
   if (lookup.ttl > 0) wait = std::clamp<uint64_t>(uint64_t{lookup.ttl} * 1000, kMinTtlMs, wait);
   state.due_ms = now + wait;

@@ -16,14 +16,12 @@
 
 namespace rrdns::discovery {
 
-// What is known of one source, for status and logs.
+// What is known of one source.
 struct SourceState {
   zone::DiscoverySource source;
   bool resolved = false;  // some lookup has succeeded: `addresses` is an answer, not a guess
   std::vector<zone::DiscoveredAddress> addresses;  // the last successful answer
-  uint64_t last_ok_ms = 0;      // monotonic; 0: never
-  std::string last_error;       // of the latest lookup, "" if it succeeded
-  uint64_t lookups = 0, failures = 0;
+  std::string last_error;       // of the latest lookup, "" if it succeeded (logged on change)
   uint64_t due_ms = 0;          // next lookup
   bool in_flight = false;
 };
@@ -41,8 +39,6 @@ class Discovery final : public server::HandleOwner {
 
   // The last successful answer for `source`, or null before the first one.
   const std::vector<zone::DiscoveredAddress>* addresses(const zone::DiscoverySource& source) const;
-
-  const std::map<std::string, SourceState>& sources() const { return d_sources; }
 
   void close() override;
 

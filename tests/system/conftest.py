@@ -41,6 +41,17 @@ def rrdnsd_path() -> Path:
     return Path(env) if env else source_dir() / "build" / "rrdnsd"
 
 
+def rrdnsctl_path() -> Path:
+    """rrdnsctl: env RRDNSCTL, else next to RRDNSD, else $RRDNS_SOURCE_DIR/build/rrdnsctl."""
+    env = os.environ.get("RRDNSCTL")
+    if env:
+        return Path(env)
+    daemon = os.environ.get("RRDNSD")
+    if daemon:
+        return Path(daemon).parent / "rrdnsctl"
+    return source_dir() / "build" / "rrdnsctl"
+
+
 def repo_zone(name: str) -> Path:
     """A zone file shipped in the repository's zones/ directory."""
     return source_dir() / "zones" / name
@@ -649,3 +660,24 @@ def malloc_counter_preload(shim) -> str:
     if os.environ.get("RRDNS_SANITIZED") and os.environ.get("RRDNS_SANITIZER_RUNTIME"):
         preload = os.environ["RRDNS_SANITIZER_RUNTIME"] + " " + preload
     return preload
+
+
+def run_script(cmd, timeout, env=None):
+    """Runs a tool script to its end; returns (exit status, stdout, stderr). Past `timeout` it
+    gets SIGTERM, so its trap stops what it started (SIGKILL only if it hangs), and the test
+    fails with its output."""
+    proc = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, stdin=subprocess.DEVNULL,
+                            preexec_fn=_die_with_parent)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate(timeout=10)
+        pytest.fail("%s did not finish in %d s\nstdout:\n%s\nstderr:\n%s"
+                    % (" ".join(str(c) for c in cmd), timeout, out, err))
+    return proc.returncode, out, err

@@ -9,14 +9,12 @@ dnsperf and knotd are required (tools/setup.sh installs both); without them the 
 """
 
 import shutil
-import signal
 import socket
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import _die_with_parent, rrdnsd_path, source_dir
+from conftest import rrdnsd_path, run_script, source_dir
 
 PORTS_USED = 7          # tools/bench/run uses --base-port .. --base-port + 6
 RUN_TIMEOUT = 300       # s; --quick takes about 15 s on an idle 2-core machine
@@ -75,22 +73,10 @@ def test_bench_quick_prints_the_table():
     assert (build / "rrdnsd").is_file(), "no rrdnsd in %s (set RRDNSD)" % build
 
     cmd = [str(script), "--quick", "--build", str(build), "--base-port", str(_free_port_block(PORTS_USED))]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=_die_with_parent)
-    try:
-        out, err = proc.communicate(timeout=RUN_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        # SIGTERM lets the script's trap stop the servers it started; SIGKILL only if it hangs.
-        proc.send_signal(signal.SIGTERM)
-        try:
-            out, err = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate(timeout=10)
-        pytest.fail("tools/bench/run --quick did not finish in %d s\nstdout:\n%s\nstderr:\n%s" % (RUN_TIMEOUT, out, err))
+    returncode, out, err = run_script(cmd, RUN_TIMEOUT)
 
-    context = "%s\nexit %d\nstdout:\n%s\nstderr:\n%s" % (" ".join(cmd), proc.returncode, out, err)
-    assert proc.returncode == 0, context
+    context = "%s\nexit %d\nstdout:\n%s\nstderr:\n%s" % (" ".join(cmd), returncode, out, err)
+    assert returncode == 0, context
     rows = _table_rows(out)
     assert "rrdnsd" in rows, "no rrdnsd row in the table\n" + context
     rrdnsd = rows["rrdnsd"]

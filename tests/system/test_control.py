@@ -29,8 +29,8 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from conftest import (Replica, free_port, make_query, replica_path, source_dir, toml_value,
-                      write_zone)
+from conftest import (Replica, free_port, make_query, replica_path, rrdnsctl_path, source_dir,
+                      toml_value, write_zone)
 
 HERE = Path(__file__).resolve().parent
 
@@ -47,16 +47,6 @@ ADDR = {n: "127.0.0.%d" % n for n in range(21, 30)}
 
 # --------------------------------------------------------------------------------------------
 # Binaries
-
-def rrdnsctl_path() -> Path:
-    env = os.environ.get("RRDNSCTL")
-    if env:
-        return Path(env)
-    daemon = os.environ.get("RRDNSD")
-    if daemon:
-        return Path(daemon).parent / "rrdnsctl"
-    return source_dir() / "build" / "rrdnsctl"
-
 
 @pytest.fixture(scope="module")
 def ctl_binary() -> Path:

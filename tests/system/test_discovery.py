@@ -10,6 +10,7 @@ join (only once their health checks pass) and leave; a directory that fails keep
 Only processes started here are stopped, by PID.
 """
 
+import json
 import socket
 import subprocess
 import time
@@ -18,7 +19,8 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from conftest import Replica, free_port, replica_path, rrdnsd_path, toml_value, write_zone
+from conftest import (Replica, free_port, replica_path, rrdnsctl_path, rrdnsd_path, toml_value,
+                      write_zone)
 
 DIRECTORY = "svc.test."
 SERVICE = "web." + DIRECTORY
@@ -140,13 +142,23 @@ def test_members_join_and_leave_with_the_name(web, daemons, tmp_path):
     directory_path = write_zone(tmp_path / "svc.test.zone", directory_zone(HOSTS[:2], 1))
     directory = daemons(zones=[directory_path], probe=(DIRECTORY, "SOA"))
     zone_path = write_zone(tmp_path / "disc.test.toml", served_zone(port))
+    sock = tmp_path / "rrdnsd.sock"
     d = daemons(zones=[zone_path], probe=(ORIGIN, "SOA"),
-                extra_args=["--resolver", "127.0.0.1:%d" % directory.port])
+                extra_args=["--resolver", "127.0.0.1:%d" % directory.port, "--control", str(sock)])
 
     # The name's two addresses join (they pass their checks); mixed adds its configured one.
     wait_for(d, "www." + ORIGIN, HOSTS[:2], "first discovery")
     wait_for(d, "mixed." + ORIGIN, HOSTS, "configured and discovered members together")
     assert d.wait_stderr("discovery: %s now has 2 addresses" % SERVICE), d.diag()
+
+    # rrdnsctl pool shows the source and which members it brought.
+    out = subprocess.run([str(rrdnsctl_path()), "--socket", str(sock), "--json", "pool", "mixed"],
+                         capture_output=True, text=True, timeout=20)
+    assert out.returncode == 0, out.stderr
+    pool = json.loads(out.stdout)
+    assert [s["name"] for s in pool["discover"]] == [SERVICE], pool["discover"]
+    found = {m["address"]: m["discovered_from"] for m in pool["members"]}
+    assert found == {"127.0.0.13": None, "127.0.0.11": SERVICE, "127.0.0.12": SERVICE}, found
 
     # The name moves to .12 and .13 while web13 fails its check: .11 leaves at once, .13 is
     # discovered but not answered until it is healthy.

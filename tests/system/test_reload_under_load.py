@@ -15,23 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import source_dir, write_zone
+from conftest import rrdnsctl_path, source_dir, write_zone
 
 ORIGIN = "rl.test."
 DURATION = 8        # seconds of dnsperf traffic
 RATE = 5000         # queries per second
 OUTSTANDING = 50
 RELOAD_EVERY = 0.1  # seconds between reloads
-
-
-def rrdnsctl_path() -> Path:
-    env = os.environ.get("RRDNSCTL")
-    if env:
-        return Path(env)
-    daemon = os.environ.get("RRDNSD")
-    if daemon:
-        return Path(daemon).parent / "rrdnsctl"
-    return source_dir() / "build" / "rrdnsctl"
 
 
 def dnsperf_path() -> str:

@@ -8,12 +8,10 @@ machine is shared. dnsperf and curl are required (tools/setup.sh installs both).
 import os
 import re
 import shutil
-import signal
-import subprocess
 
 import pytest
 
-from conftest import _die_with_parent, rrdnsd_path, source_dir
+from conftest import rrdnsd_path, run_script, source_dir
 
 RUN_TIMEOUT = 180   # s; --quick takes about 15 s: start-up, 8 s of load, wind-down
 
@@ -31,25 +29,12 @@ def test_soak_quick_passes():
 
     cmd = ["bash", str(script), "--quick"]
     env = dict(os.environ, BUILD_DIR=str(build))
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
-    try:
-        out, err = proc.communicate(timeout=RUN_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        # SIGTERM lets the script's trap stop what it started; SIGKILL only if it hangs.
-        proc.send_signal(signal.SIGTERM)
-        try:
-            out, err = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate(timeout=10)
-        pytest.fail("tools/soak.sh --quick did not finish in %d s\nstdout:\n%s\nstderr:\n%s"
-                    % (RUN_TIMEOUT, out, err))
+    returncode, out, err = run_script(cmd, RUN_TIMEOUT, env=env)
 
     context = "BUILD_DIR=%s %s\nexit %d\nstdout:\n%s\nstderr:\n%s" % (
-        build, " ".join(cmd), proc.returncode, out, err)
+        build, " ".join(cmd), returncode, out, err)
     print(out)
-    assert proc.returncode == 0, context
+    assert returncode == 0, context
     reloads = re.search(r"^\s*reloads:\s+(\d+) ok", out, re.M)
     flaps = re.search(r"^\s*flaps:\s+(\d+)", out, re.M)
     assert reloads and flaps, "no summary in the output\n" + context
