@@ -37,8 +37,8 @@ class RateLimiter {
 
   bool enabled() const { return d_limit.rate != 0; }
 
-  // One response about to go to `peer` at `now_ms` (a monotonic millisecond clock: the loop's
-  // uv_now). Takes a token if there is one. Unknown address families always pass.
+  // One response about to go to `peer` at `now_ms` (a monotonic millisecond clock:
+  // Worker::nowMs). Takes a token if there is one. Unknown address families always pass.
   Decision check(const sockaddr* peer, uint64_t now_ms);
 
   static constexpr size_t kProbe = 4;

@@ -2,6 +2,7 @@
 #include "dns/server/udp_listener.hh"
 
 #include <spdlog/spdlog.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -64,23 +65,29 @@ UdpListener::UdpListener(Worker& worker)
 
 UdpListener::~UdpListener() = default;
 
-// The query path does its own recvmmsg and sendmmsg on a poll handle rather than use uv_udp_t:
-// libuv 1.44 sends one datagram per call (uv_udp_try_send) and its recvmmsg path sets up 20
-// headers on every read; here a batch is received and answered with one call each way, and a
-// lone query costs one recvmmsg and one sendmmsg.
+// The query path does its own recvmmsg and sendmmsg rather than use uv_udp_t: libuv 1.44 sends
+// one datagram per call (uv_udp_try_send) and its recvmmsg path sets up 20 headers on every read;
+// here a batch is received and answered with one call each way, and a lone query costs one
+// recvmmsg and one sendmmsg. The socket's readability is watched by the worker's own wait
+// (worker.hh); the poll handle here watches writability only, while answers are pending.
 int UdpListener::open(Fd fd) {
   d_fd = std::move(fd);
   int rc = uv_poll_init_socket(d_worker.loop(), &d_poll, d_fd.get());
   if (rc != 0) return rc;  // d_fd closes the socket
   d_initialised = true;
   d_poll.data = this;
-  d_events = UV_READABLE;
-  return uv_poll_start(&d_poll, d_events, onPoll);
+  epoll_event readable{};
+  readable.events = EPOLLIN;
+  readable.data.ptr = this;
+  if (epoll_ctl(d_worker.waitSet(), EPOLL_CTL_ADD, d_fd.get(), &readable) != 0)
+    return uv_translate_sys_error(errno);
+  return 0;
 }
 
 void UdpListener::close() {
   if (d_closing || !d_initialised) return;
   d_closing = true;
+  epoll_ctl(d_worker.waitSet(), EPOLL_CTL_DEL, d_fd.get(), nullptr);
   // A poll handle leaves the socket open; d_fd closes it when the worker frees the listener,
   // after its loop has ended. The listener outlives the loop, so no close callback.
   uv_close(reinterpret_cast<uv_handle_t*>(&d_poll), nullptr);
@@ -93,10 +100,10 @@ void UdpListener::onPoll(uv_poll_t* handle, int status, int events) {
     return;
   }
   if (events & UV_WRITABLE) self->flushPending();
-  if (events & UV_READABLE) self->receive();
 }
 
 void UdpListener::receive() {
+  if (d_closing) return;
   WorkerCounters& counters = d_worker.counters();
   for (int batch = 0; batch < kMaxBatchesPerWakeup; ++batch) {
     // Raw system calls: glibc's wrappers add cancellation-point bookkeeping, and no thread here
@@ -108,7 +115,7 @@ void UdpListener::receive() {
         spdlog::debug("udp receive error: {}", std::strerror(errno));
       return;
     }
-    const bool trace = spdlog::should_log(spdlog::level::trace);
+    const bool trace = d_worker.tracing();
     size_t replies = 0;
     for (int i = 0; i < n; ++i) {
       msghdr& h = d_rx[i].msg_hdr;
@@ -148,7 +155,7 @@ size_t UdpListener::answerDatagram(std::span<const uint8_t> query, const sockadd
     if (outcome.size == 0 || outcome.size > kMaxAnswer) return 0;
     size_t size = outcome.size;
     if (RateLimiter& limiter = d_worker.rateLimiter(); limiter.enabled()) {
-      const RateLimiter::Decision decision = limiter.check(peer, uv_now(d_worker.loop()));
+      const RateLimiter::Decision decision = limiter.check(peer, d_worker.nowMs());
       if (decision != RateLimiter::Decision::Pass) {
         bump(counters.rate_limited);
         if (decision == RateLimiter::Decision::Drop) return 0;
@@ -224,10 +231,13 @@ void UdpListener::flushPending() {
 
 // Watches for writability only while answers wait, or the loop would spin.
 void UdpListener::watch() {
-  const int events = UV_READABLE | (d_pending_count > 0 ? UV_WRITABLE : 0);
-  if (events == d_events || d_closing) return;
-  d_events = events;
-  uv_poll_start(&d_poll, d_events, onPoll);
+  const bool watching = d_pending_count > 0;
+  if (watching == d_watching || d_closing) return;
+  d_watching = watching;
+  if (watching)
+    uv_poll_start(&d_poll, UV_WRITABLE, onPoll);
+  else
+    uv_poll_stop(&d_poll);
 }
 
 }  // namespace rrdns::server

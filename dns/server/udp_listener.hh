@@ -26,6 +26,10 @@ class UdpListener final : public HandleOwner {
   int open(Fd fd);
   void close() override;
 
+  // Worker's wait: the socket is readable. Answers what is there (up to kMaxBatchesPerWakeup
+  // batches).
+  void receive();
+
   // Datagrams per recvmmsg and answers per sendmmsg.
   static constexpr size_t kBatch = 32;
   // Every datagram fits a slot whole (a longer one is not a DNS query). Only the pages the kernel
@@ -48,7 +52,6 @@ class UdpListener final : public HandleOwner {
   };
 
   static void onPoll(uv_poll_t* handle, int status, int events);
-  void receive();
   // Answers one datagram into `out` (kMaxAnswer bytes); returns the size to send, 0 for none.
   // `trace`: log it (asked once per batch).
   size_t answerDatagram(std::span<const uint8_t> query, const sockaddr* peer, uint8_t* out,
@@ -63,7 +66,7 @@ class UdpListener final : public HandleOwner {
   uv_poll_t d_poll;
   bool d_initialised = false;
   bool d_closing = false;
-  int d_events = 0;  // what d_poll watches
+  bool d_watching = false;  // d_poll waits for writability (answers are pending)
   // Receive side: kBatch slots of kDatagramSlot bytes, their peers and headers; answers go to
   // kBatch slots of kMaxAnswer, described by d_tx for one sendmmsg. All allocated once.
   std::unique_ptr<uint8_t[]> d_in;

@@ -1,6 +1,14 @@
 // worker.hh -- one query thread: its own libuv loop, its own sockets, its own catalog pointer.
+//
+// The thread waits in its own epoll set, which holds the UDP sockets and libuv's backend fd (the
+// libuv embedding interface: uv_backend_fd/uv_backend_timeout). A datagram is answered straight
+// from that wait; the libuv loop turns only when it has work (TCP, the mailbox, a due timer).
+// Why: a turn of libuv's loop (timers, idle/prepare/check queues, its own epoll dispatch) costs
+// about 300 instructions, which at moderate rates, one query per wakeup, was a quarter of the
+// cost of a query.
 #pragma once
 
+#include <spdlog/logger.h>
 #include <uv.h>
 
 #include <atomic>
@@ -53,6 +61,13 @@ class Worker final : public HandleOwner {
 
   // Loop thread only.
   uv_loop_t* loop() { return &d_loop; }
+  // The epoll set the thread waits in; UDP listeners add their sockets to it.
+  int waitSet() const { return d_wait_set.get(); }
+  // Milliseconds on uv_now's clock, read once per wakeup (the UDP path's clock: uv_now is stale
+  // while the loop does not turn).
+  uint64_t nowMs() const { return d_now_ms; }
+  // Whether trace logging is on (the level may change on reload; this is an atomic load).
+  bool tracing() const { return d_logger->should_log(spdlog::level::trace); }
   const answer::Catalog& catalog() const { return *d_catalog; }
   // For what outlives one query (a zone transfer) and must keep its catalog alive.
   const std::shared_ptr<const answer::Catalog>& sharedCatalog() const { return d_catalog; }
@@ -102,6 +117,9 @@ class Worker final : public HandleOwner {
   RateLimiter d_rate_limiter;  // this worker's own table: no lock on the UDP path
 
   uv_loop_t d_loop;
+  Fd d_wait_set;
+  uint64_t d_now_ms = 0;
+  spdlog::logger* d_logger = nullptr;  // the default logger, set once before the workers start
   uv_async_t d_mailbox_async;
   uv_async_t d_stop_async;
   bool d_loop_open = false;
