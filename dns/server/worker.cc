@@ -91,32 +91,32 @@ void Worker::run() {
   pthread_setname_np(pthread_self(), name.c_str());  // shows in top -H; failure is harmless
   constexpr int kMaxEvents = 16;
   epoll_event events[kMaxEvents];
+  int ready = 0;     // events from the last wait
+  bool turn = true;  // the loop has work, or a timer of its is due
+  uint64_t due = 0;  // when the loop's next timer is due, on uv_now's clock
   for (;;) {
-    // A turn of the loop: due timers, then whatever its backend has ready, without blocking.
-    if (uv_run(&d_loop, UV_RUN_NOWAIT) == 0) break;  // every handle closed: stop() finished
-    const int timeout = uv_backend_timeout(&d_loop);  // ms after uv_now, -1 none, 0 right away
-    const uint64_t due = timeout < 0 ? UINT64_MAX : uv_now(&d_loop) + static_cast<unsigned>(timeout);
-    d_now_ms = uv_now(&d_loop);
-    for (bool turn = false; !turn;) {
-      const int wait =
-          due == UINT64_MAX ? -1 : static_cast<int>(due > d_now_ms ? due - d_now_ms : 0);
-      // The raw call: glibc's wrapper adds cancellation bookkeeping, and no thread is cancelled.
-      const int n = static_cast<int>(
-          ::syscall(SYS_epoll_wait, d_wait_set.get(), events, kMaxEvents, wait));
-      d_now_ms = monotonicMs();
-      turn = d_now_ms >= due;
-      if (n < 0) {
-        // EINTR; anything else would be a bug in how the set is used (it is not a packet's doing).
-        if (errno != EINTR) throw std::runtime_error(std::string("epoll_wait: ") + std::strerror(errno));
-        continue;
-      }
-      for (int i = 0; i < n; ++i) {
-        if (events[i].data.ptr == nullptr)
-          turn = true;
-        else
-          static_cast<UdpListener*>(events[i].data.ptr)->receive();
-      }
+    // The loop first: a catalog published before a query arrived must be the one that answers it.
+    if (turn) {
+      if (uv_run(&d_loop, UV_RUN_NOWAIT) == 0) break;  // every handle closed: stop() finished
+      const int timeout = uv_backend_timeout(&d_loop);  // -1: no timer; 0: more work right away
+      d_now_ms = uv_now(&d_loop);
+      due = timeout < 0 ? UINT64_MAX : d_now_ms + static_cast<unsigned>(timeout);
     }
+    for (int i = 0; i < ready; ++i)
+      if (events[i].data.ptr != nullptr) static_cast<UdpListener*>(events[i].data.ptr)->receive();
+
+    const int wait = due == UINT64_MAX ? -1 : static_cast<int>(due > d_now_ms ? due - d_now_ms : 0);
+    // The raw call: glibc's wrapper adds cancellation bookkeeping, and no thread is cancelled.
+    ready = static_cast<int>(::syscall(SYS_epoll_wait, d_wait_set.get(), events, kMaxEvents, wait));
+    if (ready < 0) {
+      // EINTR; anything else would be a bug in how the set is used (no packet can cause it).
+      if (errno != EINTR) throw std::runtime_error(std::string("epoll_wait: ") + std::strerror(errno));
+      ready = 0;
+    }
+    d_now_ms = monotonicMs();
+    turn = d_now_ms >= due;
+    for (int i = 0; i < ready; ++i)
+      if (events[i].data.ptr == nullptr) turn = true;  // libuv's backend: TCP, the mailbox...
   }
 }
 
