@@ -58,7 +58,7 @@ class Explainer {
         return;
       }
       const zone::Node& node = *found.node;
-      const std::string owner = found.kind == Lookup::Exact ? node.owner : current;
+      const std::string owner(found.kind == Lookup::Exact ? node.owner : std::string_view(current));
       if (found.kind == Lookup::Wildcard)
         d_e.steps.push_back(wire::nameToText(current) + " is synthesised from the wildcard " +
                             wire::nameToText(node.owner));

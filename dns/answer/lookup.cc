@@ -30,7 +30,7 @@ Lookup lookup(const zone::Zone& zone, std::string_view name, uint16_t qtype) {
 
   // RFC 4592 3.3.1: the source of synthesis is "*.<closest encloser>".
   uint8_t wildcard[wire::kMaxNameLength + 2];
-  const std::string& encloser = closest->owner;
+  const std::string_view encloser = closest->owner;
   if (encloser.size() + 2 > wire::kMaxNameLength) return {Lookup::NxDomain, nullptr};
   wildcard[0] = 1;
   wildcard[1] = '*';

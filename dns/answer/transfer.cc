@@ -31,7 +31,7 @@ bool Transfer::current(Item& item) {
       // The SOA opens and closes the stream (RFC 5936 2.2) and must not appear in between.
       if (rrset.type == type::SOA && &rrset == &d_zone.soa()) continue;
       if (d_record < rrset.rdata.size()) {
-        item = {&node.owner, rrset.type, rrset.ttl, rrset.rdata[d_record]};
+        item = {node.owner, rrset.type, rrset.ttl, rrset.rdata[d_record]};
         return true;
       }
     }
@@ -44,7 +44,7 @@ bool Transfer::current(Item& item) {
       for (; d_record < pool.members.size(); ++d_record) {
         const zone::PoolMember& member = pool.members[d_record];
         if (member.rtype != rtype) continue;
-        item = {&node.owner, rtype, pool.ttl, member.address};
+        item = {node.owner, rtype, pool.ttl, member.address};
         return true;
       }
     }
@@ -70,7 +70,7 @@ bool Transfer::next(std::span<uint8_t> out, size_t& size) {
   uint16_t count = 0;
   auto put = [&](const Item& item) {
     const auto mark = w.mark();
-    w.record(*item.owner, item.type, wire::klass::IN, item.ttl, item.rdata);
+    w.record(item.owner, item.type, wire::klass::IN, item.ttl, item.rdata);
     if (w.ok()) {
       ++count;
       return true;
@@ -79,7 +79,7 @@ bool Transfer::next(std::span<uint8_t> out, size_t& size) {
     return false;
   };
   const zone::RRset& soa = d_zone.soa();
-  const Item soa_item{&d_zone.apex(), type::SOA, soa.ttl, soa.rdata.front()};
+  const Item soa_item{d_zone.apex(), type::SOA, soa.ttl, soa.rdata.front()};
   while (count < UINT16_MAX && d_phase != Phase::Done) {
     if (d_phase == Phase::FirstSoa) {
       if (!put(soa_item)) break;

@@ -35,7 +35,7 @@ class Transfer {
 
  private:
   struct Item {
-    const std::string* owner;
+    std::string_view owner;
     uint16_t type;
     uint32_t ttl;
     std::string_view rdata;

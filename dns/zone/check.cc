@@ -40,13 +40,7 @@ bool isAddress(uint16_t rtype) { return rtype == type::A || rtype == type::AAAA;
 
 void checkZone(const Zone& zone, std::vector<ZoneFinding>& errors,
                std::vector<ZoneFinding>& warnings) {
-  bool has_cuts = false;
-  for (const auto& entry : zone.nodes())
-    if (entry.second.delegation) {
-      has_cuts = true;
-      break;
-    }
-  if (!has_cuts) return;
+  if (!zone.hasDelegations()) return;
 
   // A name server inside a delegated subtree can only be found through glue: resolvers never
   // get an authoritative address for it from this zone (RFC 1034 4.2.1).

@@ -9,8 +9,10 @@
 // The libzscanner headers have no extern "C" guards of their own.
 extern "C" {
 #include <libzscanner/scanner.h>
+#include <sys/stat.h>
 }
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -186,7 +188,20 @@ class MasterFileReader {
     std::string apex;
     if (!wire::nameFromText(origin_text, std::string(1, '\0'), apex, error))
       return reportFile("origin '" + origin_text + "' (from " + d_origin_source + "): " + error);
-    if (!d_builder) d_builder = &d_own.emplace(apex, d_path);
+    if (!d_builder) {
+      d_builder = &d_own.emplace(apex, d_path);
+      // One name per ~24 bytes of file is a dense zone (short A records); a sparser one wastes
+      // a few buckets, a denser one rehashes once or twice.
+      struct stat st;
+      if (::stat(d_path.c_str(), &st) == 0 && st.st_size > 0)
+        d_builder->reserve(std::min<size_t>(static_cast<size_t>(st.st_size) / 24, size_t{1} << 24));
+    }
+    // The CNAME rule is checked as each record is added, so the error names its line.
+    struct CnameRule {
+      ZoneBuilder& builder;
+      bool before = builder.refuseCnameConflicts(true);
+      ~CnameRule() { builder.refuseCnameConflicts(before); }
+    } cname_rule{*d_builder};
 
     // The scanner holds several 64 KiB buffers: too big for a reload thread's stack.
     auto scanner = std::make_unique<zs_scanner_t>();
@@ -220,15 +235,6 @@ class MasterFileReader {
     wire::lowerName(reinterpret_cast<uint8_t*>(owner.data()), owner.size());
     std::string rdata(reinterpret_cast<const char*>(s->r_data), s->r_data_length);
     lowerRdataNames(s->r_type, rdata);
-    // Checked here rather than left to finish(), so the error can name this record's line.
-    if (const Node* node = d_builder->node(owner)) {
-      const bool has_cname = node->find(wire::type::CNAME) != nullptr;
-      const bool is_cname = s->r_type == wire::type::CNAME;
-      if ((is_cname && !node->rrsets.empty() && !has_cname) || (!is_cname && has_cname))
-        return report(s, "'" + wire::nameToText(owner) +
-                             "' has a CNAME and other data; a CNAME must be alone "
-                             "(RFC 1034 3.6.2): keep either the CNAME or the other records");
-    }
     if (s->r_type == wire::type::NS) d_ns_lines.try_emplace(owner, s->line_counter);
     std::string warning;
     std::string message = d_builder->add(owner, s->r_type, s->r_ttl, std::move(rdata), &warning);

@@ -78,7 +78,15 @@ std::string ZoneBuilder::add(std::string_view owner, uint16_t rtype, uint32_t tt
 
   auto [it, inserted] = d_zone->d_nodes.try_emplace(std::string(owner));
   Node& node = it->second;
-  if (inserted) node.owner = std::string(owner);
+  if (inserted) node.owner = it->first;
+  if (d_refuse_cname_conflicts && !inserted) {
+    const bool has_cname = node.find(type::CNAME) != nullptr;
+    const bool is_cname = rtype == type::CNAME;
+    if ((is_cname && !node.rrsets.empty() && !has_cname) || (!is_cname && has_cname))
+      return "'" + wire::nameToText(owner) +
+             "' has a CNAME and other data; a CNAME must be alone (RFC 1034 3.6.2): keep either "
+             "the CNAME or the other records";
+  }
   auto rrset = std::find_if(node.rrsets.begin(), node.rrsets.end(),
                             [&](const RRset& r) { return r.type == rtype; });
   if (rrset == node.rrsets.end()) {
@@ -132,7 +140,7 @@ std::string ZoneBuilder::addPool(Pool pool) {
   auto stored = std::make_unique<Pool>(std::move(pool));
   for (const auto& owner : stored->owners) {
     auto [it, inserted] = z.d_nodes.try_emplace(owner);
-    if (inserted) it->second.owner = owner;
+    if (inserted) it->second.owner = it->first;
     it->second.pool = stored.get();
   }
   z.d_pools.push_back(std::move(stored));
@@ -151,10 +159,14 @@ std::shared_ptr<Zone> ZoneBuilder::finish(std::vector<std::string>& errors) {
     errors.push_back("zone " + apex_text + " has no NS records at its apex");
   }
 
-  std::vector<std::string> owners;
-  owners.reserve(z.d_nodes.size());
-  for (const auto& [owner, node] : z.d_nodes) {
-    owners.push_back(owner);
+  // Owners whose parent is below the apex: their ancestors may be missing. A view of a key
+  // stays valid while the map grows (its nodes never move).
+  // One pass over the nodes does the checks and the index (a million nodes take a while to
+  // walk); the empty non-terminals added after it have nothing to index.
+  std::vector<std::string_view> deep;
+  for (auto& [owner, node] : z.d_nodes) {
+    z.indexNode(owner, node);
+    if (wire::parentOf(owner).size() > z.d_apex.size()) deep.push_back(owner);
     if (node.find(type::CNAME) && node.rrsets.size() > 1)
       errors.push_back("'" + wire::nameToText(owner) +
                        "' has a CNAME and other data; a CNAME must be alone (RFC 1034 3.6.2)");
@@ -170,16 +182,13 @@ std::shared_ptr<Zone> ZoneBuilder::finish(std::vector<std::string>& errors) {
   if (errors.size() != errors_before) return nullptr;
 
   // Empty non-terminals: every ancestor up to the apex exists (RFC 4592 2.2.2).
-  for (const auto& owner : owners) {
-    std::string_view name = owner;
-    while (name.size() > z.d_apex.size()) {
-      name = wire::parentOf(name);
+  for (std::string_view name : deep) {
+    for (name = wire::parentOf(name); name.size() > z.d_apex.size(); name = wire::parentOf(name)) {
       auto [it, inserted] = z.d_nodes.try_emplace(std::string(name));
       if (!inserted) break;
-      it->second.owner = std::string(name);
+      it->second.owner = it->first;
     }
   }
-  for (auto& [owner, node] : z.d_nodes) node.delegation = owner != z.d_apex && node.find(type::NS);
 
   z.d_apex_node = &z.d_nodes.at(z.d_apex);
   z.d_soa = z.d_apex_node->find(type::SOA);
@@ -188,6 +197,25 @@ std::shared_ptr<Zone> ZoneBuilder::finish(std::vector<std::string>& errors) {
   z.d_negative_ttl =
       std::min(z.d_soa->ttl, load32(reinterpret_cast<const uint8_t*>(soa.data()) + soa.size() - 4));
   return std::shared_ptr<Zone>(std::move(d_zone));
+}
+
+void Zone::index() {
+  d_rrsets = 0;
+  d_aliases = 0;
+  d_has_delegations = false;
+  d_rotatable.clear();
+  for (auto& [owner, node] : d_nodes) indexNode(owner, node);
+}
+
+void Zone::indexNode(std::string_view owner, Node& node) {
+  node.owner = owner;
+  node.delegation = owner != d_apex && node.find(type::NS);
+  d_has_delegations |= node.delegation;
+  d_rrsets += node.rrsets.size();
+  if (node.pool || node.find(type::CNAME)) ++d_aliases;
+  for (auto& rrset : node.rrsets)
+    if ((rrset.type == type::A || rrset.type == type::AAAA) && rrset.rdata.size() > 1)
+      d_rotatable.push_back(&rrset);
 }
 
 std::shared_ptr<Zone> Zone::copyWithMembers(
@@ -205,6 +233,7 @@ std::shared_ptr<Zone> Zone::copyWithMembers(
     for (const auto& owner : stored->owners) copy->d_nodes.at(owner).pool = stored.get();
     copy->d_pools.push_back(std::move(stored));
   }
+  copy->index();
   copy->d_apex_node = &copy->d_nodes.at(d_apex);
   copy->d_soa = copy->d_apex_node->find(type::SOA);
   return copy;
@@ -303,12 +332,10 @@ uint32_t ZoneSet::assignRotationSlots() {
       continue;
     }
     zone->d_rotating = 0;
-    for (auto& [owner, node] : zone->d_nodes)
-      for (auto& rrset : node.rrsets)
-        if ((rrset.type == type::A || rrset.type == type::AAAA) && rrset.rdata.size() > 1) {
-          rrset.rotation_slot = d_rotation_slots++;
-          ++zone->d_rotating;
-        }
+    for (RRset* rrset : zone->d_rotatable) {
+      rrset->rotation_slot = d_rotation_slots++;
+      ++zone->d_rotating;
+    }
     for (auto& pool : zone->d_pools) {
       pool->id = static_cast<uint32_t>(d_pools.size());
       pool->rotation_slot = d_rotation_slots;

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "dns/health/state.hh"
@@ -97,7 +98,9 @@ struct Pool {
 };
 
 struct Node {
-  std::string owner;
+  // The node's name: a view of its key in the zone's map, which never moves (the map is
+  // node-based), so a million names are stored once.
+  std::string_view owner;
   std::vector<RRset> rrsets;
   const Pool* pool = nullptr;  // A/AAAA come from this pool instead of RRsets
   bool delegation = false;  // NS below the apex: a zone cut (RFC 1034 4.2.1)
@@ -127,6 +130,10 @@ class Zone {
   uint32_t negativeTtl() const { return d_negative_ttl; }
   size_t nodeCount() const { return d_nodes.size(); }
   size_t recordCount() const { return d_records; }
+  size_t rrsetCount() const { return d_rrsets; }
+  // Nodes with a pool or a CNAME (which answer A and AAAA beyond their own RRsets).
+  size_t aliasCount() const { return d_aliases; }
+  bool hasDelegations() const { return d_has_delegations; }
   const NameMap& nodes() const { return d_nodes; }
   const std::vector<std::unique_ptr<Pool>>& pools() const { return d_pools; }
 
@@ -153,7 +160,18 @@ class Zone {
   uint32_t d_serial = 0;
   uint32_t d_negative_ttl = 0;
   size_t d_records = 0;
+  size_t d_rrsets = 0;
+  size_t d_aliases = 0;
+  bool d_has_delegations = false;
+  // A/AAAA RRsets of more than one record: the ones assignRotationSlots() gives a cursor. Kept
+  // so that it need not walk a million nodes to find a few.
+  std::vector<RRset*> d_rotatable;
   uint32_t d_rotating = 0;  // RRsets given a rotation slot, counted by assignRotationSlots()
+
+  // Sets each node's owner to its key, and the counts and lists above: after the nodes are
+  // complete or copied.
+  void index();
+  void indexNode(std::string_view owner, Node& node);
 };
 
 // Collects records for one zone and checks them as a whole in finish().
@@ -161,6 +179,14 @@ class ZoneBuilder {
  public:
   ZoneBuilder(std::string apex, std::string source);
   const std::string& apex() const { return d_zone->d_apex; }
+
+  // Room for about `names` owner names, so that a big zone's map is not rehashed as it grows.
+  void reserve(size_t names) { d_zone->d_nodes.reserve(names); }
+
+  // While on, add() refuses a record that would put a CNAME beside other data, rather than leave
+  // it to finish(): the RFC 1035 loader wants the error on the offending record's line. Returns
+  // the previous setting.
+  bool refuseCnameConflicts(bool on) { return std::exchange(d_refuse_cname_conflicts, on); }
 
   // Adds one record. Returns an empty string, or what is wrong with it (the caller adds the
   // file:line). Without `warning`, a second record of an existing RRset must carry the same TTL
@@ -187,6 +213,7 @@ class ZoneBuilder {
 
  private:
   std::unique_ptr<Zone> d_zone;
+  bool d_refuse_cname_conflicts = false;
 };
 
 // All zones a server answers for. Finds the zone for a name by longest matching apex.
