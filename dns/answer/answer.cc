@@ -1,9 +1,10 @@
 // answer.cc -- assembling the response: header, question, the three sections, OPT, truncation.
 #include "dns/answer/answer.hh"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cstring>
-#include <mutex>
 
 #include "dns/answer/lookup.hh"
 #include "dns/health/clock.hh"
@@ -400,8 +401,8 @@ void copyRotated(uint8_t* dst, const uint8_t* src, size_t size, size_t n, size_t
 
 // Writes the response to `query` from the catalog's precompiled answers, or returns false
 // (having changed nothing, no cursor included) when the general path must answer.
-bool answerPrecompiled(const Catalog& catalog, const PoolStates* pools,
-                       std::span<const uint8_t> query, Transport transport,
+bool answerPrecompiled(const Catalog& catalog, const PrecompiledAnswers& table,
+                       const PoolStates* pools, std::span<const uint8_t> query, Transport transport,
                        std::span<uint8_t> out, const Options& options, Outcome& outcome) {
   namespace header = wire::header;
   const uint8_t* m = query.data();
@@ -459,7 +460,6 @@ bool answerPrecompiled(const Catalog& catalog, const PoolStates* pools,
   }
   if (transport == Transport::Tcp) limit = wire::kMaxMessageSize;
 
-  const PrecompiledAnswers& table = *catalog.precompiled;
   const PrecompiledAnswer* e =
       table.find({reinterpret_cast<const char*>(lower), n}, hash, qtype);
   if (!e) return false;
@@ -524,13 +524,14 @@ bool answerPrecompiled(const Catalog& catalog, const PoolStates* pools,
 
 // Runs the general path once for every (name, type) with data (and A/AAAA where a CNAME or a
 // pool answers them) and keeps the replayable responses. Load time, never on the query path.
-std::shared_ptr<const PrecompiledAnswers> precompile(const Catalog& catalog) {
+// `stop`: give up (returning null) as soon as it is set.
+std::shared_ptr<const PrecompiledAnswers> precompile(const Catalog& catalog,
+                                                     const std::atomic<bool>* stop = nullptr) {
   auto table = std::make_shared<PrecompiledAnswers>();
   // Sized up front: growing by doubling would leave a big zone's heap with twice the memory.
   size_t expected = 0;
   for (const auto& zone : catalog.zones->zones())
-    for (const auto& [name, node] : zone->nodes())
-      expected += node.rrsets.size() + (node.pool || node.find(type::CNAME) ? 2 : 0);
+    expected += zone->rrsetCount() + 2 * zone->aliasCount();
   expected = std::min(expected, kMaxPrecompiledEntries);
   table->reserve(expected, std::min(expected * 24, kMaxPrecompiledBytes));
   std::vector<uint8_t> out(wire::kMaxMessageSize);
@@ -538,6 +539,7 @@ std::shared_ptr<const PrecompiledAnswers> precompile(const Catalog& catalog) {
   size_t bytes = 0;
   for (const auto& zone : catalog.zones->zones()) {
     for (const auto& [name, node] : zone->nodes()) {
+      if (stop && stop->load(std::memory_order_relaxed)) return nullptr;
       uint16_t qtypes[16];
       size_t count = 0;
       auto want = [&](uint16_t t) {
@@ -603,34 +605,36 @@ std::shared_ptr<const PrecompiledAnswers> precompile(const Catalog& catalog) {
 
 }  // namespace
 
-std::shared_ptr<const Catalog> Catalog::make(std::shared_ptr<const zone::ZoneSet> zones) {
+std::shared_ptr<const Catalog> Catalog::make(std::shared_ptr<const zone::ZoneSet> zones,
+                                             Precompile when) {
   auto c = std::make_shared<Catalog>();
   c->rotation = std::make_shared<RotationState>(zones->rotationSlots());
   auto initial = computePoolStates(*zones, nullptr, health::monotonicMs());
   initial->catalog = c.get();
   c->initial_pools = std::move(initial);
   c->zones = std::move(zones);
-  // Start-up makes two catalogs of the same zones (one to start the workers with, one once
-  // discovery has been set up); the table depends on the zones only, so they share it.
-  static std::mutex cache_mutex;
-  static std::weak_ptr<const zone::ZoneSet> cached_zones;
-  static std::weak_ptr<const PrecompiledAnswers> cached_table;
-  std::lock_guard lock(cache_mutex);
-  if (auto table = cached_table.lock(); table && cached_zones.lock() == c->zones) {
-    c->precompiled = std::move(table);
+  if (when == Precompile::Now) {
+    c->precompiled.set(precompile(*c));
   } else {
-    c->precompiled = precompile(*c);
-    cached_zones = c->zones;
-    cached_table = c->precompiled;
+    Catalog* catalog = c.get();  // outlives the thread: ~FastPathBuild joins it first
+    c->precompiling.start([catalog](const std::atomic<bool>* stop) {
+      pthread_setname_np(pthread_self(), "rrdns-precomp");
+      try {
+        if (auto table = precompile(*catalog, stop)) catalog->precompiled.set(std::move(table));
+      } catch (...) {
+        // Out of memory, say: the general path answers everything, as it always can.
+      }
+    });
   }
   return c;
 }
 
 Outcome answer(const Catalog& catalog, const PoolStates* pools, std::span<const uint8_t> query,
                Transport transport, std::span<uint8_t> out, const Options& options) {
-  if (Outcome fast; catalog.precompiled &&
-                    answerPrecompiled(catalog, pools, query, transport, out, options, fast))
-    return fast;
+  if (const PrecompiledAnswers* table = catalog.precompiled.get()) {
+    if (Outcome fast; answerPrecompiled(catalog, *table, pools, query, transport, out, options, fast))
+      return fast;
+  }
   // The general path: every query the precompiled answers do not cover.
   wire::Query q;
   const wire::ParseStatus status = wire::parseQuery(query, q);

@@ -41,8 +41,9 @@ inline constexpr uint64_t kHashSeed = 0x243f6a8885a308d3ull;
 
 // The hash of a lower-cased wire name, as the fast path computes it.
 inline uint64_t hashName(std::string_view lower) {
-  uint8_t buf[256 + 8] = {};
+  uint8_t buf[256 + 8];
   std::memcpy(buf, lower.data(), lower.size());
+  std::memset(buf + lower.size(), 0, 8);  // the last word's padding
   uint64_t h = kHashSeed;
   for (size_t i = 0; i < lower.size(); i += 8) {
     uint64_t word;

@@ -89,7 +89,7 @@ int serve(const CommandLine& command_line, const Config& config,
           std::shared_ptr<const zone::ZoneSet> zones) {
   server::ServerSettings settings = serverSettings(config);
   std::string error;
-  auto catalog = answer::Catalog::make(std::move(zones));
+  auto catalog = answer::Catalog::make(std::move(zones), answer::Precompile::Background);
   auto server = server::Server::create(settings, catalog, error);
   if (!server) {
     spdlog::error("{}", error);
@@ -114,7 +114,7 @@ int serve(const CommandLine& command_line, const Config& config,
     return kFailure;
   };
   ServedZones served(&loop, health, config.resolver);
-  if (std::string why = served.publish(catalog->zones); !why.empty()) return failStartup(why);
+  if (std::string why = served.publish(catalog); !why.empty()) return failStartup(why);
   Reloader reloader(&loop, command_line, config, served);
   ControlHandler control_handler(health, reloader, *server, settings);
   MetricsFeed metrics_feed(*server, health, reloader);

@@ -15,6 +15,16 @@ ServedZones::ServedZones(uv_loop_t* loop, HealthMonitor& health, std::string res
 ServedZones::~ServedZones() = default;
 
 std::string ServedZones::publish(std::shared_ptr<const zone::ZoneSet> loaded) {
+  return publish(loaded, nullptr);
+}
+
+std::string ServedZones::publish(std::shared_ptr<const answer::Catalog> catalog) {
+  auto zones = catalog->zones;
+  return publish(std::move(zones), std::move(catalog));
+}
+
+std::string ServedZones::publish(std::shared_ptr<const zone::ZoneSet> loaded,
+                                 std::shared_ptr<const answer::Catalog> made) {
   d_loaded = std::move(loaded);
   const auto sources = d_loaded->discoverySources();
   std::string error;
@@ -29,14 +39,17 @@ std::string ServedZones::publish(std::shared_ptr<const zone::ZoneSet> loaded) {
     }
   }
   if (d_discovery) d_discovery->setSources(sources);
-  rebuild();
+  rebuild(std::move(made));
   return error;
 }
 
-void ServedZones::rebuild() {
+// The fast path is built in the background (answer::Precompile): a big zone is served from the
+// general path while its table is built, rather than seconds later.
+void ServedZones::rebuild(std::shared_ptr<const answer::Catalog> made) {
   if (!d_loaded) return;
   if (!d_discovery || d_loaded->discoverySources().empty()) {
-    d_health.publish(answer::Catalog::make(d_loaded));
+    d_health.publish(made ? std::move(made)
+                          : answer::Catalog::make(d_loaded, answer::Precompile::Background));
     return;
   }
   std::vector<std::string> warnings;
@@ -44,7 +57,7 @@ void ServedZones::rebuild() {
       [this](const zone::DiscoverySource& source) { return d_discovery->addresses(source); },
       warnings);
   for (const auto& line : warnings) spdlog::warn("{}", line);
-  d_health.publish(answer::Catalog::make(std::move(served)));
+  d_health.publish(answer::Catalog::make(std::move(served), answer::Precompile::Background));
 }
 
 }  // namespace rrdns::app

@@ -31,9 +31,14 @@ class ServedZones {
   // Returns "" or why discovery cannot run (a bad resolver list: logged, pools keep their
   // configured members).
   std::string publish(std::shared_ptr<const zone::ZoneSet> loaded);
+  // The same for a catalog already made of the loaded zones (start-up: the one the workers
+  // start with), which is served as it is while nothing is discovered.
+  std::string publish(std::shared_ptr<const answer::Catalog> catalog);
 
  private:
-  void rebuild();
+  std::string publish(std::shared_ptr<const zone::ZoneSet> loaded,
+                      std::shared_ptr<const answer::Catalog> made);
+  void rebuild(std::shared_ptr<const answer::Catalog> made = nullptr);
 
   uv_loop_t* d_loop;
   HealthMonitor& d_health;

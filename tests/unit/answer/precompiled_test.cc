@@ -1,6 +1,8 @@
 // precompiled_test.cc -- the precompiled fast path gives the general path's bytes, query for query.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include "dns/answer/answer.hh"
@@ -41,7 +43,7 @@ TEST_CASE("precompiled: every name and type answers as the general path does") {
   CHECK(fast->precompiled->size() > 10);
   // The same zones without the table, with cursors of their own at the same start.
   auto general = std::make_shared<answer::Catalog>(*fast);
-  general->precompiled = nullptr;
+  general->precompiled = answer::FastPath{};
   general->rotation = std::make_shared<answer::RotationState>(fast->zones->rotationSlots());
   // initial_pools names the catalog it belongs to; the copy needs its own.
   auto pools = std::make_shared<answer::PoolStates>(*fast->initial_pools);
@@ -93,7 +95,7 @@ TEST_CASE("precompiled: every name and type answers as the general path does") {
 TEST_CASE("precompiled: malformed and unusual queries fall through to the general path") {
   auto fast = answer::Catalog::make(demoZones());
   auto general = std::make_shared<answer::Catalog>(*fast);
-  general->precompiled = nullptr;
+  general->precompiled = answer::FastPath{};
   testutil::QuerySpec spec;
   spec.qname = "mail.rr.test.";
   const auto good = testutil::query(spec);
@@ -121,4 +123,42 @@ TEST_CASE("precompiled: malformed and unusual queries fall through to the genera
     const auto from_general = ask(*general, query, answer::Transport::Udp, b);
     CHECK(from_fast == from_general);
   }
+}
+
+TEST_CASE("precompiled: a background build answers from the general path until it is ready") {
+  auto zones = demoZones();
+  auto now = answer::Catalog::make(zones);
+  auto later = answer::Catalog::make(zones, answer::Precompile::Background);
+  testutil::QuerySpec spec;
+  spec.qname = "mail.rr.test.";
+  const auto query = testutil::query(spec);
+  answer::Outcome a, b;
+  // Whether or not the table is there yet, the bytes are the same (both cursors start alike).
+  CHECK(ask(*later, query, answer::Transport::Udp, a) == ask(*now, query, answer::Transport::Udp, b));
+  for (int i = 0; i < 500 && !later->precompiled; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(later->precompiled);
+  CHECK(later->precompiled->size() == now->precompiled->size());
+  CHECK(ask(*later, query, answer::Transport::Udp, a) == ask(*now, query, answer::Transport::Udp, b));
+}
+
+TEST_CASE("precompiled: a catalog dropped while its table is built stops the build") {
+  // A zone big enough that the build is still running when the catalog goes.
+  zone::ZoneBuilder builder(std::string("\3big\4test\0", 10), "test");
+  REQUIRE(builder.add(builder.apex(), type::SOA, 300,
+                      std::string("\3ns1\0\1h\0", 8) + std::string(20, '\1')) == "");
+  REQUIRE(builder.add(builder.apex(), type::NS, 300, std::string("\3ns1\0", 5)) == "");
+  for (int i = 0; i < 50000; ++i) {
+    const std::string label = "h" + std::to_string(i);
+    REQUIRE(builder.add(std::string(1, static_cast<char>(label.size())) + label + builder.apex(),
+                        type::A, 300, std::string("\12\0\0\1", 4)) == "");
+  }
+  std::vector<std::string> errors;
+  auto zones = std::make_shared<zone::ZoneSet>();
+  REQUIRE(zones->add(builder.finish(errors)).empty());
+  zones->assignRotationSlots();
+  for (int i = 0; i < 3; ++i) {
+    auto catalog = answer::Catalog::make(zones, answer::Precompile::Background);
+    CHECK(catalog->zones->zones().front()->recordCount() == 50002);
+  }  // each destructor stops its build and joins it; a crash or a hang here is the failure
 }
