@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "dns/answer/lookup.hh"
@@ -606,7 +607,7 @@ std::shared_ptr<const PrecompiledAnswers> precompile(const Catalog& catalog,
 }  // namespace
 
 std::shared_ptr<const Catalog> Catalog::make(std::shared_ptr<const zone::ZoneSet> zones,
-                                             Precompile when) {
+                                             Precompile when, ReadyHook ready) {
   auto c = std::make_shared<Catalog>();
   c->rotation = std::make_shared<RotationState>(zones->rotationSlots());
   auto initial = computePoolStates(*zones, nullptr, health::monotonicMs());
@@ -617,10 +618,17 @@ std::shared_ptr<const Catalog> Catalog::make(std::shared_ptr<const zone::ZoneSet
     c->precompiled.set(precompile(*c));
   } else {
     Catalog* catalog = c.get();  // outlives the thread: ~FastPathBuild joins it first
-    c->precompiling.start([catalog](const std::atomic<bool>* stop) {
+    c->precompiling.start([catalog, ready = std::move(ready)](const std::atomic<bool>* stop) {
       pthread_setname_np(pthread_self(), "rrdns-precomp");
       try {
-        if (auto table = precompile(*catalog, stop)) catalog->precompiled.set(std::move(table));
+        const auto start = std::chrono::steady_clock::now();
+        auto table = precompile(*catalog, stop);
+        if (!table) return;
+        const size_t answers = table->size(), bytes = table->bytes();
+        catalog->precompiled.set(std::move(table));
+        if (ready)
+          ready(answers, bytes,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       } catch (...) {
         // Out of memory, say: the general path answers everything, as it always can.
       }

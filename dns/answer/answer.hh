@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <thread>
@@ -82,8 +83,12 @@ struct Catalog {
   // Last, so that it is destroyed first: the build reads the members above.
   FastPathBuild precompiling;
 
+  // With Precompile::Background, `ready` (if set) is called on the build thread once the table
+  // is in use: how many answers it holds, its bytes, and how long it took.
+  using ReadyHook = std::function<void(size_t answers, size_t bytes, double seconds)>;
   static std::shared_ptr<const Catalog> make(std::shared_ptr<const zone::ZoneSet> zones,
-                                             Precompile when = Precompile::Now);
+                                             Precompile when = Precompile::Now,
+                                             ReadyHook ready = {});
 };
 
 enum class Transport : uint8_t { Udp, Tcp };

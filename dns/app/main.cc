@@ -89,7 +89,8 @@ int serve(const CommandLine& command_line, const Config& config,
           std::shared_ptr<const zone::ZoneSet> zones) {
   server::ServerSettings settings = serverSettings(config);
   std::string error;
-  auto catalog = answer::Catalog::make(std::move(zones), answer::Precompile::Background);
+  auto catalog =
+      answer::Catalog::make(std::move(zones), answer::Precompile::Background, logTableReady);
   auto server = server::Server::create(settings, catalog, error);
   if (!server) {
     spdlog::error("{}", error);

@@ -7,6 +7,12 @@
 
 namespace rrdns::app {
 
+// Until this line the catalog's answers came from the general path: same bytes, more work.
+void logTableReady(size_t answers, size_t bytes, double seconds) {
+  spdlog::info("answer table ready: {} answers, {} MiB, built in {:.2f} s", answers,
+               (bytes + (1 << 19)) >> 20, seconds);
+}
+
 ServedZones::ServedZones(uv_loop_t* loop, HealthMonitor& health, std::string resolver_servers)
     : d_loop(loop), d_health(health), d_resolver_servers(std::move(resolver_servers)) {}
 
@@ -49,7 +55,8 @@ void ServedZones::rebuild(std::shared_ptr<const answer::Catalog> made) {
   if (!d_loaded) return;
   if (!d_discovery || d_loaded->discoverySources().empty()) {
     d_health.publish(made ? std::move(made)
-                          : answer::Catalog::make(d_loaded, answer::Precompile::Background));
+                          : answer::Catalog::make(d_loaded, answer::Precompile::Background,
+                                                  logTableReady));
     return;
   }
   std::vector<std::string> warnings;
@@ -57,7 +64,8 @@ void ServedZones::rebuild(std::shared_ptr<const answer::Catalog> made) {
       [this](const zone::DiscoverySource& source) { return d_discovery->addresses(source); },
       warnings);
   for (const auto& line : warnings) spdlog::warn("{}", line);
-  d_health.publish(answer::Catalog::make(std::move(served), answer::Precompile::Background));
+  d_health.publish(
+      answer::Catalog::make(std::move(served), answer::Precompile::Background, logTableReady));
 }
 
 }  // namespace rrdns::app

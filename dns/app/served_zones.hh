@@ -14,6 +14,9 @@
 
 namespace rrdns::app {
 
+// answer::Catalog::ReadyHook for the daemon's catalogs: logs that the fast path is in use.
+void logTableReady(size_t answers, size_t bytes, double seconds);
+
 // Main loop only. Zone files are read once per (re)load; a change in discovered addresses
 // rebuilds the served set from the loaded one (copying the zones that have pools only) without
 // touching the files, so an edited but not reloaded file is never served by surprise.

@@ -8,6 +8,7 @@ machine is shared, and the figures mean something only as ratios from a full run
 dnsperf and knotd are required (tools/setup.sh installs both); without them the test fails.
 """
 
+import os
 import shutil
 import socket
 from pathlib import Path
@@ -85,3 +86,23 @@ def test_bench_quick_prints_the_table():
     assert rows["knotd"][1].isdigit(), "knotd has no UDP figure\n" + context
     for peer in ("nsd", "gdnsd", "limit"):   # present, with figures or with the reason they have none
         assert peer in rows, "no %s row in the table\n%s" % (peer, context)
+
+
+def test_zoneload_quick_prints_the_table():
+    """`tools/bench/zoneload --quick` (20,000 records, one round) times rrdnsd and knotd to their
+    first answer and prints both rows and when rrdnsd's fast-path table came into use."""
+    _require("knotd", "knot")
+    script = source_dir() / "tools" / "bench" / "zoneload"
+    build = rrdnsd_path().resolve().parent
+    env = dict(os.environ, SERVERS="knotd", BASE_PORT=str(_free_port_block(2)))
+    cmd = [str(script), "--quick", "--build", str(build)]
+    returncode, out, err = run_script(cmd, RUN_TIMEOUT, env=env)
+    context = "%s\nexit %d\nstdout:\n%s\nstderr:\n%s" % (" ".join(cmd), returncode, out, err)
+    assert returncode == 0, context
+    rows = {line.split()[0]: line.split() for line in out.splitlines()
+            if line.split() and line.split()[0] in ("rrdnsd", "knotd") and "fast-path" not in line}
+    for server in ("rrdnsd", "knotd"):
+        assert server in rows, "no %s row\n%s" % (server, context)
+        seconds, megabytes = float(rows[server][1]), float(rows[server][2])
+        assert 0 < seconds < 60 and megabytes > 0, context
+    assert "fast-path table in use after" in out, context
