@@ -189,6 +189,15 @@ start_server() {
     return 1
 }
 
+CLK_TCK=$(getconf CLK_TCK)
+group_cpu_ticks() {   # "utime stime" clock ticks summed over the processes of group $1
+    local p
+    for p in $(pgrep -g "$1"); do
+        # After the ") " that ends the command name (which may hold spaces), utime is field 12.
+        sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null || true
+    done | awk '{ u += $12; s += $13 } END { printf "%d %d\n", u, s }'
+}
+
 cpu_ticks() {   # "busy total" jiffies of CPU $1 (busy excludes idle and iowait)
     awk -v c="cpu$1" '$1 == c { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
 }
