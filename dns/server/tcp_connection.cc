@@ -17,11 +17,11 @@ namespace rrdns::server {
 
 TcpConnection::TcpConnection(Worker& worker)
     : d_worker(worker),
+      d_client_slot(ClientConnections::kNoSlot),
       d_input(std::make_unique_for_overwrite<uint8_t[]>(kMaxFrame)),
       d_pending{std::make_unique_for_overwrite<uint8_t[]>(kOutputCapacity), 0},
       d_inflight{std::make_unique_for_overwrite<uint8_t[]>(kOutputCapacity), 0},
-      d_answer_options(worker.answerOptions()),
-      d_client_slot(ClientConnections::kNoSlot) {}
+      d_answer_options(worker.answerOptions()) {}
 
 TcpConnection::~TcpConnection() {
   if (d_transfer)
