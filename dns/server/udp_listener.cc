@@ -2,7 +2,6 @@
 #include "dns/server/udp_listener.hh"
 
 #include <spdlog/spdlog.h>
-#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -76,18 +75,12 @@ int UdpListener::open(Fd fd) {
   if (rc != 0) return rc;  // d_fd closes the socket
   d_initialised = true;
   d_poll.data = this;
-  epoll_event readable{};
-  readable.events = EPOLLIN;
-  readable.data.ptr = this;
-  if (epoll_ctl(d_worker.waitSet(), EPOLL_CTL_ADD, d_fd.get(), &readable) != 0)
-    return uv_translate_sys_error(errno);
   return 0;
 }
 
 void UdpListener::close() {
   if (d_closing || !d_initialised) return;
   d_closing = true;
-  epoll_ctl(d_worker.waitSet(), EPOLL_CTL_DEL, d_fd.get(), nullptr);
   // A poll handle leaves the socket open; d_fd closes it when the worker frees the listener,
   // after its loop has ended. The listener outlives the loop, so no close callback.
   uv_close(reinterpret_cast<uv_handle_t*>(&d_poll), nullptr);

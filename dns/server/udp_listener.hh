@@ -29,6 +29,8 @@ class UdpListener final : public HandleOwner {
   // Worker's wait: the socket is readable. Answers what is there (up to kMaxBatchesPerWakeup
   // batches).
   void receive();
+  int fd() const { return d_fd.get(); }
+  bool closing() const { return d_closing; }
 
   // Datagrams per recvmmsg and answers per sendmmsg.
   static constexpr size_t kBatch = 32;

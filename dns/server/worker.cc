@@ -3,7 +3,7 @@
 
 #include <pthread.h>
 #include <spdlog/spdlog.h>
-#include <sys/epoll.h>
+#include <poll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -34,13 +34,6 @@ Worker::Worker(unsigned index, const ServerSettings& settings,
   if (rc != 0) throw std::runtime_error(std::string("uv_loop_init: ") + uv_strerror(rc));
   d_loop_open = true;
   d_logger = spdlog::default_logger_raw();
-  d_wait_set = Fd(epoll_create1(EPOLL_CLOEXEC));
-  epoll_event loop_event{};
-  loop_event.events = EPOLLIN;
-  loop_event.data.ptr = nullptr;  // libuv's backend fd; UDP sockets carry their listener
-  if (!d_wait_set.valid() ||
-      epoll_ctl(d_wait_set.get(), EPOLL_CTL_ADD, uv_backend_fd(&d_loop), &loop_event) != 0)
-    throw std::runtime_error(std::string("epoll: ") + std::strerror(errno));
   // uv_async_init cannot fail on Linux once the loop exists (the loop owns the eventfd).
   uv_async_init(&d_loop, &d_mailbox_async, onMailbox);
   d_mailbox_async.data = this;
@@ -89,9 +82,11 @@ uint64_t monotonicMs() {
 void Worker::run() {
   std::string name = "rrdns-w" + std::to_string(d_index);
   pthread_setname_np(pthread_self(), name.c_str());  // shows in top -H; failure is harmless
-  constexpr int kMaxEvents = 16;
-  epoll_event events[kMaxEvents];
-  int ready = 0;     // events from the last wait
+  // The UDP sockets, then libuv's backend. Set up once: the listeners are fixed by now.
+  std::vector<pollfd> fds;
+  for (const auto& udp : d_udp) fds.push_back({udp->fd(), POLLIN, 0});
+  fds.push_back({uv_backend_fd(&d_loop), POLLIN, 0});
+  const size_t udp_count = d_udp.size();
   bool turn = true;  // the loop has work, or a timer of its is due
   uint64_t due = 0;  // when the loop's next timer is due, on uv_now's clock
   for (;;) {
@@ -102,21 +97,23 @@ void Worker::run() {
       d_now_ms = uv_now(&d_loop);
       due = timeout < 0 ? UINT64_MAX : d_now_ms + static_cast<unsigned>(timeout);
     }
-    for (int i = 0; i < ready; ++i)
-      if (events[i].data.ptr != nullptr) static_cast<UdpListener*>(events[i].data.ptr)->receive();
+    for (size_t i = 0; i < udp_count; ++i) {
+      if (d_udp[i]->closing()) fds[i].fd = -1;  // poll() skips it from now on
+      if (fds[i].revents != 0 && fds[i].fd >= 0) d_udp[i]->receive();
+      fds[i].revents = 0;
+    }
 
     const int wait = due == UINT64_MAX ? -1 : static_cast<int>(due > d_now_ms ? due - d_now_ms : 0);
     // The raw call: glibc's wrapper adds cancellation bookkeeping, and no thread is cancelled.
-    ready = static_cast<int>(::syscall(SYS_epoll_wait, d_wait_set.get(), events, kMaxEvents, wait));
+    const int ready = static_cast<int>(::syscall(SYS_poll, fds.data(), fds.size(), wait));
     if (ready < 0) {
       // EINTR; anything else would be a bug in how the set is used (no packet can cause it).
-      if (errno != EINTR) throw std::runtime_error(std::string("epoll_wait: ") + std::strerror(errno));
-      ready = 0;
+      if (errno != EINTR) throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
+      for (auto& p : fds) p.revents = 0;
     }
     d_now_ms = monotonicMs();
-    turn = d_now_ms >= due;
-    for (int i = 0; i < ready; ++i)
-      if (events[i].data.ptr == nullptr) turn = true;  // libuv's backend: TCP, the mailbox...
+    turn = d_now_ms >= due || fds.back().revents != 0;  // libuv's backend: TCP, the mailbox...
+    fds.back().revents = 0;
   }
 }
 

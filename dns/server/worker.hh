@@ -1,11 +1,14 @@
 // worker.hh -- one query thread: its own libuv loop, its own sockets, its own catalog pointer.
 //
-// The thread waits in its own epoll set, which holds the UDP sockets and libuv's backend fd (the
-// libuv embedding interface: uv_backend_fd/uv_backend_timeout). A datagram is answered straight
-// from that wait; the libuv loop turns only when it has work (TCP, the mailbox, a due timer).
+// The thread waits in poll() on its UDP sockets and libuv's backend fd (the libuv embedding
+// interface: uv_backend_fd/uv_backend_timeout). A datagram is answered straight from that wait;
+// the libuv loop turns only when it has work (TCP, the mailbox, a due timer).
 // Why: a turn of libuv's loop (timers, idle/prepare/check queues, its own epoll dispatch) costs
 // about 300 instructions, which at moderate rates, one query per wakeup, was a quarter of the
-// cost of a query.
+// cost of a query. And poll() rather than an epoll set: a socket registered with epoll costs the
+// kernel a callback under a lock for every datagram that arrives, busy or not; poll() watches
+// the socket only while the thread sleeps, as the do-nothing responder (tools/bench/limit.c)
+// does.
 #pragma once
 
 #include <spdlog/logger.h>
@@ -61,8 +64,6 @@ class Worker final : public HandleOwner {
 
   // Loop thread only.
   uv_loop_t* loop() { return &d_loop; }
-  // The epoll set the thread waits in; UDP listeners add their sockets to it.
-  int waitSet() const { return d_wait_set.get(); }
   // Milliseconds on uv_now's clock, read once per wakeup (the UDP path's clock: uv_now is stale
   // while the loop does not turn).
   uint64_t nowMs() const { return d_now_ms; }
@@ -117,7 +118,6 @@ class Worker final : public HandleOwner {
   RateLimiter d_rate_limiter;  // this worker's own table: no lock on the UDP path
 
   uv_loop_t d_loop;
-  Fd d_wait_set;
   uint64_t d_now_ms = 0;
   spdlog::logger* d_logger = nullptr;  // the default logger, set once before the workers start
   uv_async_t d_mailbox_async;
