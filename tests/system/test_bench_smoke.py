@@ -87,6 +87,15 @@ def test_bench_quick_prints_the_table():
     for peer in ("nsd", "gdnsd", "limit"):   # present, with figures or with the reason they have none
         assert peer in rows, "no %s row in the table\n%s" % (peer, context)
 
+    # Step 4, rrdns-answer-time: the whole query list and the pool name, each with a time.
+    timed = {}
+    for line in out.split("rrdnsd's answer logic alone", 1)[-1].splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 3 and fields[-2].replace(".", "", 1).isdigit():
+            timed[" ".join(fields[:-2])] = float(fields[-2])
+    assert any(k.startswith("(all ") for k in timed), "no answer-time table\n" + context
+    assert timed.get("weighted.demo.test A", 0) > 0, "the pool name was not timed\n" + context
+
 
 def test_zoneload_quick_prints_the_table():
     """`tools/bench/zoneload --quick` (20,000 records, one round) times rrdnsd and knotd to their
