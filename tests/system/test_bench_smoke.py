@@ -87,6 +87,9 @@ def test_bench_quick_prints_the_table():
     for peer in ("nsd", "gdnsd", "limit"):   # present, with figures or with the reason they have none
         assert peer in rows, "no %s row in the table\n%s" % (peer, context)
 
+    paired = [l for l in out.splitlines() if l.startswith("rrdnsd x blast, median of per-round ratios")]
+    assert paired and " knotd " in paired[0], "no per-round blast ratio against knotd\n" + context
+
     # Step 4, rrdns-answer-time: the whole query list and the pool name, each with a time.
     timed = {}
     for line in out.split("rrdnsd's answer logic alone", 1)[-1].splitlines()[1:]:
