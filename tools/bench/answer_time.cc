@@ -7,7 +7,7 @@
 // Why it exists: under udpblast the server's user time per query comes from /proc's utime, which
 // this kernel samples with the 250 Hz tick. A tick that lands while a system call is on its way
 // back to user space is charged to user time, so at 400k system calls a second limit.c, which does
-// no DNS work at all, shows 70-250 ns "user" per query between runs. This figure is the DNS work
+// no DNS work at all, shows 20-350 ns "user" per query between runs. This figure is the DNS work
 // alone, with warm caches, and barely moves between runs.
 //
 // Usage: rrdns-answer-time [--rounds N] [--ms MS] [--edns] [--each FILE] QUERIES ZONE_FILE...
