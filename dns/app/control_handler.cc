@@ -3,6 +3,8 @@
 
 #include <arpa/inet.h>
 
+#include <chrono>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -55,7 +57,11 @@ void applyAdmin(const std::string& cmd, const Json& request, MemberAdmin& entry)
     if (request.contains("for_s") && !request["for_s"].is_null()) {
       const double seconds = request["for_s"].get<double>();
       if (!(seconds > 0)) throw std::invalid_argument("for_s must be above 0");
-      entry.drain_until = static_cast<int64_t>(std::time(nullptr) + seconds);
+      // Rounded up to the whole second that drain_until keeps: a drain lasts at least as long as
+      // asked (truncating, `--for 1s` asked late in a second ended within milliseconds).
+      const double now = std::chrono::duration<double>(
+                             std::chrono::system_clock::now().time_since_epoch()).count();
+      entry.drain_until = static_cast<int64_t>(std::ceil(now + seconds));
     }
   } else if (cmd == "undrain") {
     entry.drained = false;
