@@ -90,6 +90,18 @@ def test_bench_quick_prints_the_table():
     paired = [l for l in out.splitlines() if l.startswith("rrdnsd x blast, median of per-round ratios")]
     assert paired and " knotd " in paired[0], "no per-round blast ratio against knotd\n" + context
 
+    # Step 5, usertime.c preloaded: rrdnsd and limit each have a user-time figure.
+    usertime = {}
+    for line in out.split("User-space ns per query under udpblast", 1)[-1].splitlines()[1:]:
+        fields = line.split()
+        if not fields or fields[0] not in ("server", "rrdnsd", "knotd", "nsd", "gdnsd", "limit"):
+            break
+        usertime[fields[0]] = fields
+    for server in ("rrdnsd", "limit"):
+        row = usertime.get(server)
+        assert row and row[1].replace(".", "", 1).isdigit() and float(row[1]) > 0, \
+            "no user time for %s\n%s" % (server, context)
+
     # Step 4, rrdns-answer-time: the whole query list and the pool name, each with a time.
     timed = {}
     for line in out.split("rrdnsd's answer logic alone", 1)[-1].splitlines()[1:]:
