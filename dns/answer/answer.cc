@@ -380,16 +380,23 @@ size_t udpLimit(const wire::Query& q, const Options& options) {
 // then the same bytes every time except for the header, the question as sent (its letter case),
 // an OPT record, and the order of one address RRset or a pool's members. So Catalog::make() runs
 // the general path once per (name, type) with data, and keeps what follows the question
-// (precompiled.hh). A query that hits costs a walk over its question's length octets, lower-casing
-// and hashing its name a word at a time, one hash probe and a few copies, instead of a parse, a zone search, a lookup
-// label by label and name compression. Everything the replay cannot reproduce byte for byte goes
-// to the general path, which stays the reference: another opcode or class, records other than
-// one OPT, EDNS version above 0, a name or type not in the table, a response that would not fit
-// the UDP limit (truncation is the general path's business), a pool with nobody to answer.
+// (precompiled.hh). A query that hits costs a walk over its question's length octets,
+// lower-casing and hashing its name a word at a time, one hash probe and a few copies, instead
+// of a parse, a zone search, a lookup label by label and name compression. Everything the replay
+// cannot reproduce byte for byte goes to the general path, which stays the reference: another
+// opcode or class, records other than one OPT, EDNS version above 0, a response that would not
+// fit the UDP limit (truncation is the general path's business), a pool with nobody to answer.
+// A name or type not in the table gets its zone's negative answer (NegativeAnswer) where the
+// zone has one: then NXDOMAIN for a random name costs a third of what the general path's search
+// and name compression do (a flood of random names is the usual attack on an authoritative
+// server).
 
 // The general path's bookkeeping limits; a catalog beyond them answers the rest the general way.
 constexpr size_t kMaxPrecompiledEntries = size_t{1} << 20;
 constexpr size_t kMaxPrecompiledBytes = size_t{64} << 20;
+// Catalogs of more zones answer negatives the general way: the fast path finds a name's zone by
+// comparing each of its suffixes with each apex.
+constexpr size_t kMaxNegativeZones = 16;
 
 // Copies `count` of the `n` records of `size` bytes at `src`, starting with record `first` and
 // wrapping around: the general path's rotation, done on finished records.
@@ -400,20 +407,33 @@ void copyRotated(uint8_t* dst, const uint8_t* src, size_t size, size_t n, size_t
   std::memcpy(dst + head * size, src, (count - head) * size);
 }
 
-// Writes the response to `query` from the catalog's precompiled answers, or returns false
-// (having changed nothing, no cursor included) when the general path must answer.
-bool answerPrecompiled(const Catalog& catalog, const PrecompiledAnswers& table,
-                       const PoolStates* pools, std::span<const uint8_t> query, Transport transport,
-                       std::span<uint8_t> out, const Options& options, Outcome& outcome) {
+// What the fast path needs of a query, read once: a question it may answer from the table.
+// Filled by readFastQuestion() (no initialisers: they would cost every query their stores).
+struct FastQuestion {
+  alignas(8) uint8_t lower[wire::kMaxNameLength + 8];  // the name lower-cased, zero-padded
+  size_t n;                                            // its length
+  uint64_t hash;                                       // hashName() of it
+  uint16_t qflags;
+  uint16_t qtype;
+  uint16_t arcount;  // 0, or 1 for an OPT
+  bool dnssec_ok;
+  size_t limit;  // the largest response the transport and the requester allow
+  std::string_view name() const { return {reinterpret_cast<const char*>(lower), n}; }
+};
+
+// Reads `query` into `q`, or returns false when only the general path may answer it.
+[[gnu::always_inline]] inline bool readFastQuestion(std::span<const uint8_t> query,
+                                                    Transport transport, const Options& options,
+                                                    FastQuestion& q) {
   namespace header = wire::header;
   const uint8_t* m = query.data();
   const size_t size = query.size();
   if (size < wire::kHeaderSize + 5) return false;
-  const uint16_t qflags = header::flags(m);
-  if ((qflags & (wire::flag::QR | 0x7800 /* opcode */)) != 0) return false;
+  q.qflags = header::flags(m);
+  if ((q.qflags & (wire::flag::QR | 0x7800 /* opcode */)) != 0) return false;
   if (header::qdcount(m) != 1 || header::ancount(m) != 0 || header::nscount(m) != 0) return false;
-  const uint16_t arcount = header::arcount(m);
-  if (arcount > 1) return false;
+  q.arcount = header::arcount(m);
+  if (q.arcount > 1) return false;
 
   // The question: plain labels only (a pointer cannot point backwards from here). First the
   // length octets, which leave room for the root label, QTYPE and QCLASS after each label...
@@ -424,26 +444,27 @@ bool answerPrecompiled(const Catalog& catalog, const PrecompiledAnswers& table,
       return false;
   ++pos;
   const size_t n = pos - wire::kHeaderSize;
+  q.n = n;
   // ...then lower-case and hash it a word at a time.
-  alignas(8) uint8_t lower[wire::kMaxNameLength + 8];
-  std::memcpy(lower, m + wire::kHeaderSize, n);
-  std::memset(lower + n, 0, 8);
+  std::memcpy(q.lower, m + wire::kHeaderSize, n);
+  std::memset(q.lower + n, 0, 8);
   uint64_t hash = kHashSeed;
   for (size_t i = 0; i < n; i += 8) {
     uint64_t word;
-    std::memcpy(&word, lower + i, 8);
+    std::memcpy(&word, q.lower + i, 8);
     word = lowerWord(word);
-    std::memcpy(lower + i, &word, 8);
+    std::memcpy(q.lower + i, &word, 8);
     hash = hashStep(hash, word);
   }
-  hash = hashFinish(hash);
-  const uint16_t qtype = load16(m + pos);
-  if (load16(m + pos + 2) != wire::klass::IN) return false;
+  q.hash = hashFinish(hash);
+  q.qtype = load16(m + pos);
+  // Type 0 would meet the entries that only say a name exists.
+  if (q.qtype == 0 || load16(m + pos + 2) != wire::klass::IN) return false;
   pos += 4;
 
-  size_t limit = wire::kMaxUdpPlainPayload;
-  bool dnssec_ok = false;
-  if (arcount == 1) {
+  q.limit = wire::kMaxUdpPlainPayload;
+  q.dnssec_ok = false;
+  if (q.arcount == 1) {
     // One OPT (RFC 6891 6.1.2): root owner, version 0, options that frame to RDLENGTH, and
     // nothing after it.
     if (pos + wire::kOptRecordSize > size || m[pos] != 0 || load16(m + pos + 1) != type::OPT ||
@@ -453,18 +474,125 @@ bool answerPrecompiled(const Catalog& catalog, const PrecompiledAnswers& table,
     if (end != size) return false;
     for (size_t opt = pos + wire::kOptRecordSize; opt != end; opt += 4 + load16(m + opt + 2))
       if (opt + 4 > end) return false;
-    limit = std::min<size_t>(std::max<size_t>(load16(m + pos + 3), wire::kMaxUdpPlainPayload),
-                             options.udp_max_payload);
-    dnssec_ok = (m[pos + 7] & 0x80) != 0;
+    q.limit = std::min<size_t>(std::max<size_t>(load16(m + pos + 3), wire::kMaxUdpPlainPayload),
+                               options.udp_max_payload);
+    q.dnssec_ok = (m[pos + 7] & 0x80) != 0;
   } else if (pos != size) {
     return false;
   }
-  if (transport == Transport::Tcp) limit = wire::kMaxMessageSize;
+  if (transport == Transport::Tcp) q.limit = wire::kMaxMessageSize;
+  return true;
+}
 
-  const PrecompiledAnswer* e =
-      table.find({reinterpret_cast<const char*>(lower), n}, hash, qtype);
-  if (!e) return false;
+// The end of a replayed negative response: its OPT record at `p` if the query had one, and the
+// header. answerPrecompiled() writes its own: calling this there, even inlined, cost each hit 25
+// instructions.
+void finishReplay(uint8_t* o, uint8_t* p, const uint8_t* query, uint16_t qflags, uint16_t flags,
+                  uint16_t code, uint16_t ancount, uint16_t nscount, uint16_t additional,
+                  uint16_t arcount, bool dnssec_ok, const Options& options) {
+  namespace header = wire::header;
+  if (arcount == 1) {
+    p[0] = 0;  // root owner
+    store16(p + 1, type::OPT);
+    store16(p + 3, options.udp_max_payload);
+    p[5] = static_cast<uint8_t>(code >> 4);
+    p[6] = 0;  // version
+    store16(p + 7, dnssec_ok ? 0x8000 : 0);
+    store16(p + 9, 0);  // no options
+  }
+  header::setId(o, header::id(query));
+  header::setFlags(o, wire::flag::QR | (qflags & (wire::flag::RD | wire::flag::CD)) | flags |
+                          (code & 0x0F));
+  header::setCounts(o, 1, ancount, nscount, static_cast<uint16_t>(additional + arcount));
+}
 
+// Types the general path treats apart (zone transfers, ANY, OPT), and 0: never answered from a
+// negative image.
+bool negativeReplayable(uint16_t qtype) {
+  return qtype != 0 && qtype != type::OPT && qtype != type::ANY && qtype != type::AXFR &&
+         qtype != type::IXFR;
+}
+
+// The fast path for a (name, type) the table lacks: NODATA if the name has an entry that allows
+// it, NXDOMAIN if it has none, from its zone's NegativeAnswer. Returns an outcome of size 0,
+// having written nothing, when the general path must answer. It reads the question again rather
+// than be handed it: handing it over cost every hit in answerPrecompiled() 10 to 20 instructions.
+// The table is complete (setNegatives()), so a name without an entry does not exist.
+[[gnu::noinline]] Outcome answerNegative(const PrecompiledAnswers& table,
+                                         std::span<const uint8_t> query, Transport transport,
+                                         std::span<uint8_t> out, const Options& options) {
+  FastQuestion q;
+  if (!readFastQuestion(query, transport, options, q)) return {};
+  const uint8_t* m = query.data();
+  const std::string_view name = q.name();
+  const uint16_t qtype = q.qtype;
+  const std::vector<NegativeAnswer>& negatives = table.negatives();
+  if (negatives.empty() || !negativeReplayable(qtype)) return {};
+  uint16_t code = rcode::NXDOMAIN;
+  if (const PrecompiledAnswer* known = table.findName(name, q.hash)) {
+    if (!known->nodata) return {};
+    code = rcode::NOERROR;
+  }
+  // Its zone, as ZoneSet::findZone finds it: the longest apex the name ends in, label-aligned.
+  const NegativeAnswer* zone = nullptr;
+  size_t labels = 0;  // above the apex
+  size_t last = 0;    // where the last of them starts
+  for (size_t at = 0;; at += 1 + static_cast<uint8_t>(name[at]), ++labels) {
+    const std::string_view suffix = name.substr(at);
+    for (const NegativeAnswer& z : negatives)
+      if (z.apex.size() == suffix.size() && std::string_view(z.apex) == suffix) zone = &z;
+    if (zone || name[at] == 0) break;
+    last = at;
+  }
+  if (!zone || !zone->usable || labels > zone->max_labels) return {};
+  if (labels > 0) {
+    const std::string_view below_apex = name.substr(last, 1 + static_cast<uint8_t>(name[last]));
+    if (below_apex == zone->avoid[0] || below_apex == zone->avoid[1]) return {};
+  }
+
+  const size_t question = name.size() + 4;
+  const size_t body = zone->image.size();
+  const size_t total =
+      wire::kHeaderSize + question + body + (q.arcount == 1 ? wire::kOptRecordSize : 0);
+  if (total > std::min(q.limit, out.size())) return {};
+  uint8_t* o = out.data();
+  std::memcpy(o + wire::kHeaderSize, m + wire::kHeaderSize, question);  // as sent (0x20)
+  uint8_t* p = o + wire::kHeaderSize + question;
+  std::memcpy(p, zone->image.data(), body);
+  const int shift = static_cast<int>(name.size() - zone->apex.size()) - zone->prefix;
+  for (const uint16_t at : zone->pointers)
+    store16(p + at, static_cast<uint16_t>(0xC000 | ((load16(p + at) & 0x3FFF) + shift)));
+  finishReplay(o, p + body, m, q.qflags, zone->flags, code, zone->counts[kAnswer],
+               zone->counts[kAuthority], zone->counts[kAdditional], q.arcount, q.dnssec_ok,
+               options);
+  return {total, code, false, qtype, Outcome::kNoMember};
+}
+
+// What answerPrecompiled() did.
+enum class Replay : uint8_t {
+  Answered,
+  Missing,  // the table has no entry for the name and type: perhaps a negative answer
+  General,  // the general path must answer
+};
+
+// Writes the response to `query` from the catalog's precompiled answers; anything but Answered
+// leaves everything as it was, no cursor included.
+Replay answerPrecompiled(const Catalog& catalog, const PrecompiledAnswers& table,
+                         const PoolStates* pools, std::span<const uint8_t> query,
+                         Transport transport, std::span<uint8_t> out, const Options& options,
+                         Outcome& outcome) {
+  namespace header = wire::header;
+  FastQuestion q;
+  if (!readFastQuestion(query, transport, options, q)) return Replay::General;
+  const PrecompiledAnswer* e = table.find(q.name(), q.hash, q.qtype);
+  if (!e) return Replay::Missing;
+  const uint8_t* m = query.data();
+  const size_t n = q.n;
+  const uint16_t arcount = q.arcount;
+  const uint16_t qflags = q.qflags;
+  const uint16_t qtype = q.qtype;
+  const bool dnssec_ok = q.dnssec_ok;
+  const size_t limit = q.limit;
   size_t body = e->image_size;
   uint16_t ancount = e->counts[kAnswer];
   const FamilyState* f = nullptr;
@@ -472,16 +600,19 @@ bool answerPrecompiled(const Catalog& catalog, const PrecompiledAnswers& table,
     const PoolStates& current =
         pools && pools->catalog == &catalog ? *pools : *catalog.initial_pools;
     f = &current.pools[e->pool->id].family[e->pool_family];
-    if (f->eligible.empty()) return false;  // NODATA or SERVFAIL
+    if (f->eligible.empty()) return Replay::General;  // NODATA or SERVFAIL
     const size_t eligible = f->eligible.size();
     const size_t max = e->pool->max_addresses;
     ancount = static_cast<uint16_t>(max ? std::min<size_t>(max, eligible) : eligible);
     body = ancount * size_t{f->record_size};
   }
-  const size_t question = n + 4;
+  size_t question = n + 4;
+  // Hides the question's bound (255 + 4) from GCC, which would otherwise copy it with an inline
+  // rep movsq, slower for these few bytes than libc's memcpy.
+  asm("" : "+r"(question));
   const size_t total =
       wire::kHeaderSize + question + body + (arcount == 1 ? wire::kOptRecordSize : 0);
-  if (total > std::min(limit, out.size())) return false;
+  if (total > std::min(limit, out.size())) return Replay::General;
 
   // Committed: from here on the cursors move.
   uint8_t* o = out.data();
@@ -520,7 +651,101 @@ bool answerPrecompiled(const Catalog& catalog, const PrecompiledAnswers& table,
   header::setCounts(o, 1, ancount, e->counts[kAuthority],
                     static_cast<uint16_t>(e->counts[kAdditional] + arcount));
   outcome = {total, e->rcode, false, qtype, first_member};
-  return true;
+  return Replay::Answered;
+}
+
+// What the general path answers "`prefix`<apex> A", seen as a NegativeAnswer for `prefix`.
+// Leaves `t.usable` false if that is not a replayable NXDOMAIN.
+NegativeAnswer probeNegative(const Catalog& catalog, const zone::Zone& zone,
+                             std::string_view prefix, size_t& entries) {
+  NegativeAnswer t;
+  t.apex = zone.apex();
+  t.prefix = static_cast<uint16_t>(prefix.size());
+  const std::string name = std::string(prefix) + zone.apex();
+  if (name.size() > wire::kMaxNameLength || zone.find(name) ||
+      catalog.zones->findZone(name) != &zone)
+    return t;
+  uint8_t query[wire::kHeaderSize + wire::kMaxNameLength + 4] = {};
+  store16(query + wire::header::kQdCount, 1);
+  std::memcpy(query + wire::kHeaderSize, name.data(), name.size());
+  const size_t qend = wire::kHeaderSize + name.size() + 4;
+  store16(query + qend - 4, type::A);
+  store16(query + qend - 2, wire::klass::IN);
+  wire::Query q;
+  if (wire::parseQuery({query, qend}, q) != wire::ParseStatus::Ok) return t;
+
+  std::vector<uint8_t> out(wire::kMaxMessageSize);
+  wire::Writer w(out.data(), out.size());
+  uint8_t blank_header[wire::kHeaderSize] = {};
+  w.bytes(blank_header, sizeof blank_header);
+  w.name(q.qname.view());
+  w.u16(q.qtype);
+  w.u16(q.qclass);
+  std::vector<uint16_t> pointers;
+  w.logPointers(&pointers);
+  Recording rec;
+  Response response(w, catalog, *catalog.initial_pools, q, Transport::Udp, false);
+  response.record(&rec);
+  response.resolve();
+  w.logPointers(nullptr);
+  if (!w.ok() || rec.dynamic || rec.rotating || rec.pool || response.rcode() != rcode::NXDOMAIN ||
+      response.flags() != AA || response.count(kAnswer) != 0 || response.count(kAdditional) != 0)
+    return t;
+  for (const uint16_t at : pointers) {
+    // Only pointers into the apex part of the question, or past it, move alike.
+    if (at < qend || (load16(out.data() + at) & 0x3FFF) < wire::kHeaderSize + prefix.size())
+      return t;
+    t.pointers.push_back(static_cast<uint16_t>(at - qend));
+  }
+  t.image.assign(reinterpret_cast<const char*>(out.data()) + qend, w.size() - qend);
+  t.flags = response.flags();
+  for (int s = 0; s < 3; ++s) t.counts[s] = response.count(static_cast<Section>(s));
+  entries = w.mark().compression_entries;
+  t.usable = true;
+  return t;
+}
+
+// The NegativeAnswer of `zone`, from two probes of different lengths that must agree.
+NegativeAnswer negativeAnswer(const Catalog& catalog, const zone::Zone& zone, bool wildcard) {
+  NegativeAnswer none;
+  none.apex = zone.apex();
+  if (wildcard || zone.hasDelegations()) return none;
+  std::string avoid[2];
+  const std::string_view soa = zone.soa().rdata.front();
+  size_t at = 0;
+  for (std::string& label : avoid) {  // MNAME, RNAME
+    const size_t start = at;
+    while (at < soa.size() && soa[at] != 0) at += 1 + static_cast<uint8_t>(soa[at]);
+    if (++at > soa.size()) return none;
+    std::string lower(soa.substr(start, at - start));
+    wire::lowerName(reinterpret_cast<uint8_t*>(lower.data()), lower.size());
+    if (lower.size() <= zone.apex().size() || !wire::isSubdomainOf(lower, zone.apex())) continue;
+    size_t l = 0;
+    while (lower.size() - (l + 1 + static_cast<uint8_t>(lower[l])) > zone.apex().size())
+      l += 1 + static_cast<uint8_t>(lower[l]);
+    label = lower.substr(l, 1 + static_cast<uint8_t>(lower[l]));
+  }
+  const std::string probe = std::string(1, '\x0b') + "rrdns-probe";  // one label
+  if (probe == avoid[0] || probe == avoid[1]) return none;
+  size_t entries = 0, longer_entries = 0;
+  NegativeAnswer t = probeNegative(catalog, zone, probe, entries);
+  const NegativeAnswer longer =
+      probeNegative(catalog, zone, std::string("\x01x") + probe, longer_entries);
+  if (!t.usable || !longer.usable || t.pointers != longer.pointers ||
+      t.image.size() != longer.image.size() || longer_entries != entries + 1 ||
+      longer_entries >= 64)
+    return none;
+  std::string moved = t.image;
+  const int shift = longer.prefix - t.prefix;
+  for (const uint16_t p : t.pointers) {
+    auto* b = reinterpret_cast<uint8_t*>(moved.data()) + p;
+    store16(b, static_cast<uint16_t>(0xC000 | ((load16(b) & 0x3FFF) + shift)));
+  }
+  if (moved != longer.image) return none;
+  t.max_labels = 65 - entries;
+  t.avoid[0] = avoid[0];
+  t.avoid[1] = avoid[1];
+  return t;
 }
 
 // Runs the general path once for every (name, type) with data (and A/AAAA where a CNAME or a
@@ -538,22 +763,35 @@ std::shared_ptr<const PrecompiledAnswers> precompile(const Catalog& catalog,
   std::vector<uint8_t> out(wire::kMaxMessageSize);
   uint8_t query[wire::kHeaderSize + wire::kMaxNameLength + 4];
   size_t bytes = 0;
-  for (const auto& zone : catalog.zones->zones()) {
+  bool complete = true;  // every name of every zone has an entry
+  const auto& zones = catalog.zones->zones();
+  std::vector<bool> wildcards(zones.size());
+  for (size_t z = 0; z < zones.size(); ++z) {
+    const auto& zone = zones[z];
     for (const auto& [name, node] : zone->nodes()) {
       if (stop && stop->load(std::memory_order_relaxed)) return nullptr;
+      if (name.size() > 2 && name[0] == 1 && name[1] == '*') wildcards[z] = true;
       uint16_t qtypes[16];
       size_t count = 0;
+      bool all_types = true;  // false: more types than qtypes holds, and the rest go general
       auto want = [&](uint16_t t) {
-        if (count < std::size(qtypes) && std::find(qtypes, qtypes + count, t) == qtypes + count)
+        if (std::find(qtypes, qtypes + count, t) != qtypes + count) return;
+        if (count < std::size(qtypes))
           qtypes[count++] = t;
+        else
+          all_types = false;
       };
       for (const auto& rrset : node.rrsets) want(rrset.type);
       if (node.pool || node.find(type::CNAME)) {
         want(type::A);
         want(type::AAAA);
       }
+      size_t made = 0;
       for (size_t t = 0; t < count; ++t) {
-        if (table->size() >= kMaxPrecompiledEntries || bytes >= kMaxPrecompiledBytes) break;
+        if (table->size() >= kMaxPrecompiledEntries || bytes >= kMaxPrecompiledBytes) {
+          complete = false;
+          break;
+        }
         std::memset(query, 0, wire::kHeaderSize);
         store16(query + wire::header::kQdCount, 1);
         std::memcpy(query + wire::kHeaderSize, name.data(), name.size());
@@ -597,8 +835,32 @@ std::shared_ptr<const PrecompiledAnswers> precompile(const Catalog& catalog,
                                      w.size() - qend);
         bytes += image.size();
         table->add(e, image);
+        ++made;
+      }
+      // NODATA for the types the name lacks is the zone's negative answer only where the zone
+      // answers for the name (not data under a child zone's apex) and nothing redirects it.
+      const bool nodata = made == count && all_types && !node.delegation &&
+                          !node.find(type::CNAME) &&
+                          (zones.size() == 1 || catalog.zones->findZone(name) == zone.get());
+      if (made > 0) {
+        table->markNodata(made, nodata);
+      } else if (table->size() < kMaxPrecompiledEntries) {
+        PrecompiledAnswer e;  // an empty non-terminal, or nothing replayable: the name exists
+        e.hash = hashName(name);
+        e.name = name.data();
+        e.name_size = static_cast<uint8_t>(name.size());
+        e.nodata = nodata;
+        table->add(e, {});
+      } else {
+        complete = false;
       }
     }
+  }
+  if (complete && zones.size() <= kMaxNegativeZones) {
+    std::vector<NegativeAnswer> negatives;
+    for (size_t z = 0; z < zones.size(); ++z)
+      negatives.push_back(negativeAnswer(catalog, *zones[z], wildcards[z]));
+    table->setNegatives(std::move(negatives));
   }
   table->finish();
   return table;
@@ -640,8 +902,15 @@ std::shared_ptr<const Catalog> Catalog::make(std::shared_ptr<const zone::ZoneSet
 Outcome answer(const Catalog& catalog, const PoolStates* pools, std::span<const uint8_t> query,
                Transport transport, std::span<uint8_t> out, const Options& options) {
   if (const PrecompiledAnswers* table = catalog.precompiled.get()) {
-    if (Outcome fast; answerPrecompiled(catalog, *table, pools, query, transport, out, options, fast))
-      return fast;
+    Outcome fast;
+    const Replay replay =
+        answerPrecompiled(catalog, *table, pools, query, transport, out, options, fast);
+    if (replay == Replay::Answered) return fast;
+    if (replay == Replay::Missing) {
+      if (const Outcome negative = answerNegative(*table, query, transport, out, options);
+          negative.size != 0)
+        return negative;
+    }
   }
   // The general path: every query the precompiled answers do not cover.
   wire::Query q;

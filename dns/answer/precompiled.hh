@@ -8,6 +8,9 @@
 //     copies starting at the RRset's cursor, which is the reordering the general path does;
 //   - pools: an entry only names the pool; the records come from the published PoolStates, which
 //     encode them once per health change (FamilyState::records).
+// Negative answers (NXDOMAIN, and NODATA for a type a name lacks) come from one image per zone,
+// NegativeAnswer below, and the table tells which names exist: every name of a zone has an entry,
+// one of qtype 0 (which no query reaches here) if it has no other.
 #pragma once
 
 #include <cstdint>
@@ -71,9 +74,34 @@ struct PrecompiledAnswer {
   uint16_t rotate_at = 0;
   uint16_t rotate_size = 0;
   uint16_t rotate_count = 0;
+  // Set when a type this name lacks gets the zone's NODATA answer: no CNAME, no zone cut, and
+  // every type it has data for is in the table.
+  uint8_t nodata = 0;
   // Set for a pool answered at the question name: the answer is FamilyState::records of
   // `pool_family` (0 A, 1 AAAA) and the image is empty.
   const zone::Pool* pool = nullptr;
+};
+static_assert(sizeof(PrecompiledAnswer) <= 56);
+
+// A zone's negative answer: its SOA in the authority section. In a zone without wildcards or zone
+// cuts it is the same for every name the zone lacks (NXDOMAIN) and every type a name lacks
+// (NODATA), except for its compression pointers into the question's apex part and into itself,
+// which move with the length of the labels above the apex. precompile() has the general path
+// answer two probe names of different lengths, and keeps the image only if moving the pointers
+// turns the one into the other.
+struct NegativeAnswer {
+  std::string apex;     // lower-cased wire
+  bool usable = false;  // false: the zone's negative answers take the general path
+  std::string image;    // what follows the question, for a question `prefix` bytes above the apex
+  uint16_t prefix = 0;
+  uint16_t flags = 0;  // AA
+  uint16_t counts[3] = {0, 0, 0};
+  std::vector<uint16_t> pointers;  // offsets in `image` of the compression pointers that move
+  // Labels above the apex beyond which the general path's compression table would be full.
+  size_t max_labels = 0;
+  // The first label above the apex (lower-cased, with its length octet) of each in-zone name in
+  // the SOA: the general path compresses that name against a question at or below it.
+  std::string avoid[2];
 };
 
 // An open-addressing table of entries, immutable once built.
@@ -104,6 +132,28 @@ class PrecompiledAnswers {
         return &e;
     }
   }
+  // Some entry for `lower` (whose hash is `hash`), whatever its type, or nullptr: entries of one
+  // name share a probe sequence.
+  const PrecompiledAnswer* findName(std::string_view lower, uint64_t hash) const {
+    if (d_slots.empty()) return nullptr;
+    for (size_t i = hash & d_mask;; i = (i + 1) & d_mask) {
+      const uint32_t slot = d_slots[i];
+      if (slot == 0) return nullptr;
+      const PrecompiledAnswer& e = d_entries[slot - 1];
+      if (e.hash == hash && e.name_size == lower.size() &&
+          std::memcmp(e.name, lower.data(), lower.size()) == 0)
+        return &e;
+    }
+  }
+  // Sets `nodata` on the last `count` entries added.
+  void markNodata(size_t count, bool nodata) {
+    for (size_t i = d_entries.size() - count; i < d_entries.size(); ++i) d_entries[i].nodata = nodata;
+  }
+  // One per zone of the catalog, or none (then no negative answer is replayed). Only with every
+  // name of every zone in the table: a name missing from it is then known not to exist.
+  void setNegatives(std::vector<NegativeAnswer> negatives) { d_negatives = std::move(negatives); }
+  const std::vector<NegativeAnswer>& negatives() const { return d_negatives; }
+
   const uint8_t* image(const PrecompiledAnswer& e) const {
     return reinterpret_cast<const uint8_t*>(d_images.data()) + e.image;
   }
@@ -118,6 +168,7 @@ class PrecompiledAnswers {
   std::string d_images;
   std::vector<uint32_t> d_slots;  // entry index + 1; 0 is empty. At most half full.
   size_t d_mask = 0;
+  std::vector<NegativeAnswer> d_negatives;
 };
 
 inline void PrecompiledAnswers::finish() {

@@ -34,6 +34,7 @@ void Writer::name(std::string_view wire) {
           remember(d_size + l);
         }
         bytes(wire.data(), label);
+        if (d_pointer_log && ok()) d_pointer_log->push_back(static_cast<uint16_t>(d_size));
         u16(static_cast<uint16_t>(0xC000 | d_targets[e]));
         if (!ok()) d_entries = before.compression_entries;
         return;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+#include <vector>
 
 #include "dns/base/bytes.hh"
 #include "dns/wire/constants.hh"
@@ -67,6 +68,10 @@ class Writer {
   // An OPT pseudo-record (RFC 6891 6.1.2); `extended_rcode` is the upper 8 bits of the RCODE.
   void opt(uint16_t payload, uint8_t extended_rcode, bool dnssec_ok);
 
+  // Load time: from now on, appends to `log` the message offset of every compression pointer
+  // name() writes, so that a caller can move them in a copy (null: stop).
+  void logPointers(std::vector<uint16_t>* log) { d_pointer_log = log; }
+
  private:
   bool reserve(size_t n) {
     if (d_ok && d_size + n <= d_limit) return true;
@@ -86,6 +91,7 @@ class Writer {
   bool d_ok = true;
   uint8_t d_entries = 0;
   uint16_t d_targets[kMaxEntries];  // offsets of labels written so far, for compression
+  std::vector<uint16_t>* d_pointer_log = nullptr;
 };
 
 }  // namespace rrdns::wire

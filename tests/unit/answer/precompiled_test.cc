@@ -9,6 +9,7 @@
 #include "dns/wire/constants.hh"
 #include "dns/zone/loader.hh"
 #include "tests/unit/message_util.hh"
+#include "tests/unit/zone/zone_test_util.hh"
 
 using namespace rrdns;
 namespace type = wire::type;
@@ -53,12 +54,29 @@ TEST_CASE("precompiled: every name and type answers as the general path does") {
   std::vector<std::string> names;
   for (const auto& z : fast->zones->zones())
     for (const auto& [owner, node] : z->nodes()) names.push_back(wire::nameToText(owner));
-  names.push_back("nosuch.rr.test.");
   names.push_back("WwW.Rr.TeSt.");
+  // Names that do not exist, for the negative answers: in a zone that has a NegativeAnswer and
+  // in one that has none (wildcards, a zone cut), below names that exist, below the SOA's MNAME
+  // and RNAME (which the general path compresses against such a question), in no zone at all,
+  // and with up to 100 labels (beyond 64 the general path's compression table is full).
+  for (const char* name :
+       {"nosuch.rr.test.", "NoSuch.Rr.Test.", "a.b.c.nosuch.rr.test.", "x.www.rr.test.",
+        "x.ns1.rr.test.", "ns3.rr.test.", "hostmaster.rr.test.", "x.HostMaster.rr.test.",
+        "test.rr.test.", "rr.test.rr.test.", "nosuch.demo.test.", "x.www.demo.test.",
+        "x.ns1.demo.test.", "nosuch.example.test.", "x.wild.example.test.", "x.sub.example.test.",
+        "nosuch.invalid.", "test.", "."})
+    names.push_back(name);
+  std::string deep = "rr.test.";
+  for (int labels = 3; labels <= 100; ++labels) {
+    deep = "d." + deep;
+    if (labels % 7 == 0 || (labels >= 55 && labels <= 70)) names.push_back(deep);
+  }
+  names.push_back(std::string(63, 'x') + "." + std::string(63, 'y') + ".rr.test.");
   size_t hits = 0;
   for (const std::string& name : names) {
     for (uint16_t qtype : {type::A, type::AAAA, type::MX, type::NS, type::SOA, type::TXT,
-                           type::CNAME, type::SRV, type::ANY}) {
+                           type::CNAME, type::SRV, type::ANY, uint16_t{0}, type::OPT, type::DS,
+                           type::AXFR, uint16_t{257} /* CAA */, uint16_t{65280}}) {
       for (int shape = 0; shape < 6; ++shape) {
         testutil::QuerySpec spec;
         spec.qname = name;
@@ -90,6 +108,74 @@ TEST_CASE("precompiled: every name and type answers as the general path does") {
     }
   }
   CHECK(hits > 1000);
+}
+
+TEST_CASE("precompiled: negative answers of an RFC 1035 zone with odd corners") {
+  // An MNAME outside the zone, an RNAME two labels below the apex, an empty non-terminal, a name
+  // with more types than precompile() takes, and a CNAME.
+  std::string text =
+      "$ORIGIN odd.test.\n$TTL 60\n"
+      "@ SOA ns.elsewhere.example. host.master.odd.test. 1 3600 900 604800 30\n"
+      "@ NS ns.elsewhere.example.\n"
+      "a.b.c A 192.0.2.1\n"
+      "alias CNAME a.b.c\n";
+  for (int t = 0; t < 20; ++t) text += "many TYPE" + std::to_string(65280 + t) + " \\# 0\n";
+  zonetest::TempFile file(text, ".zone");
+  zone::ZoneLoad load = zone::loadMasterFile(file.path());
+  REQUIRE_MESSAGE(load.errors.empty(), (load.errors.empty() ? "" : load.errors.front()));
+  auto zones = std::make_shared<zone::ZoneSet>();
+  REQUIRE(zones->add(load.zone).empty());
+  zones->assignRotationSlots();
+  auto fast = answer::Catalog::make(zones);
+  REQUIRE(fast->precompiled->negatives().size() == 1);
+  const auto& negative = fast->precompiled->negatives().front();
+  CHECK(negative.usable);
+  CHECK(negative.avoid[0].empty());  // ns.elsewhere.example. is not in the zone
+  CHECK(negative.avoid[1] == std::string("\x06master"));
+  auto general = std::make_shared<answer::Catalog>(*fast);
+  general->precompiled = answer::FastPath{};
+
+  size_t compared = 0;
+  for (const char* name :
+       {"odd.test.", "c.odd.test.", "b.c.odd.test.", "a.b.c.odd.test.", "x.b.c.odd.test.",
+        "alias.odd.test.", "many.odd.test.", "nosuch.odd.test.", "master.odd.test.",
+        "host.master.odd.test.", "x.Master.odd.test.", "ns.odd.test.", "elsewhere.odd.test."}) {
+    for (int t = 0; t < 24; ++t) {
+      for (uint16_t qtype : {uint16_t(65280 + t), type::A, type::MX}) {
+        testutil::QuerySpec spec;
+        spec.qname = name;
+        spec.qtype = qtype;
+        spec.edns = t % 2 == 0;
+        const auto query = testutil::query(spec);
+        answer::Outcome a, b;
+        const auto from_fast = ask(*fast, query, answer::Transport::Udp, a);
+        const auto from_general = ask(*general, query, answer::Transport::Udp, b);
+        INFO(name << " type " << qtype);
+        CHECK(from_fast == from_general);
+        CHECK(a.rcode == b.rcode);
+        ++compared;
+      }
+    }
+  }
+  CHECK(compared > 900);
+}
+
+TEST_CASE("precompiled: negative answers are replayed where the zone allows it") {
+  auto catalog = answer::Catalog::make(demoZones());
+  REQUIRE(catalog->precompiled);
+  const auto& negatives = catalog->precompiled->negatives();
+  REQUIRE(negatives.size() == 3);
+  for (const auto& negative : negatives) {
+    const std::string apex = wire::nameToText(negative.apex);
+    INFO(apex);
+    // example.test has a wildcard and a zone cut: its negative answers depend on the name.
+    CHECK(negative.usable == (apex != "example.test."));
+    if (!negative.usable) continue;
+    CHECK(negative.counts[1] == 1);        // the SOA
+    CHECK(negative.pointers.size() >= 1);  // at least the SOA's owner, the apex in the question
+    CHECK(negative.avoid[0] == std::string("\x03ns1"));
+    CHECK(negative.avoid[1] == std::string("\x0ahostmaster"));
+  }
 }
 
 TEST_CASE("precompiled: malformed and unusual queries fall through to the general path") {
@@ -134,12 +220,14 @@ TEST_CASE("precompiled: a background build answers from the general path until i
   const auto query = testutil::query(spec);
   answer::Outcome a, b;
   // Whether or not the table is there yet, the bytes are the same (both cursors start alike).
-  CHECK(ask(*later, query, answer::Transport::Udp, a) == ask(*now, query, answer::Transport::Udp, b));
+  CHECK(ask(*later, query, answer::Transport::Udp, a) ==
+        ask(*now, query, answer::Transport::Udp, b));
   for (int i = 0; i < 500 && !later->precompiled; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   REQUIRE(later->precompiled);
   CHECK(later->precompiled->size() == now->precompiled->size());
-  CHECK(ask(*later, query, answer::Transport::Udp, a) == ask(*now, query, answer::Transport::Udp, b));
+  CHECK(ask(*later, query, answer::Transport::Udp, a) ==
+        ask(*now, query, answer::Transport::Udp, b));
 }
 
 TEST_CASE("precompiled: a catalog dropped while its table is built stops the build") {
