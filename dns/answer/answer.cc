@@ -886,10 +886,9 @@ std::shared_ptr<const Catalog> Catalog::make(std::shared_ptr<const zone::ZoneSet
         const auto start = std::chrono::steady_clock::now();
         auto table = precompile(*catalog, stop);
         if (!table) return;
-        const size_t answers = table->size(), bytes = table->bytes();
         catalog->precompiled.set(std::move(table));
         if (ready)
-          ready(answers, bytes,
+          ready(*catalog->precompiled.get(),
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       } catch (...) {
         // Out of memory, say: the general path answers everything, as it always can.

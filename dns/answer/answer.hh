@@ -84,8 +84,8 @@ struct Catalog {
   FastPathBuild precompiling;
 
   // With Precompile::Background, `ready` (if set) is called on the build thread once the table
-  // is in use: how many answers it holds, its bytes, and how long it took.
-  using ReadyHook = std::function<void(size_t answers, size_t bytes, double seconds)>;
+  // is in use (it lives as long as the catalog), with how long it took to build.
+  using ReadyHook = std::function<void(const PrecompiledAnswers& table, double seconds)>;
   static std::shared_ptr<const Catalog> make(std::shared_ptr<const zone::ZoneSet> zones,
                                              Precompile when = Precompile::Now,
                                              ReadyHook ready = {});

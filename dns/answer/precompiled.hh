@@ -153,6 +153,11 @@ class PrecompiledAnswers {
   // name of every zone in the table: a name missing from it is then known not to exist.
   void setNegatives(std::vector<NegativeAnswer> negatives) { d_negatives = std::move(negatives); }
   const std::vector<NegativeAnswer>& negatives() const { return d_negatives; }
+  size_t replayedNegativeZones() const {
+    size_t n = 0;
+    for (const NegativeAnswer& z : d_negatives) n += z.usable;
+    return n;
+  }
 
   const uint8_t* image(const PrecompiledAnswer& e) const {
     return reinterpret_cast<const uint8_t*>(d_images.data()) + e.image;

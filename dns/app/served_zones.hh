@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "dns/answer/precompiled.hh"
 #include "dns/app/health_monitor.hh"
 #include "dns/discovery/discovery.hh"
 #include "dns/discovery/resolver.hh"
@@ -15,7 +16,7 @@
 namespace rrdns::app {
 
 // answer::Catalog::ReadyHook for the daemon's catalogs: logs that the fast path is in use.
-void logTableReady(size_t answers, size_t bytes, double seconds);
+void logTableReady(const answer::PrecompiledAnswers& table, double seconds);
 
 // Main loop only. Zone files are read once per (re)load; a change in discovered addresses
 // rebuilds the served set from the loaded one (copying the zones that have pools only) without
