@@ -654,6 +654,23 @@ Replay answerPrecompiled(const Catalog& catalog, const PrecompiledAnswers& table
   return Replay::Answered;
 }
 
+// Load time: parses the query "`name` `qtype` IN" into `q` and writes its header (blank) and
+// question into `w`, as answer() does before the general path. False if it does not parse.
+bool startLoadTimeQuery(std::string_view name, uint16_t qtype, wire::Query& q, wire::Writer& w) {
+  uint8_t query[wire::kHeaderSize + wire::kMaxNameLength + 4] = {};
+  store16(query + wire::header::kQdCount, 1);
+  std::memcpy(query + wire::kHeaderSize, name.data(), name.size());
+  const size_t qend = wire::kHeaderSize + name.size() + 4;
+  store16(query + qend - 4, qtype);
+  store16(query + qend - 2, wire::klass::IN);
+  if (wire::parseQuery({query, qend}, q) != wire::ParseStatus::Ok) return false;
+  w.bytes(query, wire::kHeaderSize);
+  w.name(q.qname.view());
+  w.u16(q.qtype);
+  w.u16(q.qclass);
+  return true;
+}
+
 // What the general path answers "`prefix`<apex> A", seen as a NegativeAnswer for `prefix`.
 // Leaves `t.usable` false if that is not a replayable NXDOMAIN.
 NegativeAnswer probeNegative(const Catalog& catalog, const zone::Zone& zone,
@@ -665,22 +682,11 @@ NegativeAnswer probeNegative(const Catalog& catalog, const zone::Zone& zone,
   if (name.size() > wire::kMaxNameLength || zone.find(name) ||
       catalog.zones->findZone(name) != &zone)
     return t;
-  uint8_t query[wire::kHeaderSize + wire::kMaxNameLength + 4] = {};
-  store16(query + wire::header::kQdCount, 1);
-  std::memcpy(query + wire::kHeaderSize, name.data(), name.size());
-  const size_t qend = wire::kHeaderSize + name.size() + 4;
-  store16(query + qend - 4, type::A);
-  store16(query + qend - 2, wire::klass::IN);
-  wire::Query q;
-  if (wire::parseQuery({query, qend}, q) != wire::ParseStatus::Ok) return t;
-
   std::vector<uint8_t> out(wire::kMaxMessageSize);
   wire::Writer w(out.data(), out.size());
-  uint8_t blank_header[wire::kHeaderSize] = {};
-  w.bytes(blank_header, sizeof blank_header);
-  w.name(q.qname.view());
-  w.u16(q.qtype);
-  w.u16(q.qclass);
+  wire::Query q;
+  if (!startLoadTimeQuery(name, type::A, q, w)) return t;
+  const size_t qend = w.size();
   std::vector<uint16_t> pointers;
   w.logPointers(&pointers);
   Recording rec;
@@ -761,7 +767,6 @@ std::shared_ptr<const PrecompiledAnswers> precompile(const Catalog& catalog,
   expected = std::min(expected, kMaxPrecompiledEntries);
   table->reserve(expected, std::min(expected * 24, kMaxPrecompiledBytes));
   std::vector<uint8_t> out(wire::kMaxMessageSize);
-  uint8_t query[wire::kHeaderSize + wire::kMaxNameLength + 4];
   size_t bytes = 0;
   bool complete = true;  // every name of every zone has an entry
   const auto& zones = catalog.zones->zones();
@@ -792,21 +797,10 @@ std::shared_ptr<const PrecompiledAnswers> precompile(const Catalog& catalog,
           complete = false;
           break;
         }
-        std::memset(query, 0, wire::kHeaderSize);
-        store16(query + wire::header::kQdCount, 1);
-        std::memcpy(query + wire::kHeaderSize, name.data(), name.size());
-        const size_t qend = wire::kHeaderSize + name.size() + 4;
-        store16(query + qend - 4, qtypes[t]);
-        store16(query + qend - 2, wire::klass::IN);
-        wire::Query q;
-        if (wire::parseQuery({query, qend}, q) != wire::ParseStatus::Ok) continue;
-
         wire::Writer w(out.data(), out.size());
-        uint8_t blank_header[wire::kHeaderSize] = {};
-        w.bytes(blank_header, sizeof blank_header);
-        w.name(q.qname.view());
-        w.u16(q.qtype);
-        w.u16(q.qclass);
+        wire::Query q;
+        if (!startLoadTimeQuery(name, qtypes[t], q, w)) continue;
+        const size_t qend = w.size();
         Recording rec;
         Response response(w, catalog, *catalog.initial_pools, q, Transport::Udp, false);
         response.record(&rec);
