@@ -11,6 +11,7 @@
 #include "dns/health/clock.hh"
 #include "dns/wire/header.hh"
 #include "dns/wire/query.hh"
+#include "dns/wire/response.hh"
 #include "dns/wire/writer.hh"
 
 namespace rrdns::answer {
@@ -365,14 +366,6 @@ void Response::addAddresses(const zone::Zone& zone, std::string_view target, boo
       put(kAdditional, node->owner, *addresses, required);
 }
 
-// The UDP payload we may fill: 512 without EDNS, else the smaller of the requester's size
-// (never below 512, RFC 6891 6.2.5) and ours.
-size_t udpLimit(const wire::Query& q, const Options& options) {
-  if (!q.edns.present) return wire::kMaxUdpPlainPayload;
-  const size_t theirs = std::max<size_t>(q.edns.payload, wire::kMaxUdpPlainPayload);
-  return std::min<size_t>(theirs, options.udp_max_payload);
-}
-
 // ---------------------------------------------------------------------------------------------
 // The precompiled fast path.
 //
@@ -408,23 +401,21 @@ void copyRotated(uint8_t* dst, const uint8_t* src, size_t size, size_t n, size_t
 }
 
 // What the fast path needs of a query, read once: a question it may answer from the table.
-// Filled by readFastQuestion() (no initialisers: they would cost every query their stores).
-struct FastQuestion {
-  alignas(8) uint8_t lower[wire::kMaxNameLength + 8];  // the name lower-cased, zero-padded
-  size_t n;                                            // its length
-  uint64_t hash;                                       // hashName() of it
+// Filled by readFastQuery() (no initialisers: they would cost every query their stores).
+struct FastQuery {
+  wire::Question question;
   uint16_t qflags;
-  uint16_t qtype;
   uint16_t arcount;  // 0, or 1 for an OPT
   bool dnssec_ok;
-  size_t limit;  // the largest response the transport and the requester allow
-  std::string_view name() const { return {reinterpret_cast<const char*>(lower), n}; }
+  size_t limit;      // the largest response the transport and the requester allow
+  std::string_view name() const { return question.name(); }
 };
 
-// Reads `query` into `q`, or returns false when only the general path may answer it.
-[[gnu::always_inline]] inline bool readFastQuestion(std::span<const uint8_t> query,
-                                                    Transport transport, const Options& options,
-                                                    FastQuestion& q) {
+// Reads `query` into `q`, or returns false when only the general path may answer it: any opcode
+// but QUERY, another class, records other than one OPT, EDNS above version 0, or trailing bytes.
+[[gnu::always_inline]] inline bool readFastQuery(std::span<const uint8_t> query,
+                                                 Transport transport, const Options& options,
+                                                 FastQuery& q) {
   namespace header = wire::header;
   const uint8_t* m = query.data();
   const size_t size = query.size();
@@ -434,76 +425,38 @@ struct FastQuestion {
   if (header::qdcount(m) != 1 || header::ancount(m) != 0 || header::nscount(m) != 0) return false;
   q.arcount = header::arcount(m);
   if (q.arcount > 1) return false;
-
-  // The question: plain labels only (a pointer cannot point backwards from here). First the
-  // length octets, which leave room for the root label, QTYPE and QCLASS after each label...
-  size_t pos = wire::kHeaderSize;
-  for (uint8_t len; (len = m[pos]) != 0; pos += 1 + len)
-    if (len > 63 || pos + 1 + len + 5 > size ||
-        pos + 1 + len - wire::kHeaderSize >= wire::kMaxNameLength)
-      return false;
-  ++pos;
-  const size_t n = pos - wire::kHeaderSize;
-  q.n = n;
-  // ...then lower-case and hash it a word at a time.
-  std::memcpy(q.lower, m + wire::kHeaderSize, n);
-  std::memset(q.lower + n, 0, 8);
-  uint64_t hash = kHashSeed;
-  for (size_t i = 0; i < n; i += 8) {
-    uint64_t word;
-    std::memcpy(&word, q.lower + i, 8);
-    word = lowerWord(word);
-    std::memcpy(q.lower + i, &word, 8);
-    hash = hashStep(hash, word);
-  }
-  q.hash = hashFinish(hash);
-  q.qtype = load16(m + pos);
+  if (!wire::readQuestion(query, q.question)) return false;
   // Type 0 would meet the entries that only say a name exists.
-  if (q.qtype == 0 || load16(m + pos + 2) != wire::klass::IN) return false;
-  pos += 4;
-
-  q.limit = wire::kMaxUdpPlainPayload;
-  q.dnssec_ok = false;
+  if (q.question.qtype == 0 || q.question.qclass != wire::klass::IN) return false;
+  const size_t pos = q.question.end;
   if (q.arcount == 1) {
-    // One OPT (RFC 6891 6.1.2): root owner, version 0, options that frame to RDLENGTH, and
-    // nothing after it.
+    // One OPT (RFC 6891 6.1.2): root owner, version 0, and nothing after it.
     if (pos + wire::kOptRecordSize > size || m[pos] != 0 || load16(m + pos + 1) != type::OPT ||
-        m[pos + 6] != 0)
+        wire::optVersion(m, pos) != 0)
       return false;
-    const size_t end = pos + wire::kOptRecordSize + load16(m + pos + 9);
-    if (end != size) return false;
-    for (size_t opt = pos + wire::kOptRecordSize; opt != end; opt += 4 + load16(m + opt + 2))
-      if (opt + 4 > end) return false;
-    q.limit = std::min<size_t>(std::max<size_t>(load16(m + pos + 3), wire::kMaxUdpPlainPayload),
-                               options.udp_max_payload);
-    q.dnssec_ok = (m[pos + 7] & 0x80) != 0;
-  } else if (pos != size) {
-    return false;
+    const size_t end = wire::optEnd(m, pos);
+    wire::EdnsOptions found;  // none changes the answer yet
+    if (end != size || !wire::scanOptions(m, pos + wire::kOptRecordSize, end, found)) return false;
+    q.dnssec_ok = wire::optDnssecOk(m, pos);
+    q.limit = wire::udpLimit(true, wire::optPayload(m, pos), options.udp_max_payload);
+  } else {
+    if (pos != size) return false;
+    q.dnssec_ok = false;
+    q.limit = wire::kMaxUdpPlainPayload;
   }
   if (transport == Transport::Tcp) q.limit = wire::kMaxMessageSize;
   return true;
 }
 
-// The end of a replayed negative response: its OPT record at `p` if the query had one, and the
-// header. answerPrecompiled() writes its own: calling this there, even inlined, cost each hit 25
-// instructions.
-void finishReplay(uint8_t* o, uint8_t* p, const uint8_t* query, uint16_t qflags, uint16_t flags,
-                  uint16_t code, uint16_t ancount, uint16_t nscount, uint16_t additional,
-                  uint16_t arcount, bool dnssec_ok, const Options& options) {
-  namespace header = wire::header;
-  if (arcount == 1) {
-    p[0] = 0;  // root owner
-    store16(p + 1, type::OPT);
-    store16(p + 3, options.udp_max_payload);
-    p[5] = static_cast<uint8_t>(code >> 4);
-    p[6] = 0;  // version
-    store16(p + 7, dnssec_ok ? 0x8000 : 0);
-    store16(p + 9, 0);  // no options
-  }
-  header::setId(o, header::id(query));
-  header::setFlags(o, wire::flag::QR | (qflags & (wire::flag::RD | wire::flag::CD)) | flags |
-                          (code & 0x0F));
-  header::setCounts(o, 1, ancount, nscount, static_cast<uint16_t>(additional + arcount));
+// The end of a replayed response: its OPT record at `p` if the query had one, and the header.
+[[gnu::always_inline]] inline void finishReplay(uint8_t* o, uint8_t* p, const uint8_t* query,
+                                                const FastQuery& q, uint16_t flags, uint16_t code,
+                                                uint16_t ancount, uint16_t nscount,
+                                                uint16_t additional, const Options& options) {
+  if (q.arcount == 1)
+    wire::putOpt(p, options.udp_max_payload, wire::extendedRcode(code), q.dnssec_ok);
+  wire::setResponseHeader(o, wire::header::id(query), q.qflags, flags, code, 1, ancount, nscount,
+                          static_cast<uint16_t>(additional + q.arcount));
 }
 
 // Types the general path treats apart (zone transfers, ANY, OPT), and 0: never answered from a
@@ -521,15 +474,15 @@ bool negativeReplayable(uint16_t qtype) {
 [[gnu::noinline]] Outcome answerNegative(const PrecompiledAnswers& table,
                                          std::span<const uint8_t> query, Transport transport,
                                          std::span<uint8_t> out, const Options& options) {
-  FastQuestion q;
-  if (!readFastQuestion(query, transport, options, q)) return {};
+  FastQuery q;
+  if (!readFastQuery(query, transport, options, q)) return {};
   const uint8_t* m = query.data();
   const std::string_view name = q.name();
-  const uint16_t qtype = q.qtype;
+  const uint16_t qtype = q.question.qtype;
   const std::vector<NegativeAnswer>& negatives = table.negatives();
   if (negatives.empty() || !negativeReplayable(qtype)) return {};
   uint16_t code = rcode::NXDOMAIN;
-  if (const PrecompiledAnswer* known = table.findName(name, q.hash)) {
+  if (const PrecompiledAnswer* known = table.findName(name, q.question.hash)) {
     if (!known->nodata) return {};
     code = rcode::NOERROR;
   }
@@ -562,9 +515,8 @@ bool negativeReplayable(uint16_t qtype) {
   const int shift = static_cast<int>(name.size() - zone->apex.size()) - zone->prefix;
   for (const uint16_t at : zone->pointers)
     store16(p + at, static_cast<uint16_t>(0xC000 | ((load16(p + at) & 0x3FFF) + shift)));
-  finishReplay(o, p + body, m, q.qflags, zone->flags, code, zone->counts[kAnswer],
-               zone->counts[kAuthority], zone->counts[kAdditional], q.arcount, q.dnssec_ok,
-               options);
+  finishReplay(o, p + body, m, q, zone->flags, code, zone->counts[kAnswer],
+               zone->counts[kAuthority], zone->counts[kAdditional], options);
   return {total, code, false, qtype, Outcome::kNoMember};
 }
 
@@ -581,17 +533,14 @@ Replay answerPrecompiled(const Catalog& catalog, const PrecompiledAnswers& table
                          const PoolStates* pools, std::span<const uint8_t> query,
                          Transport transport, std::span<uint8_t> out, const Options& options,
                          Outcome& outcome) {
-  namespace header = wire::header;
-  FastQuestion q;
-  if (!readFastQuestion(query, transport, options, q)) return Replay::General;
-  const PrecompiledAnswer* e = table.find(q.name(), q.hash, q.qtype);
+  FastQuery q;
+  if (!readFastQuery(query, transport, options, q)) return Replay::General;
+  const PrecompiledAnswer* e = table.find(q.name(), q.question.hash, q.question.qtype);
   if (!e) return Replay::Missing;
   const uint8_t* m = query.data();
-  const size_t n = q.n;
+  const size_t n = q.question.size;
   const uint16_t arcount = q.arcount;
-  const uint16_t qflags = q.qflags;
-  const uint16_t qtype = q.qtype;
-  const bool dnssec_ok = q.dnssec_ok;
+  const uint16_t qtype = q.question.qtype;
   const size_t limit = q.limit;
   size_t body = e->image_size;
   uint16_t ancount = e->counts[kAnswer];
@@ -635,21 +584,8 @@ Replay answerPrecompiled(const Catalog& catalog, const PrecompiledAnswers& table
   } else {
     std::memcpy(p, image, body);
   }
-  p += body;
-  if (arcount == 1) {
-    p[0] = 0;  // root owner
-    store16(p + 1, type::OPT);
-    store16(p + 3, options.udp_max_payload);
-    p[5] = static_cast<uint8_t>(e->rcode >> 4);
-    p[6] = 0;  // version
-    store16(p + 7, dnssec_ok ? 0x8000 : 0);
-    store16(p + 9, 0);  // no options
-  }
-  header::setId(o, header::id(m));
-  header::setFlags(o, wire::flag::QR | (qflags & (wire::flag::RD | wire::flag::CD)) | e->flags |
-                          (e->rcode & 0x0F));
-  header::setCounts(o, 1, ancount, e->counts[kAuthority],
-                    static_cast<uint16_t>(e->counts[kAdditional] + arcount));
+  finishReplay(o, p + body, m, q, e->flags, e->rcode, ancount, e->counts[kAuthority],
+               e->counts[kAdditional], options);
   outcome = {total, e->rcode, false, qtype, first_member};
   return Replay::Answered;
 }
@@ -810,7 +746,7 @@ std::shared_ptr<const PrecompiledAnswers> precompile(const Catalog& catalog,
             w.size() - qend > UINT16_MAX)
           continue;
         PrecompiledAnswer e;
-        e.hash = hashName(name);
+        e.hash = wire::hashName(name);
         e.name = name.data();
         e.name_size = static_cast<uint8_t>(name.size());
         e.qtype = qtypes[t];
@@ -840,7 +776,7 @@ std::shared_ptr<const PrecompiledAnswers> precompile(const Catalog& catalog,
         table->markNodata(made, nodata);
       } else if (table->size() < kMaxPrecompiledEntries) {
         PrecompiledAnswer e;  // an empty non-terminal, or nothing replayable: the name exists
-        e.hash = hashName(name);
+        e.hash = wire::hashName(name);
         e.name = name.data();
         e.name_size = static_cast<uint8_t>(name.size());
         e.nodata = nodata;
@@ -892,25 +828,19 @@ std::shared_ptr<const Catalog> Catalog::make(std::shared_ptr<const zone::ZoneSet
   return c;
 }
 
-Outcome answer(const Catalog& catalog, const PoolStates* pools, std::span<const uint8_t> query,
-               Transport transport, std::span<uint8_t> out, const Options& options) {
-  if (const PrecompiledAnswers* table = catalog.precompiled.get()) {
-    Outcome fast;
-    const Replay replay =
-        answerPrecompiled(catalog, *table, pools, query, transport, out, options, fast);
-    if (replay == Replay::Answered) return fast;
-    if (replay == Replay::Missing) {
-      if (const Outcome negative = answerNegative(*table, query, transport, out, options);
-          negative.size != 0)
-        return negative;
-    }
-  }
-  // The general path: every query the precompiled answers do not cover.
+namespace {
+
+// The general path: every query the precompiled answers do not cover.
+Outcome answerGeneral(const Catalog& catalog, const PoolStates* pools, const Request& request,
+                      std::span<uint8_t> out, const Options& options) {
   wire::Query q;
-  const wire::ParseStatus status = wire::parseQuery(query, q);
+  const wire::ParseStatus status = wire::parseQuery(request.message, q);
   if (status == wire::ParseStatus::Drop) return {};
 
-  const size_t limit = transport == Transport::Tcp ? wire::kMaxMessageSize : udpLimit(q, options);
+  const size_t limit =
+      request.transport == Transport::Tcp
+          ? wire::kMaxMessageSize
+          : wire::udpLimit(q.edns.present, q.edns.payload, options.udp_max_payload);
   wire::Writer w(out.data(), std::min(limit, out.size()));
   uint8_t blank_header[wire::kHeaderSize] = {};
   w.bytes(blank_header, sizeof blank_header);
@@ -938,7 +868,7 @@ Outcome answer(const Catalog& catalog, const PoolStates* pools, std::span<const 
   } else {
     const PoolStates& current =
         pools && pools->catalog == &catalog ? *pools : *catalog.initial_pools;
-    Response response(w, catalog, current, q, transport, options.transfer_allowed);
+    Response response(w, catalog, current, q, request.transport, request.transfer_allowed);
     response.resolve();
     code = response.rcode();
     flags = response.flags();
@@ -955,16 +885,52 @@ Outcome answer(const Catalog& catalog, const PoolStates* pools, std::span<const 
 
   if (with_opt) {
     w.setLimit(w.limit() + wire::kOptRecordSize);
-    w.opt(options.udp_max_payload, static_cast<uint8_t>(code >> 4), q.edns.dnssec_ok);
+    w.opt(options.udp_max_payload, wire::extendedRcode(code), q.edns.dnssec_ok);
     ++counts[kAdditional];
   }
-  uint8_t* m = w.data();
-  const uint16_t copied = q.flags & (0x7800 /* opcode */ | wire::flag::RD | wire::flag::CD);
-  wire::header::setId(m, q.id);
-  wire::header::setFlags(m, wire::flag::QR | copied | flags | (code & 0x0F));
-  wire::header::setCounts(m, q.has_question ? 1 : 0, counts[kAnswer], counts[kAuthority],
-                          counts[kAdditional]);
+  wire::setResponseHeader(w.data(), q.id, q.flags, flags, code, q.has_question ? 1 : 0,
+                          counts[kAnswer], counts[kAuthority], counts[kAdditional]);
   return {w.size(), code, (flags & TC) != 0, q.has_question ? q.qtype : uint16_t{0}, first_member};
+}
+
+}  // namespace
+
+Outcome answerMessage(const Catalog& catalog, const PoolStates* pools,
+                      std::span<const uint8_t> query, Transport transport, std::span<uint8_t> out,
+                      const Options& options, const Request& request) {
+  if (const PrecompiledAnswers* table = catalog.precompiled.get()) {
+    Outcome fast;
+    const Replay replay =
+        answerPrecompiled(catalog, *table, pools, query, transport, out, options, fast);
+    if (replay == Replay::Answered) return fast;
+    if (replay == Replay::Missing) {
+      if (const Outcome negative = answerNegative(*table, query, transport, out, options);
+          negative.size != 0)
+        return negative;
+    }
+  }
+  return answerGeneral(catalog, pools, request, out, options);
+}
+
+size_t slip(const Request& request, const Outcome& answered, std::span<uint8_t> response,
+            const Options& options) {
+  wire::Query q;
+  if (answered.size < wire::kHeaderSize || answered.size > response.size() ||
+      wire::parseQuery(request.message, q) == wire::ParseStatus::Drop)
+    return 0;
+  // Every path writes the question as sent right after the header, and an OPT record when the
+  // query had a readable one, unless the answer is FORMERR.
+  const size_t question = q.has_question ? q.qname.size + 4 : 0;
+  const bool with_opt = q.edns.present && answered.rcode != rcode::FORMERR;
+  const size_t size = wire::kHeaderSize + question + (with_opt ? wire::kOptRecordSize : 0);
+  if (size > answered.size) return 0;
+  uint8_t* m = response.data();
+  if (with_opt)
+    wire::putOpt(m + wire::kHeaderSize + question, options.udp_max_payload,
+                 wire::extendedRcode(answered.rcode), q.edns.dnssec_ok);
+  wire::header::setFlags(m, wire::header::flags(m) | TC);
+  wire::header::setCounts(m, q.has_question ? 1 : 0, 0, 0, with_opt ? 1 : 0);
+  return size;
 }
 
 }  // namespace rrdns::answer

@@ -19,46 +19,14 @@
 #include <string_view>
 #include <vector>
 
+#include "dns/wire/question.hh"
 #include "dns/zone/zone.hh"
 
 namespace rrdns::answer {
 
-// Names are lower-cased and hashed 8 bytes at a time: the fast path copies the question's name
-// into a zero-padded buffer of whole words and runs both over it in one pass.
-
-// A-Z to a-z in each of 8 bytes (bytes from 0x80 up are left alone). Length octets are at most 63,
-// below 'A', so a whole wire name can go through this.
-inline uint64_t lowerWord(uint64_t x) {
-  const uint64_t low7 = x & 0x7f7f7f7f7f7f7f7full;
-  const uint64_t above_z = low7 + 0x2525252525252525ull;     // top bit set where > 'Z'
-  const uint64_t from_a = low7 + 0x3f3f3f3f3f3f3f3full;      // top bit set where >= 'A'
-  const uint64_t upper = (from_a ^ above_z) & ~x & 0x8080808080808080ull;
-  return x | upper >> 2;                                     // 0x80 >> 2 == 'a' - 'A'
-}
-
-inline uint64_t hashStep(uint64_t h, uint64_t word) {
-  return ((h << 5 | h >> 59) ^ word) * 0x9e3779b97f4a7c15ull;
-}
-inline uint64_t hashFinish(uint64_t h) { return h ^ h >> 29; }
-inline constexpr uint64_t kHashSeed = 0x243f6a8885a308d3ull;
-
-// The hash of a lower-cased wire name, as the fast path computes it.
-inline uint64_t hashName(std::string_view lower) {
-  uint8_t buf[256 + 8];
-  std::memcpy(buf, lower.data(), lower.size());
-  std::memset(buf + lower.size(), 0, 8);  // the last word's padding
-  uint64_t h = kHashSeed;
-  for (size_t i = 0; i < lower.size(); i += 8) {
-    uint64_t word;
-    std::memcpy(&word, buf + i, 8);
-    h = hashStep(h, word);
-  }
-  return hashFinish(h);
-}
-
 // Kept small (56 bytes): a zone of a million names has a million or more of these.
 struct PrecompiledAnswer {
-  uint64_t hash = 0;
+  uint64_t hash = 0;  // wire::hashName(name)
   const char* name = nullptr;  // lower-cased wire, name_size bytes; points into the catalog's zones
   uint8_t name_size = 0;
   uint8_t pool_family = 0;  // see `pool`

@@ -20,8 +20,7 @@ TcpConnection::TcpConnection(Worker& worker)
       d_client_slot(ClientConnections::kNoSlot),
       d_input(std::make_unique_for_overwrite<uint8_t[]>(kMaxFrame)),
       d_pending{std::make_unique_for_overwrite<uint8_t[]>(kOutputCapacity), 0},
-      d_inflight{std::make_unique_for_overwrite<uint8_t[]>(kOutputCapacity), 0},
-      d_answer_options(worker.answerOptions()) {}
+      d_inflight{std::make_unique_for_overwrite<uint8_t[]>(kOutputCapacity), 0} {}
 
 TcpConnection::~TcpConnection() {
   if (d_transfer)
@@ -45,10 +44,11 @@ bool TcpConnection::accept(Worker& worker, uv_stream_t* server) {
     self->close();
     return false;
   }
-  sockaddr_storage peer{};
+  sockaddr_storage& peer = self->d_peer;
   int length = sizeof peer;
   const bool have_peer =
       uv_tcp_getpeername(&self->d_tcp, reinterpret_cast<sockaddr*>(&peer), &length) == 0;
+  if (!have_peer) peer.ss_family = AF_UNSPEC;
   if (have_peer) {
     bool refused = false;
     self->d_client_slot =
@@ -70,7 +70,7 @@ bool TcpConnection::accept(Worker& worker, uv_stream_t* server) {
   if (have_peer) {
     for (const auto& prefix : worker.settings().allow_transfer)
       if (prefix.contains(reinterpret_cast<const sockaddr*>(&peer)))
-        self->d_answer_options.transfer_allowed = true;
+        self->d_transfer_allowed = true;
   }
   self->restartIdleTimer();
   self->updateReading();
@@ -151,17 +151,13 @@ void TcpConnection::answerFrame(std::span<const uint8_t> query) {
   std::span<uint8_t> out(frame + 2, kMaxFrame - 2);
   answer::Outcome outcome;
   try {
-    outcome = answer::answer(d_worker.catalog(), d_worker.pools(), query, answer::Transport::Tcp, out,
-                             d_answer_options);
+    const answer::Request request{query, answer::Transport::Tcp, peer(), d_transfer_allowed};
+    outcome = answer::answer(d_worker.catalog(), d_worker.pools(), request, out,
+                             d_worker.answerOptions());
     d_worker.countAnswer(outcome);
-    if (spdlog::should_log(spdlog::level::trace)) {
-      sockaddr_storage peer{};
-      int length = sizeof peer;
-      uv_tcp_getpeername(&d_tcp, reinterpret_cast<sockaddr*>(&peer), &length);
-      spdlog::trace("tcp {}: {} byte query, {} byte answer, rcode {}",
-                    formatAddress(reinterpret_cast<const sockaddr*>(&peer)), query.size(),
+    if (spdlog::should_log(spdlog::level::trace))
+      spdlog::trace("tcp {}: {} byte query, {} byte answer, rcode {}", peerText(), query.size(),
                     outcome.size, outcome.rcode);
-    }
   } catch (const std::exception& e) {
     bump(counters.errors);  // lose this query, keep the connection and the loop
     spdlog::debug("tcp query: {}", e.what());
@@ -224,12 +220,9 @@ std::string TcpConnection::describeTransfer() const {
   return d_transfer ? wire::nameToText(d_transfer->zone().apex()) : std::string("?");
 }
 
-std::string TcpConnection::peerText() {
-  sockaddr_storage peer{};
-  int length = sizeof peer;
-  if (uv_tcp_getpeername(&d_tcp, reinterpret_cast<sockaddr*>(&peer), &length) != 0)
-    return "(unknown peer)";
-  return formatAddress(reinterpret_cast<const sockaddr*>(&peer));
+std::string TcpConnection::peerText() const {
+  if (d_peer.ss_family == AF_UNSPEC) return "(unknown peer)";
+  return formatAddress(peer());
 }
 
 void TcpConnection::flush() {

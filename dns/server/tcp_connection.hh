@@ -66,7 +66,11 @@ class TcpConnection final : public HandleOwner {
   void continueTransfer();
   // For transfer logs (they allocate; transfers are rare).
   std::string describeTransfer() const;
-  std::string peerText();
+  std::string peerText() const;
+  // The client's address, or null when it could not be read.
+  const sockaddr* peer() const {
+    return d_peer.ss_family == AF_UNSPEC ? nullptr : reinterpret_cast<const sockaddr*>(&d_peer);
+  }
   void flush();
   void updateReading();
   void restartIdleTimer();
@@ -83,7 +87,8 @@ class TcpConnection final : public HandleOwner {
   size_t d_input_size = 0;
   Output d_pending;   // answers not yet handed to libuv
   Output d_inflight;  // the buffer of the current uv_write; untouched until onWritten
-  answer::Options d_answer_options;  // the worker's, with this peer's transfer permission
+  sockaddr_storage d_peer{};  // AF_UNSPEC when unknown
+  bool d_transfer_allowed = false;  // decided once, from d_peer and the transfer ACL
   std::unique_ptr<answer::Transfer> d_transfer;  // the transfer being sent, if any
 
   bool d_reading = false;

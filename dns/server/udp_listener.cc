@@ -10,39 +10,8 @@
 
 #include "dns/server/address.hh"
 #include "dns/server/worker.hh"
-#include "dns/wire/constants.hh"
-#include "dns/wire/header.hh"
 
 namespace rrdns::server {
-
-namespace {
-
-// Cuts a response down to its header, question and OPT with TC set: the "slip" answer to a
-// rate-limited client, small (no amplification) and telling a real one to retry over TCP.
-// answer() wrote the question uncompressed right after the header and the OPT, if any, last.
-size_t slipResponse(uint8_t* m, size_t size) {
-  namespace header = wire::header;
-  size_t end = wire::kHeaderSize;
-  const uint16_t qdcount = header::qdcount(m) == 1 ? 1 : 0;
-  if (qdcount == 1) {
-    while (end < size && m[end] != 0) end += 1 + m[end];
-    end += 1 + 4;  // the root label, QTYPE and QCLASS
-    if (end > size) return 0;
-  }
-  uint16_t arcount = 0;
-  const uint8_t* opt = m + size - wire::kOptRecordSize;
-  if (header::arcount(m) > 0 && size >= end + wire::kOptRecordSize && opt[0] == 0 &&
-      load16(opt + 1) == wire::type::OPT) {
-    std::memmove(m + end, opt, wire::kOptRecordSize);
-    end += wire::kOptRecordSize;
-    arcount = 1;
-  }
-  header::setFlags(m, header::flags(m) | wire::flag::TC);
-  header::setCounts(m, qdcount, 0, 0, arcount);
-  return end;
-}
-
-}  // namespace
 
 UdpListener::UdpListener(Worker& worker)
     : d_worker(worker),
@@ -138,9 +107,9 @@ size_t UdpListener::answerDatagram(std::span<const uint8_t> query, const sockadd
   WorkerCounters& counters = d_worker.counters();
   bump(counters.udp_queries);
   try {
-    answer::Outcome outcome = answer::answer(d_worker.catalog(), d_worker.pools(), query,
-                                             answer::Transport::Udp, {out, kMaxAnswer},
-                                             d_worker.answerOptions());
+    const answer::Request request{query, answer::Transport::Udp, peer};
+    const answer::Outcome outcome = answer::answer(d_worker.catalog(), d_worker.pools(), request,
+                                                   {out, kMaxAnswer}, d_worker.answerOptions());
     d_worker.countAnswer(outcome);
     if (trace)
       spdlog::trace("udp {}: {} byte query, {} byte answer, rcode {}{}", formatAddress(peer),
@@ -153,7 +122,7 @@ size_t UdpListener::answerDatagram(std::span<const uint8_t> query, const sockadd
         bump(counters.rate_limited);
         if (decision == RateLimiter::Decision::Drop) return 0;
         bump(counters.rate_slipped);
-        size = slipResponse(out, size);
+        size = answer::slip(request, outcome, {out, kMaxAnswer}, d_worker.answerOptions());
       }
     }
     return size;

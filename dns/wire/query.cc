@@ -1,5 +1,7 @@
 #include "dns/wire/query.hh"
 
+#include <cstring>
+
 #include "dns/base/bytes.hh"
 #include "dns/wire/header.hh"
 
@@ -18,18 +20,10 @@ bool readRecord(std::span<const uint8_t> msg, size_t& pos, bool additional, Edns
   if (rtype == type::OPT) {
     // RFC 6891 6.1.1: one OPT, in the additional section, owned by the root.
     if (!additional || edns.present || owner.size != 1) return false;
-    edns.present = true;
-    edns.payload = load16(p + 2);
-    edns.version = p[5];
-    edns.dnssec_ok = (load16(p + 6) & 0x8000) != 0;
-    // Options are ignored, but their framing must add up to RDLENGTH.
-    size_t opt = pos + 10;
-    const size_t end = opt + rdlength;
-    while (opt < end) {
-      if (opt + 4 > end) return false;
-      opt += 4 + load16(msg.data() + opt + 2);
-    }
-    if (opt != end) return false;
+    size_t at = pos - 1;  // where readOpt() expects a one-byte owner; the fixed part is in
+    if (!readOpt(msg, at, edns)) return false;
+    pos = at;
+    return true;
   }
   pos += 10 + rdlength;
   return true;
@@ -47,19 +41,22 @@ ParseStatus parseQuery(std::span<const uint8_t> msg, Query& q) {
   if (q.flags & flag::QR) return ParseStatus::Drop;
 
   const bool query_opcode = header::opcode(q.flags) == opcode::QUERY;
-  if (header::qdcount(m) != 1) return query_opcode ? ParseStatus::FormErr : ParseStatus::NotImp;
+  const ParseStatus malformed = query_opcode ? ParseStatus::FormErr : ParseStatus::NotImp;
+  if (header::qdcount(m) != 1) return malformed;
 
-  size_t pos = kHeaderSize;
-  if (readName(msg, pos, q.qname) != NameStatus::Ok || pos + 4 > msg.size())
-    return query_opcode ? ParseStatus::FormErr : ParseStatus::NotImp;
-  q.qtype = load16(m + pos);
-  q.qclass = load16(m + pos + 2);
-  pos += 4;
-  q.lower = q.qname;
-  lowerName(q.lower.data, q.lower.size);
+  Question question;
+  if (!readQuestion(msg, question)) return malformed;
+  q.qname.size = static_cast<uint8_t>(question.size);
+  std::memcpy(q.qname.data, m + kHeaderSize, question.size);
+  q.lower.size = q.qname.size;
+  std::memcpy(q.lower.data, question.lower, question.size);
+  q.hash = question.hash;
+  q.qtype = question.qtype;
+  q.qclass = question.qclass;
   q.has_question = true;
   if (!query_opcode) return ParseStatus::NotImp;
 
+  size_t pos = question.end;
   const size_t answers = header::ancount(m) + header::nscount(m);
   const size_t additionals = header::arcount(m);
   for (size_t i = 0; i < answers + additionals; ++i)

@@ -1,21 +1,16 @@
 // query.hh -- parsing an incoming query in place (RFC 1035 4.1, RFC 6891 EDNS0).
 //
-// No heap and no exceptions: parseQuery() fills a caller-owned Query and says how to respond.
+// No heap and no exceptions: parseQuery() fills a caller-owned Query and says how to respond. The
+// question and the OPT record are read by question.hh, as the fast path reads them.
 #pragma once
 
 #include <cstdint>
 #include <span>
 
 #include "dns/wire/name.hh"
+#include "dns/wire/question.hh"
 
 namespace rrdns::wire {
-
-struct Edns {
-  bool present = false;
-  uint8_t version = 0;
-  uint16_t payload = 0;  // the requester's UDP payload size, as sent
-  bool dnssec_ok = false;
-};
 
 struct Query {
   uint16_t id = 0;
@@ -23,6 +18,7 @@ struct Query {
   bool has_question = false;  // the question parsed and can be echoed back
   NameBuf qname;              // as sent, letter case preserved (0x20)
   NameBuf lower;              // lower-cased copy, used for lookups
+  uint64_t hash = 0;          // hashName(lower)
   uint16_t qtype = 0;
   uint16_t qclass = 0;
   Edns edns;

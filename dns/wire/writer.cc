@@ -1,5 +1,7 @@
 #include "dns/wire/writer.hh"
 
+#include "dns/wire/response.hh"
+
 namespace rrdns::wire {
 
 bool Writer::matchesAt(size_t offset, std::string_view suffix) const {
@@ -92,13 +94,9 @@ void Writer::record(std::string_view owner, uint16_t rtype, uint16_t rclass, uin
 }
 
 void Writer::opt(uint16_t payload, uint8_t extended_rcode, bool dnssec_ok) {
-  u8(0);  // root owner
-  u16(type::OPT);
-  u16(payload);
-  u8(extended_rcode);
-  u8(0);  // version
-  u16(dnssec_ok ? 0x8000 : 0);
-  u16(0);  // no options
+  if (!reserve(kOptRecordSize)) return;
+  putOpt(d_buf + d_size, payload, extended_rcode, dnssec_ok);
+  d_size += kOptRecordSize;
 }
 
 }  // namespace rrdns::wire

@@ -65,7 +65,7 @@ class Writer {
   void record(std::string_view owner, uint16_t rtype, uint16_t rclass, uint32_t ttl,
               std::string_view rdata);
 
-  // An OPT pseudo-record (RFC 6891 6.1.2); `extended_rcode` is the upper 8 bits of the RCODE.
+  // Our OPT pseudo-record (wire::putOpt); `extended_rcode` is the upper 8 bits of the RCODE.
   void opt(uint16_t payload, uint8_t extended_rcode, bool dnssec_ok);
 
   // Load time: from now on, appends to `log` the message offset of every compression pointer

@@ -44,11 +44,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::span<const uint8_t> query(data, size);
   rrdns::answer::Options small;
   small.udp_max_payload = 512;
-  rrdns::answer::Options transfer;
-  transfer.transfer_allowed = true;
-  fuzz::answerAndCheck(s.catalog, nullptr, query, Transport::Udp, {});
-  fuzz::answerAndCheck(s.catalog, s.all_down.get(), query, Transport::Udp, small);
-  fuzz::answerAndCheck(s.catalog, nullptr, query, Transport::Tcp, {});
-  fuzz::answerAndCheck(s.catalog, s.all_down.get(), query, Transport::Tcp, transfer);
+  fuzz::answerAndCheck(s.catalog, nullptr, {query, Transport::Udp}, {});
+  fuzz::answerAndCheck(s.catalog, s.all_down.get(), {query, Transport::Udp}, small);
+  fuzz::answerAndCheck(s.catalog, nullptr, {query, Transport::Tcp}, {});
+  fuzz::answerAndCheck(s.catalog, s.all_down.get(), {query, Transport::Tcp, nullptr, true}, {});
   return 0;
 }

@@ -98,17 +98,19 @@ inline void checkMessage(std::span<const uint8_t> msg, uint16_t query_id) {
   if (pos != msg.size()) fail("bytes after the last counted record");
 }
 
-// Answers `query` the way a worker would and checks the response; streams an allowed transfer
-// to the end (bounded), checking each message.
+// Answers `request` the way a worker would and checks the response, and over UDP its slip too;
+// streams an allowed transfer to the end (bounded), checking each message.
 inline void answerAndCheck(const std::shared_ptr<const answer::Catalog>& catalog,
-                           const answer::PoolStates* pools, std::span<const uint8_t> query,
-                           answer::Transport transport, const answer::Options& options) {
+                           const answer::PoolStates* pools, const answer::Request& request,
+                           const answer::Options& options) {
   static std::vector<uint8_t> out(65535);
-  const answer::Outcome outcome = answer::answer(*catalog, pools, query, transport, out, options);
+  const std::span<const uint8_t> query = request.message;
+  const answer::Transport transport = request.transport;
+  const answer::Outcome outcome = answer::answer(*catalog, pools, request, out, options);
   wire::Query q;
   const wire::ParseStatus status = wire::parseQuery(query, q);
   if (outcome.transfer_zone) {
-    if (transport != answer::Transport::Tcp || !options.transfer_allowed)
+    if (transport != answer::Transport::Tcp || !request.transfer_allowed)
       fail("transfer granted over UDP or to a client not allowed");
     answer::Transfer transfer(catalog, *outcome.transfer_zone, q);
     size_t size = 0;
@@ -128,6 +130,12 @@ inline void answerAndCheck(const std::shared_ptr<const answer::Catalog>& catalog
     if (outcome.size > limit) fail("UDP response larger than the requester can take");
   }
   checkMessage(std::span<const uint8_t>(out.data(), outcome.size), q.id);
+  if (transport == answer::Transport::Udp) {
+    const size_t slipped = answer::slip(request, outcome, out, options);
+    if (slipped == 0 || slipped > outcome.size) fail("no slip, or one larger than the answer");
+    if (!(wire::header::flags(out.data()) & wire::flag::TC)) fail("a slip without TC");
+    checkMessage(std::span<const uint8_t>(out.data(), slipped), q.id);
+  }
 }
 
 // A query for `name` (lower-cased wire) of `qtype`, with or without an OPT record.
@@ -155,8 +163,6 @@ inline void serveZone(std::shared_ptr<zone::Zone> zone) {
   set->assignRotationSlots();
   auto catalog = answer::Catalog::make(set);
   const zone::Zone& z = *set->zones().front();
-  answer::Options tcp_options;
-  tcp_options.transfer_allowed = true;
   static const uint16_t kTypes[] = {wire::type::A,   wire::type::AAAA, wire::type::ANY,
                                     wire::type::MX,  wire::type::NS,   wire::type::SRV,
                                     wire::type::SOA, wire::type::CNAME, wire::type::TXT};
@@ -168,14 +174,16 @@ inline void serveZone(std::shared_ptr<zone::Zone> zone) {
     for (uint16_t t : kTypes) {
       for (const std::string* n : {&owner, &below}) {
         if (n->size() > wire::kMaxNameLength) continue;
-        answerAndCheck(catalog, nullptr, makeQuery(*n, t, false), answer::Transport::Udp, {});
-        answerAndCheck(catalog, nullptr, makeQuery(*n, t, true, 4096), answer::Transport::Udp, {});
-        answerAndCheck(catalog, nullptr, makeQuery(*n, t, true), answer::Transport::Tcp, {});
+        const auto plain = makeQuery(*n, t, false), big = makeQuery(*n, t, true, 4096),
+                   edns = makeQuery(*n, t, true);
+        answerAndCheck(catalog, nullptr, {plain, answer::Transport::Udp}, {});
+        answerAndCheck(catalog, nullptr, {big, answer::Transport::Udp}, {});
+        answerAndCheck(catalog, nullptr, {edns, answer::Transport::Tcp}, {});
       }
     }
   }
-  answerAndCheck(catalog, nullptr, makeQuery(z.apex(), wire::type::AXFR, false),
-                 answer::Transport::Tcp, tcp_options);
+  const auto axfr = makeQuery(z.apex(), wire::type::AXFR, false);
+  answerAndCheck(catalog, nullptr, {axfr, answer::Transport::Tcp, nullptr, true}, {});
 }
 
 }  // namespace fuzz

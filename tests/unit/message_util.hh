@@ -56,6 +56,7 @@ struct QuerySpec {
   uint8_t edns_version = 0;
   bool dnssec_ok = false;
   bool keep_case = false;  // write qname as given, without lower-casing
+  std::string edns_options;  // the OPT record's RDATA: options as (code, length, data), raw
 };
 
 inline void put16(std::vector<uint8_t>& m, uint16_t v) {
@@ -97,7 +98,8 @@ inline std::vector<uint8_t> query(const QuerySpec& s) {
     m.push_back(0);
     m.push_back(s.edns_version);
     put16(m, s.dnssec_ok ? 0x8000 : 0);
-    put16(m, 0);
+    put16(m, static_cast<uint16_t>(s.edns_options.size()));
+    m.insert(m.end(), s.edns_options.begin(), s.edns_options.end());
   }
   return m;
 }

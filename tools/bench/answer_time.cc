@@ -83,7 +83,7 @@ double timeAnswers(const answer::Catalog& catalog, const std::vector<const Query
   do {
     for (int pass = 0; pass < 64; ++pass)
       for (const Query* q : queries)
-        bytes += answer::answer(catalog, q->wire, answer::Transport::Udp, out).size;
+        bytes += answer::answer(catalog, nullptr, {q->wire, answer::Transport::Udp}, out).size;
     answered += 64 * queries.size();
     now = clock::now();
   } while (now < end);

@@ -92,7 +92,7 @@ struct Fixture {
   Message askRaw(const std::vector<uint8_t>& q, answer::Transport t = answer::Transport::Udp,
                  answer::Outcome* outcome = nullptr) {
     std::vector<uint8_t> out(65535);
-    const auto o = answer::answer(*catalog, q, t, out);
+    const auto o = answer::answer(*catalog, nullptr, {q, t}, out);
     if (outcome) *outcome = o;
     REQUIRE(o.size > 0);
     auto m = testutil::decode(out.data(), o.size);
@@ -362,9 +362,9 @@ TEST_CASE_FIXTURE(Fixture, "responses and runts are dropped") {
   QuerySpec spec;
   spec.flags = 0x8000;
   const auto response = testutil::query(spec);
-  CHECK(answer::answer(*catalog, response, answer::Transport::Udp, out).size == 0);
+  CHECK(answer::answer(*catalog, nullptr, {response, answer::Transport::Udp}, out).size == 0);
   const std::vector<uint8_t> runt(5, 0);
-  CHECK(answer::answer(*catalog, runt, answer::Transport::Udp, out).size == 0);
+  CHECK(answer::answer(*catalog, nullptr, {runt, answer::Transport::Udp}, out).size == 0);
 }
 
 TEST_CASE_FIXTURE(Fixture, "EDNS: OPT echoed with our payload size, DO copied") {

@@ -98,7 +98,7 @@ struct PoolFixture {
     spec.qtype = qtype;
     const auto q = testutil::query(spec);
     std::vector<uint8_t> out(65535);
-    const auto o = answer::answer(*catalog, states.get(), q, answer::Transport::Udp, out);
+    const auto o = answer::answer(*catalog, states.get(), {q, answer::Transport::Udp}, out);
     REQUIRE(o.size > 0);
     return testutil::decode(out.data(), o.size);
   }
@@ -331,8 +331,8 @@ TEST_CASE("the outcome names the member answered first, for answer-share counter
   spec.qname = "www.pool.test.";
   std::vector<uint8_t> out(65535);
   for (int i = 0; i < 4; ++i) {
-    const auto o = answer::answer(*fx.catalog, nullptr, testutil::query(spec),
-                                  answer::Transport::Udp, out);
+    const auto o = answer::answer(*fx.catalog, nullptr,
+                                  {testutil::query(spec), answer::Transport::Udp}, out);
     REQUIRE(o.first_member != answer::Outcome::kNoMember);
     const Message m = testutil::decode(out.data(), o.size);
     CHECK(fx.zones->members()[o.first_member]->text == m.address(m.answer[0]));
@@ -340,8 +340,8 @@ TEST_CASE("the outcome names the member answered first, for answer-share counter
   }
   spec.qname = "alias.pool.test.";
   spec.qtype = type::TXT;  // no pool answer: no member
-  const auto none = answer::answer(*fx.catalog, nullptr, testutil::query(spec),
-                                   answer::Transport::Udp, out);
+  const auto none = answer::answer(*fx.catalog, nullptr,
+                                   {testutil::query(spec), answer::Transport::Udp}, out);
   CHECK(none.first_member == answer::Outcome::kNoMember);
   CHECK(none.qtype == type::TXT);
 }

@@ -31,7 +31,7 @@ std::shared_ptr<const zone::ZoneSet> demoZones() {
 std::vector<uint8_t> ask(const answer::Catalog& catalog, const std::vector<uint8_t>& query,
                          answer::Transport transport, answer::Outcome& outcome) {
   std::vector<uint8_t> out(wire::kMaxMessageSize);
-  outcome = answer::answer(catalog, query, transport, out, answer::Options{1232});
+  outcome = answer::answer(catalog, nullptr, {query, transport}, out, answer::Options{1232});
   out.resize(outcome.size);
   return out;
 }

@@ -97,9 +97,7 @@ struct Fixture {
                       Message* reply = nullptr) {
     const auto q = testutil::query(spec);
     std::vector<uint8_t> out(65535);
-    answer::Options options;
-    options.transfer_allowed = allowed;
-    const auto o = answer::answer(*catalog, q, transport, out, options);
+    const auto o = answer::answer(*catalog, nullptr, {q, transport, nullptr, allowed}, out);
     if (reply && o.size > 0) *reply = testutil::decode(out.data(), o.size);
     return o;
   }

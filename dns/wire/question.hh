@@ -1,0 +1,200 @@
+// question.hh -- the one reader of a query's question and EDNS record (RFC 1035 4.1.2, RFC 6891
+// 6.1.2), shared by the fast path (which reads nothing else) and parseQuery() (which also walks
+// the other records).
+//
+// Inline and allocation-free: it runs on every query. The question's name is lower-cased and hashed
+// in the same pass, a word at a time, because every lookup needs both.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string_view>
+
+#include "dns/base/bytes.hh"
+#include "dns/wire/constants.hh"
+
+namespace rrdns::wire {
+
+// Names are lower-cased and hashed 8 bytes at a time, over a zero-padded buffer of whole words.
+
+// A-Z to a-z in each of 8 bytes (bytes from 0x80 up are left alone). Length octets are at most 63,
+// below 'A', so a whole wire name can go through this.
+inline uint64_t lowerWord(uint64_t x) {
+  const uint64_t low7 = x & 0x7f7f7f7f7f7f7f7full;
+  const uint64_t above_z = low7 + 0x2525252525252525ull;  // top bit set where > 'Z'
+  const uint64_t from_a = low7 + 0x3f3f3f3f3f3f3f3full;   // top bit set where >= 'A'
+  const uint64_t upper = (from_a ^ above_z) & ~x & 0x8080808080808080ull;
+  return x | upper >> 2;  // 0x80 >> 2 == 'a' - 'A'
+}
+
+inline uint64_t hashStep(uint64_t h, uint64_t word) {
+  return ((h << 5 | h >> 59) ^ word) * 0x9e3779b97f4a7c15ull;
+}
+inline uint64_t hashFinish(uint64_t h) { return h ^ h >> 29; }
+inline constexpr uint64_t kHashSeed = 0x243f6a8885a308d3ull;
+
+// The hash of `size` bytes of lower-cased wire name at `p`, which must be followed by at least 8
+// readable bytes that are zero past the name (the last word's padding).
+inline uint64_t hashPadded(const uint8_t* p, size_t size) {
+  uint64_t h = kHashSeed;
+  for (size_t i = 0; i < size; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, p + i, 8);
+    h = hashStep(h, word);
+  }
+  return hashFinish(h);
+}
+
+// The hash of a lower-cased wire name, as readQuestion() computes it.
+inline uint64_t hashName(std::string_view lower) {
+  uint8_t buf[kMaxNameLength + 1 + 8];
+  std::memcpy(buf, lower.data(), lower.size());
+  std::memset(buf + lower.size(), 0, 8);
+  return hashPadded(buf, lower.size());
+}
+
+// A query's question, read in place. No initialisers: readQuestion() sets every field, and the
+// fast path would pay for stores it does not need.
+struct Question {
+  alignas(8) uint8_t lower[kMaxNameLength + 8];  // the name lower-cased, zero-padded to a word
+  size_t size;                                   // of the name, root label included
+  uint64_t hash;                                 // hashPadded() of `lower`
+  uint16_t qtype;
+  uint16_t qclass;
+  size_t end;  // message offset just past QCLASS
+
+  std::string_view name() const { return {reinterpret_cast<const char*>(lower), size}; }
+};
+
+// Reads the question that starts right after the header. Its name must be plain labels: a
+// compression pointer there could only point into the header, so it is refused (as Knot DNS
+// refuses it). False when the question is malformed or cut short.
+[[gnu::always_inline]] inline bool readQuestion(std::span<const uint8_t> msg, Question& q) {
+  const uint8_t* m = msg.data();
+  const size_t size = msg.size();
+  // The length octets first, which leave room for the root label, QTYPE and QCLASS after each
+  // label...
+  size_t pos = kHeaderSize;
+  if (pos + 5 > size) return false;
+  for (uint8_t len; (len = m[pos]) != 0; pos += 1 + len)
+    if (len > 63 || pos + 1 + len + 5 > size || pos + 1 + len - kHeaderSize >= kMaxNameLength)
+      return false;
+  ++pos;
+  const size_t n = pos - kHeaderSize;
+  q.size = n;
+  // ...then lower-case and hash it a word at a time.
+  std::memcpy(q.lower, m + kHeaderSize, n);
+  std::memset(q.lower + n, 0, 8);
+  uint64_t hash = kHashSeed;
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, q.lower + i, 8);
+    word = lowerWord(word);
+    std::memcpy(q.lower + i, &word, 8);
+    hash = hashStep(hash, word);
+  }
+  q.hash = hashFinish(hash);
+  q.qtype = load16(m + pos);
+  q.qclass = load16(m + pos + 2);
+  q.end = pos + 4;
+  return true;
+}
+
+namespace edns_option {
+inline constexpr uint16_t NSID = 3;  // RFC 5001
+inline constexpr uint16_t ECS = 8;   // RFC 7871
+}  // namespace edns_option
+
+// The EDNS options rrdns understands, noted where they are rather than copied: most queries carry
+// none, and those that do are read again only by what needs them.
+struct EdnsOptions {
+  bool nsid = false;         // NSID asked for (RFC 5001 2.1)
+  uint16_t subnet = 0;       // message offset of the EDNS Client Subnet option's data; 0: none
+  uint16_t subnet_size = 0;  // its length
+};
+
+// Walks the options from `opt` to `end` in the message at `m` (an OPT record's RDATA), noting
+// those rrdns understands in `found`. False when they do not frame to exactly that length.
+[[gnu::always_inline]] inline bool scanOptions(const uint8_t* m, size_t opt, size_t end,
+                                               EdnsOptions& found) {
+  while (opt != end) {
+    if (opt + 4 > end) return false;
+    const uint16_t code = load16(m + opt);
+    const size_t len = load16(m + opt + 2);
+    if (opt + 4 + len > end) return false;
+    if (code == edns_option::NSID) {
+      found.nsid = true;
+    } else if (code == edns_option::ECS) {
+      found.subnet = static_cast<uint16_t>(opt + 4);
+      found.subnet_size = static_cast<uint16_t>(len);
+    }
+    opt += 4 + len;
+  }
+  return true;
+}
+
+// A query's EDNS record (RFC 6891 6.1.2).
+struct Edns {
+  bool present = false;
+  uint8_t version = 0;
+  uint16_t payload = 0;  // the requester's UDP payload size, as sent
+  bool dnssec_ok = false;
+  EdnsOptions options;
+};
+
+// The fixed part of the OPT record at `pos`: where its options end (RDLENGTH), the payload size,
+// the version and the DO bit (RFC 6891 6.1.2-6.1.3). The caller has checked that these 11 bytes
+// are in the message.
+inline size_t optEnd(const uint8_t* m, size_t pos) { return pos + kOptRecordSize + load16(m + pos + 9); }
+inline uint16_t optPayload(const uint8_t* m, size_t pos) { return load16(m + pos + 3); }
+inline uint8_t optVersion(const uint8_t* m, size_t pos) { return m[pos + 6]; }
+inline bool optDnssecOk(const uint8_t* m, size_t pos) { return (m[pos + 7] & 0x80) != 0; }
+
+// Reads the OPT record at `pos` into `edns` and moves `pos` past it. The caller has checked its
+// owner (the root), its TYPE, and that its fixed part is in the message. False when its options
+// run past the message or do not frame to its RDLENGTH.
+inline bool readOpt(std::span<const uint8_t> msg, size_t& pos, Edns& edns) {
+  const uint8_t* m = msg.data();
+  const size_t end = optEnd(m, pos);
+  if (end > msg.size() || !scanOptions(m, pos + kOptRecordSize, end, edns.options)) return false;
+  edns.present = true;
+  edns.payload = optPayload(m, pos);
+  edns.version = optVersion(m, pos);
+  edns.dnssec_ok = optDnssecOk(m, pos);
+  pos = end;
+  return true;
+}
+
+// EDNS Client Subnet (RFC 7871 6), as the query sent it.
+struct ClientSubnet {
+  uint16_t family = 0;  // 1: IPv4, 2: IPv6 (the option's ADDRESS FAMILY)
+  uint8_t source_prefix = 0;
+  uint8_t scope_prefix = 0;
+  uint8_t address[16] = {};  // the address bytes sent, the rest zero
+};
+
+enum class SubnetStatus : uint8_t { None, Valid, Malformed };
+
+// Decodes the ECS option readOpt() found in `msg`. Malformed per RFC 7871 6: too short, an unknown
+// family, a prefix longer than the family's address, or an address longer or shorter than the
+// prefix needs.
+inline SubnetStatus readClientSubnet(std::span<const uint8_t> msg, const EdnsOptions& options,
+                                     ClientSubnet& out) {
+  if (options.subnet == 0) return SubnetStatus::None;
+  const uint8_t* p = msg.data() + options.subnet;
+  const size_t len = options.subnet_size;
+  if (len < 4) return SubnetStatus::Malformed;
+  out.family = load16(p);
+  out.source_prefix = p[2];
+  out.scope_prefix = p[3];
+  const size_t max_prefix = out.family == 1 ? 32 : out.family == 2 ? 128 : 0;
+  const size_t bytes = (size_t{out.source_prefix} + 7) / 8;
+  if (max_prefix == 0 || out.source_prefix > max_prefix || len - 4 != bytes)
+    return SubnetStatus::Malformed;
+  std::memset(out.address, 0, sizeof out.address);
+  std::memcpy(out.address, p + 4, bytes);
+  return SubnetStatus::Valid;
+}
+
+}  // namespace rrdns::wire
