@@ -88,6 +88,9 @@ def test_answering_allocates_nothing(daemons, tmp_path, monkeypatch):
     daemon = daemons(zones=[repo_zone("rr.test.toml"), pool_zone], threads=1)
     monkeypatch.delenv("LD_PRELOAD")
 
+    # The answer table is built on a thread of its own once the zones are served: its allocations
+    # are not the query path's, and they raced the first count.
+    assert daemon.wait_stderr("answer table ready", timeout=10), daemon.diag()
     sock = tcp_connect(daemon.host, daemon.port)
     try:
         ask_all_udp(daemon, 2)  # warm-up: first use of every path
