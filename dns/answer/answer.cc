@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "dns/answer/lookup.hh"
+#include "dns/answer/reclaimer.hh"
 #include "dns/health/clock.hh"
 #include "dns/wire/header.hh"
 #include "dns/wire/query.hh"
@@ -800,7 +801,8 @@ std::shared_ptr<const PrecompiledAnswers> precompile(const Catalog& catalog,
 
 std::shared_ptr<const Catalog> Catalog::make(std::shared_ptr<const zone::ZoneSet> zones,
                                              Precompile when, ReadyHook ready) {
-  auto c = std::make_shared<Catalog>();
+  // Freed on the reclaimer thread, wherever its last reference is dropped (reclaimer.hh).
+  auto c = Reclaimer::own(new Catalog());
   c->rotation = std::make_shared<RotationState>(zones->rotationSlots());
   auto initial = computePoolStates(*zones, nullptr, health::monotonicMs());
   initial->catalog = c.get();

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <numeric>
 
+#include "dns/answer/reclaimer.hh"
 #include "dns/base/bytes.hh"
 #include "dns/wire/constants.hh"
 
@@ -191,7 +192,7 @@ std::shared_ptr<PoolStates> computePoolStates(const zone::ZoneSet& zones,
                                               const std::vector<MemberOverride>* overrides) {
   if (health && health->targets.size() != zones.targets().size()) health = nullptr;
   if (overrides && overrides->size() != zones.members().size()) overrides = nullptr;
-  auto states = std::make_shared<PoolStates>();
+  auto states = Reclaimer::own(new PoolStates());  // freed off the query threads
   states->computed_ms = now_ms;
   states->pools.resize(zones.pools().size());
   for (const zone::Pool* pool : zones.pools()) {

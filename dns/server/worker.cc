@@ -144,8 +144,9 @@ void Worker::onMailbox(uv_async_t* async) {
   self->d_pools.swap(pools);
   // Most publishes only bring new pool states; the members change with the catalog only.
   if (self->d_catalog.get() != self->d_member_catalog) self->resetMemberCounters(catalog.get());
-  // The locals now hold the old ones; if this was their last user, they are freed here, off the
-  // publishing thread and outside the lock.
+  // The locals now hold the old ones: this worker is done with them. If it was their last user,
+  // dropping them hands them to the reclaimer thread (answer/reclaimer.hh), which frees them: a
+  // catalog of a million records takes too long to free here, between two queries.
 }
 
 namespace {
