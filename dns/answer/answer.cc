@@ -9,6 +9,7 @@
 
 #include "dns/answer/lookup.hh"
 #include "dns/answer/reclaimer.hh"
+#include "dns/base/background.hh"
 #include "dns/health/clock.hh"
 #include "dns/wire/header.hh"
 #include "dns/wire/query.hh"
@@ -814,6 +815,7 @@ std::shared_ptr<const Catalog> Catalog::make(std::shared_ptr<const zone::ZoneSet
     Catalog* catalog = c.get();  // outlives the thread: ~FastPathBuild joins it first
     c->precompiling.start([catalog, ready = std::move(ready)](const std::atomic<bool>* stop) {
       pthread_setname_np(pthread_self(), "rrdns-precomp");
+      runBelowQueryThreads();
       try {
         const auto start = std::chrono::steady_clock::now();
         auto table = precompile(*catalog, stop);

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <thread>
 
+#include "dns/base/background.hh"
+
 namespace rrdns::answer {
 
 // Started by the first Reclaimer::own() (so constructed before, and destroyed after, any static
@@ -53,6 +55,7 @@ class ReclaimerThread {
  private:
   void run() {
     pthread_setname_np(pthread_self(), "rrdns-reclaim");
+    runBelowQueryThreads();
     for (;;) {
       const uint64_t seen = d_pushed.load(std::memory_order_acquire);
       Retired* list = d_head.exchange(nullptr, std::memory_order_acquire);

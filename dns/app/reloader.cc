@@ -5,6 +5,7 @@
 
 #include "dns/answer/answer.hh"
 #include "dns/app/report.hh"
+#include "dns/base/background.hh"
 
 namespace rrdns::app {
 
@@ -88,6 +89,8 @@ void Reloader::begin() {
 // d_command_line is never modified after startup.
 void Reloader::load(uv_work_t* work) {
   auto* job = static_cast<Job*>(work->data);
+  // The pool's threads do nothing else in rrdnsd: staying below the query threads is for good.
+  runBelowQueryThreads();
   try {
     job->config = resolveConfig(job->self->d_command_line);
     if (job->config.config) job->zones = zone::loadZoneSet(job->config.config->zones);
