@@ -43,11 +43,16 @@ class ReclaimerThread {
     d_pushed.notify_one();
   }
 
+  // Until nothing retired is left, including what destroying the rest retired (a catalog's pool
+  // states).
   void drain() {
-    const uint64_t target = d_retired.load(std::memory_order_acquire);
-    for (uint64_t done = d_destroyed.load(std::memory_order_acquire); done < target;
-         done = d_destroyed.load(std::memory_order_acquire))
-      d_destroyed.wait(done, std::memory_order_acquire);
+    for (;;) {
+      const uint64_t target = d_retired.load(std::memory_order_acquire);
+      for (uint64_t done = d_destroyed.load(std::memory_order_acquire); done < target;
+           done = d_destroyed.load(std::memory_order_acquire))
+        d_destroyed.wait(done, std::memory_order_acquire);
+      if (d_retired.load(std::memory_order_acquire) == target) return;
+    }
   }
 
   uint64_t destroyed() const { return d_destroyed.load(std::memory_order_acquire); }

@@ -32,7 +32,8 @@ class Reclaimer {
   // first use, so it is destroyed (at exit, destroying what is left) after anything it owns.
   static void start();
 
-  // Blocks until everything retired before the call is destroyed (tests; shutdown).
+  // Blocks until everything retired before the call is destroyed, and what that retired in
+  // turn (tests).
   static void drain();
 
   // How many objects the reclaimer thread has destroyed (tests).
