@@ -23,6 +23,13 @@ class ReclaimerThread {
     d_pushed.notify_one();
     d_thread.join();
     s_gone.store(true, std::memory_order_release);
+    // Whatever a thread still running at exit pushed after run() returned.
+    for (Retired* node = d_head.exchange(nullptr); node != nullptr;) {
+      Retired* next = node->next;
+      node->destroy(node->object);
+      delete node;
+      node = next;
+    }
   }
 
   static ReclaimerThread& instance() {

@@ -22,8 +22,10 @@ class Reclaimer {
   // the reclaimer thread. Allocates (the node) here, on the making thread.
   template <typename T>
   static std::shared_ptr<T> own(T* object) {
+    std::unique_ptr<T> guard(object);  // until the node exists
     start();
     Retired* node = new Retired{object, [](const void* p) { delete static_cast<const T*>(p); }};
+    guard.release();
     // On failure shared_ptr calls the deleter: `object` is retired like any other.
     return std::shared_ptr<T>(object, Deleter{node});
   }
