@@ -17,6 +17,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -212,6 +213,22 @@ def first_addresses(msg: dns.message.Message, rdtype=dns.rdatatype.A):
         if rrset.rdtype == rdtype:
             return [rd.address for rd in rrset]
     return []
+
+
+def send_in_background(sock: socket.socket, data: bytes):
+    """Sends `data` on `sock` from a thread, so that the test can read answers meanwhile.
+    Returns the thread (join it) and the list the thread appends an OSError to."""
+    errors = []
+
+    def writer():
+        try:
+            sock.sendall(data)
+        except OSError as e:
+            errors.append(e)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    return t, errors
 
 
 # --------------------------------------------------------------------------------------------
@@ -625,6 +642,54 @@ class Replica:
         return "http://%s/healthz" % self.listen
 
 
+def has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def stop_replicas(started):
+    """Stops every replica (by PID), then closes their stderr files."""
+    for r in started:
+        r.stop()
+    for r in started:
+        if r.stderr is not None:
+            r.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def replica_binary() -> Path:
+    path = replica_path()
+    if not path.exists():
+        pytest.fail("rrdns-replica not found at %s: build it, or set RRDNS_REPLICA" % path)
+    return path
+
+
+# The loopback addresses the pool and control tests give their replicas: webN on 127.0.0.N.
+REPLICA_ADDR = {n: "127.0.0.%d" % n for n in range(21, 30)}
+
+
+@pytest.fixture
+def replicas(replica_binary):
+    """Factory: replicas(21, 22, ..., args=()) starts web21 on 127.0.0.21 etc. (free ports) and
+    returns that Replica, or the list for several numbers; all are stopped after the test."""
+    started = []
+
+    def start(*numbers, args=()):
+        out = []
+        for n in numbers:
+            r = Replica(REPLICA_ADDR[n], "web%d" % n, args)
+            started.append(r)
+            out.append(r.start())
+        return out[0] if len(out) == 1 else out
+
+    yield start
+    stop_replicas(started)
+
+
 def toml_value(v) -> str:
     """A Python value as a TOML inline value, for zones written by tests."""
     if isinstance(v, bool):
@@ -638,6 +703,22 @@ def toml_value(v) -> str:
     if isinstance(v, dict):
         return "{ " + ", ".join("%s = %s" % (k, toml_value(x)) for k, x in v.items()) + " }"
     raise TypeError(v)
+
+
+def pool_tables(pools: dict, check=None) -> str:
+    """[pools.NAME] and [pools.NAME.check] tables for a TOML zone written by a test, from
+    {name: {key: value, ...}}; a pool's "check" key (else `check`) fills its check table."""
+    text = ""
+    for name, spec in pools.items():
+        spec = dict(spec)
+        pool_check = spec.pop("check", check or {})
+        text += "[pools.%s]\n" % name
+        for k, v in spec.items():
+            text += "%s = %s\n" % (k, toml_value(v))
+        text += "[pools.%s.check]\n" % name
+        for k, v in pool_check.items():
+            text += "%s = %s\n" % (k, toml_value(v))
+    return text
 
 
 def stop_process(proc):

@@ -9,7 +9,6 @@ import socket
 import struct
 import subprocess
 import tempfile
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -18,8 +17,8 @@ import dns.flags
 import dns.rcode
 
 from conftest import (FX_TEST, RR_TEST, Daemon, free_port, free_tcp_port, make_query,
-                      malloc_counter_preload, parse, stop_all, tcp_connect, tcp_frame,
-                      tcp_read_message)
+                      malloc_counter_preload, parse, send_in_background, stop_all, tcp_connect,
+                      tcp_frame, tcp_read_message)
 
 WWW = {"10.0.0.%d" % i for i in range(1, 9)}
 # Loopback source addresses for other clients: 127.0.0.2 is another address in 127.0.0.1's
@@ -160,16 +159,7 @@ def test_unread_answers_are_bounded_per_connection(daemons, binary):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.settimeout(20)
     s.connect((d.host, d.port))
-    errors = []
-
-    def writer():
-        try:
-            s.sendall(blob)
-        except OSError as e:
-            errors.append(e)
-
-    t = threading.Thread(target=writer)
-    t.start()
+    t, errors = send_in_background(s, blob)
     try:
         before = metric(metrics_port, "rrdns_queries_total", 'protocol="tcp"')
         stalled_at = None

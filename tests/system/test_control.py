@@ -10,12 +10,10 @@ Checks run every 0.2 s with rise = fall = 2. Every wait is a bounded poll. Only 
 started here are stopped, by PID.
 """
 
-import ctypes
 import json
 import os
 import re
 import shutil
-import signal
 import stat
 import subprocess
 import tempfile
@@ -29,8 +27,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from conftest import (Replica, free_port, make_query, replica_path, rrdnsctl_path, source_dir,
-                      toml_value, write_zone)
+from conftest import free_port, make_query, rrdnsctl_path, source_dir, toml_value, write_zone
 
 HERE = Path(__file__).resolve().parent
 
@@ -42,8 +39,6 @@ DEADLINE = 5.0
 STABLE = 5
 CTL_TIMEOUT = 20
 
-ADDR = {n: "127.0.0.%d" % n for n in range(21, 30)}
-
 
 # --------------------------------------------------------------------------------------------
 # Binaries
@@ -53,40 +48,6 @@ def ctl_binary() -> Path:
     path = rrdnsctl_path()
     assert path.exists(), "rrdnsctl binary not found at %s (set RRDNSCTL)" % path
     return path
-
-
-# --------------------------------------------------------------------------------------------
-# Replicas (as in test_pools.py)
-
-def _die_with_parent():
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
-
-@pytest.fixture
-def replicas():
-    """replicas(21, 22, 23) starts web21 on 127.0.0.21 etc. (free ports); stopped after."""
-    path = replica_path()
-    if not path.exists():
-        pytest.fail("rrdns-replica not found at %s: build it, or set RRDNS_REPLICA" % path)
-    started = []
-
-    def start(*numbers):
-        out = []
-        for n in numbers:
-            r = Replica(ADDR[n], "web%d" % n)
-            started.append(r)
-            out.append(r.start())
-        return out
-
-    yield start
-    for r in started:
-        r.stop()
-    for r in started:
-        if r.stderr is not None:
-            r.stderr.close()
 
 
 # --------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from conftest import (Replica, free_port, replica_path, rrdnsctl_path, rrdnsd_path, toml_value,
+from conftest import (Replica, free_port, pool_tables, rrdnsctl_path, rrdnsd_path, stop_replicas,
                       write_zone)
 
 DIRECTORY = "svc.test."
@@ -71,14 +71,7 @@ def served_zone(port) -> str:
         "mixed": {"names": ["mixed"], "ttl": 5, "members": ["127.0.0.13"],
                   "discover": SERVICE, "all-down": "none"},
     }
-    for name, spec in pools.items():
-        text += "[pools.%s]\n" % name
-        for k, v in spec.items():
-            text += "%s = %s\n" % (k, toml_value(v))
-        text += "[pools.%s.check]\n" % name
-        for k, v in check.items():
-            text += "%s = %s\n" % (k, toml_value(v))
-    return text
+    return text + pool_tables(pools, check)
 
 
 def addresses(d, name):
@@ -119,9 +112,7 @@ def hold(d, name, want, what, seconds):
 
 
 @pytest.fixture
-def web(tmp_path):
-    if not replica_path().exists():
-        pytest.fail("rrdns-replica not found at %s: build it, or set RRDNS_REPLICA" % replica_path())
+def web(tmp_path, replica_binary):
     port = shared_port(HOSTS)
     reps = [Replica(h, "web%s" % h.rsplit(".", 1)[1]) for h in HOSTS]
     for r in reps:
@@ -131,10 +122,7 @@ def web(tmp_path):
             r.start()
         yield reps
     finally:
-        for r in reps:
-            r.stop()
-            if r.stderr is not None:
-                r.stderr.close()
+        stop_replicas(reps)
 
 
 def test_members_join_and_leave_with_the_name(web, daemons, tmp_path):

@@ -10,72 +10,23 @@ well under a second; every wait is a bounded poll with a deadline of a few secon
 Only processes started here are stopped, by PID.
 """
 
-import ctypes
-import signal
-import socket
 import time
 from collections import Counter
-from pathlib import Path
 
 import dns.rcode
 import dns.rdatatype
 import pytest
 
-from conftest import Replica, fixture_zone, replica_path, toml_value, write_zone
-
-HERE = Path(__file__).resolve().parent
+from conftest import Replica, fixture_zone, has_ipv6_loopback, pool_tables, write_zone
 
 ORIGIN = "pt.test."
 WWW = "www." + ORIGIN
 DEADLINE = 5.0  # generous: a transition needs `fall` or `rise` checks 0.2 s apart
 STABLE = 5      # consecutive answers that must agree before a transition counts as done
 
-ADDR = {n: "127.0.0.%d" % n for n in range(21, 30)}
-
-
-# --------------------------------------------------------------------------------------------
-# Replicas
-
-def _die_with_parent():
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
-
-@pytest.fixture(scope="module")
-def replica_binary() -> Path:
-    path = replica_path()
-    if not path.exists():
-        pytest.fail("rrdns-replica not found at %s: build it, or set RRDNS_REPLICA" % path)
-    return path
-
-
-@pytest.fixture
-def replicas(replica_binary):
-    """Factory: replicas(21, 22, ..., args=()) starts web21 on 127.0.0.21 etc.; stopped after."""
-    started = []
-
-    def start(*numbers, args=()):
-        out = []
-        for n in numbers:
-            r = Replica(ADDR[n], "web%d" % n, args)
-            started.append(r)
-            out.append(r.start())
-        return out[0] if len(out) == 1 else out
-
-    yield start
-    for r in started:
-        r.stop()
-    for r in started:
-        if r.stderr is not None:
-            r.stderr.close()
-
 
 # --------------------------------------------------------------------------------------------
 # Zones
-
-
 
 def member(replica, **extra) -> dict:
     """A member table for this replica: its address, its own check port."""
@@ -87,17 +38,11 @@ def pool_zone(pools: dict, *, serial=1, extra="") -> str:
     text = ('origin = "%s"\nttl = 30\n[soa]\nprimary = "ns1"\ncontact = "hostmaster"\n'
             'serial = %d\nminimum = 60\n[names."@"]\nNS = "ns1"\n[names.ns1]\n'
             'A = "127.0.0.1"\n' % (ORIGIN, serial))
+    named = {}
     for name, spec in pools.items():
-        spec = dict(spec)
-        check = spec.pop("check", {})
-        spec.setdefault("names", [name])
-        text += "[pools.%s]\n" % name
-        for k, v in spec.items():
-            text += "%s = %s\n" % (k, toml_value(v))
-        text += "[pools.%s.check]\n" % name
-        for k, v in check.items():
-            text += "%s = %s\n" % (k, toml_value(v))
-    return text + extra
+        named[name] = dict(spec)
+        named[name].setdefault("names", [name])
+    return text + pool_tables(named) + extra
 
 
 def fast_check(first_replica, **over) -> dict:
@@ -583,15 +528,6 @@ def test_cname_to_pool_name(replicas, serve):
     a = wait_for(d, lambda a: sorted(a.addrs) == sorted(addrs_of(reps[1:])),
                  "down member absent behind the CNAME too", name=alias)
     assert a.ttl == 3 and a.cnames
-
-
-def has_ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
 
 
 @pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback here")

@@ -6,62 +6,18 @@ http.client only. Processes are stopped by PID, and only those started here; eve
 bounded poll with a deadline.
 """
 
-import ctypes
 import http.client
 import json
-import os
 import signal
 import socket
 import subprocess
 import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import stop_process
-
-HERE = Path(__file__).resolve().parent
-
-
-def replica_path() -> Path:
-    env = os.environ.get("RRDNS_REPLICA")
-    if env:
-        return Path(env)
-    # ctest passes the daemon's path; the replica is built into the same directory.
-    daemon = os.environ.get("RRDNSD")
-    if daemon and (Path(daemon).parent / "rrdns-replica").exists():
-        return Path(daemon).parent / "rrdns-replica"
-    source = os.environ.get("RRDNS_SOURCE_DIR")
-    return (Path(source) if source else HERE.parent.parent) / "build" / "rrdns-replica"
-
-
-def has_ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
-def free_port(host: str) -> int:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-def listen_text(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _die_with_parent():
-    """In the child before exec: get SIGTERM if the test run dies, so no replica outlives it."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
+from conftest import (_die_with_parent, free_tcp_port, has_ipv6_loopback, listen_spec, replica_path,
+                      stop_process, stop_replicas)
 
 
 class Response:
@@ -84,13 +40,13 @@ class Replica:
 
     @property
     def listen(self) -> str:
-        return listen_text(self.host, self.port)
+        return listen_spec(self.host, self.port)
 
     def start(self, timeout=10.0):
         # The port is found by binding port 0 and released before the replica binds it, so
         # another process may take it in between: retry a few times on that one failure.
         for _ in range(3):
-            self.port = free_port(self.host)
+            self.port = free_tcp_port(self.host)
             self.stderr = tempfile.TemporaryFile()
             self.proc = subprocess.Popen(
                 [str(replica_path()), "--listen", self.listen, *self.args],
@@ -156,14 +112,6 @@ class Replica:
         stop_process(self.proc)
 
 
-@pytest.fixture(scope="module")
-def replica_binary() -> Path:
-    path = replica_path()
-    if not path.exists():
-        pytest.fail(f"rrdns-replica not found at {path}: build it, or set RRDNS_REPLICA")
-    return path
-
-
 @pytest.fixture
 def replicas(replica_binary):
     """Factory: replicas(host, *args) starts one and stops it after the test."""
@@ -175,11 +123,7 @@ def replicas(replica_binary):
         return replica.start()
 
     yield start
-    for replica in started:
-        replica.stop()
-    for replica in started:
-        if replica.stderr is not None:
-            replica.stderr.close()
+    stop_replicas(started)
 
 
 def run_replica(*args, timeout=10.0) -> subprocess.CompletedProcess:
@@ -427,7 +371,7 @@ def test_address_in_use(replicas):
     with socket.socket() as holder:
         holder.bind(("127.0.0.12", 0))
         holder.listen()
-        spec = listen_text("127.0.0.12", holder.getsockname()[1])
+        spec = listen_spec("127.0.0.12", holder.getsockname()[1])
         result = run_replica("--listen", spec)
     assert result.returncode == 1
     assert f"cannot listen on {spec}" in result.stderr

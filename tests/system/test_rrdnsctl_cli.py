@@ -14,19 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import source_dir
+from conftest import rrdnsctl_path
 
 TIMEOUT = 20
-
-
-def rrdnsctl_path() -> Path:
-    env = os.environ.get("RRDNSCTL")
-    if env:
-        return Path(env)
-    daemon = os.environ.get("RRDNSD")
-    if daemon:
-        return Path(daemon).parent / "rrdnsctl"
-    return source_dir() / "build" / "rrdnsctl"
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,13 @@
 
 import select
 import socket
-import threading
 import time
 
 import dns.flags
 import dns.rcode
 
-from conftest import (RR_TEST, first_addresses, make_query, parse, tcp_connect, tcp_frame,
-                      tcp_read_message)
+from conftest import (RR_TEST, first_addresses, make_query, parse, send_in_background, tcp_connect,
+                      tcp_frame, tcp_read_message)
 
 WWW = {"10.0.0.%d" % i for i in range(1, 9)}
 
@@ -177,16 +176,8 @@ def test_many_pipelined_large_answers(server):
     when the server's writes block (back-pressure) and resume."""
     n = 300
     blob = b"".join(tcp_frame(make_query("huge.fx.test.", "A", qid=i).to_wire()) for i in range(n))
-    errors = []
     with tcp_connect(server.host, server.port, timeout=10) as s:
-        def writer():
-            try:
-                s.sendall(blob)
-            except OSError as e:
-                errors.append(e)
-
-        t = threading.Thread(target=writer)
-        t.start()
+        t, errors = send_in_background(s, blob)
         seen = set()
         try:
             for _ in range(n):

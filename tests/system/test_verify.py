@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Replica, replica_path, rrdnsd_path, write_zone
+from conftest import Replica, rrdnsctl_path, rrdnsd_path, stop_replicas, write_zone
 
 ORIGIN = "vt.test."
 ADDRS = ["127.0.0.21", "127.0.0.22", "127.0.0.23"]
@@ -145,16 +145,11 @@ def test_latency_closed_loop_text(verify_binary, weighted):
 # --- watch: a member disappears -------------------------------------------------------------
 
 @pytest.fixture
-def replicas():
-    if not replica_path().exists():
-        pytest.fail("rrdns-replica not found at %s: set RRDNS_REPLICA" % replica_path())
+def replicas(replica_binary):
+    """The list of replicas a test starts (it appends them); stopped after the test."""
     started = []
     yield started
-    for r in started:
-        r.stop()
-    for r in started:
-        if r.stderr is not None:
-            r.stderr.close()
+    stop_replicas(started)
 
 
 def rotate_zone(reps) -> str:
@@ -206,12 +201,6 @@ def test_watch_sees_member_leave(verify_binary, daemons, replicas, tmp_path, bin
     assert "summary" in out, out
     root = ET.parse(svg).getroot()
     assert root.tag.endswith("svg"), svg.read_text()
-
-
-def rrdnsctl_path() -> Path:
-    if os.environ.get("RRDNSCTL"):
-        return Path(os.environ["RRDNSCTL"])
-    return rrdnsd_path().parent / "rrdnsctl"
 
 
 def test_rotation_expect_from_the_daemons_own_weights(verify_binary, daemons, tmp_path):
