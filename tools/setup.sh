@@ -117,7 +117,7 @@ run_hardening() {
   say "fuzz targets (clang-14, libFuzzer) in $fuzz"
   CC=clang-14 CXX=clang++-14 cmake -S "$ROOT" -B "$fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DRRDNS_FUZZ=ON -DRRDNS_SANITIZE=address,undefined >/dev/null
-  cmake --build "$fuzz" -j "$JOBS" --target fuzz_answer fuzz_toml_zone fuzz_masterfile fuzz_control
+  cmake --build "$fuzz" -j "$JOBS" --target fuzz_answer fuzz_answer_diff fuzz_toml_zone fuzz_masterfile fuzz_control
   "$ROOT/tests/fuzz/smoke.sh" "$fuzz" "${FUZZ_SECONDS:-30}"
 }
 

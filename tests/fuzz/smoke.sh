@@ -21,7 +21,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_erro
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 status=0
-for target in answer toml_zone masterfile control; do
+for target in answer answer_diff toml_zone masterfile control; do
   binary=$build/tests/fuzz/fuzz_$target
   if [ ! -x "$binary" ]; then
     echo "smoke: $binary is missing (configure with CXX=clang++ -DRRDNS_FUZZ=ON and build it)" >&2
