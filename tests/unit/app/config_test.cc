@@ -1,0 +1,185 @@
+// config_test.cc -- the server config file: keys, ranges, paths relative to the file, required
+// keys, and the command line's overrides on top of it (resolveConfig).
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "dns/app/config.hh"
+
+using namespace rrdns;
+
+namespace {
+
+// A config file in a fresh directory, both removed at the end of the test.
+struct ConfigFile {
+  std::filesystem::path dir;
+  std::string path;
+  explicit ConfigFile(const std::string& text) {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "rrdns-config-test-XXXXXX").string();
+    REQUIRE(mkdtemp(pattern.data()));
+    dir = pattern;
+    path = (dir / "rrdnsd.toml").string();
+    std::ofstream(path) << text;
+  }
+  ~ConfigFile() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
+std::string allErrors(const app::ConfigLoad& load) {
+  std::string out;
+  for (const auto& e : load.errors) out += e + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("config: every key read, paths relative to the config file") {
+  ConfigFile file(
+      "listen = [\"127.0.0.1:5353\", \"[::1]:5353\"]\n"
+      "zones = [\"zones/a.toml\", \"/abs/b.zone\"]\n"
+      "threads = 3\nlog-level = \"debug\"\nudp-max-payload = 4096\ntcp-idle-timeout = 7\n"
+      "tcp-max-connections = 50\ntcp-max-connections-per-client = 0\nrate-limit = 20\n"
+      "rate-limit-slip = 0\nrate-limit-table-size = 1\nuser = \"nobody\"\n"
+      "control = \"ctl.sock\"\nstate-file = \"/var/lib/rrdns/state.json\"\n"
+      "metrics = \"127.0.0.1:9153\"\nresolver = \"127.0.0.1:5300\"\n"
+      "allow-transfer = [\"127.0.0.0/8\", \"::1\"]\n");
+  const app::ConfigLoad load = app::loadConfigFile(file.path);
+  REQUIRE_MESSAGE(load.config, allErrors(load));
+  const app::Config& c = *load.config;
+  CHECK(c.source == file.path);
+  REQUIRE(c.listen.size() == 2);
+  REQUIRE(c.zones.size() == 2);
+  CHECK(c.zones[0] == (file.dir / "zones/a.toml").string());
+  CHECK(c.zones[1] == "/abs/b.zone");
+  CHECK(c.threads == 3);
+  CHECK(c.log_level == spdlog::level::debug);
+  CHECK(c.udp_max_payload == 4096);
+  CHECK(c.tcp_idle_timeout == 7);
+  CHECK(c.tcp_max_connections == 50);
+  CHECK(c.tcp_max_connections_per_client == 0);
+  CHECK(c.rate_limit == 20);
+  CHECK(c.rate_limit_slip == 0);
+  CHECK(c.rate_limit_table_size == 1);
+  CHECK(c.user == "nobody");
+  CHECK(c.control == (file.dir / "ctl.sock").string());
+  CHECK(c.state_file == "/var/lib/rrdns/state.json");
+  CHECK(c.metrics == "127.0.0.1:9153");  // an address, not a path
+  CHECK(c.resolver == "127.0.0.1:5300");
+  CHECK(c.allow_transfer.size() == 2);
+
+  const server::ServerSettings s = app::serverSettings(c);
+  CHECK(s.threads == 3);
+  CHECK(s.udp_max_payload == 4096);
+  CHECK(s.tcp_idle_timeout_ms == 7000);
+  CHECK(s.tcp_max_connections == 50);
+  CHECK(s.allow_transfer.size() == 2);
+}
+
+TEST_CASE("config: defaults, and threads 0 means one per core") {
+  ConfigFile file("listen = [\"127.0.0.1:53\"]\nzones = [\"z.toml\"]\n");
+  const app::ConfigLoad load = app::loadConfigFile(file.path);
+  REQUIRE_MESSAGE(load.config, allErrors(load));
+  CHECK(load.config->threads == 0);
+  CHECK(load.config->udp_max_payload == 1232);
+  CHECK(load.config->tcp_max_connections_per_client == 10);
+  CHECK(load.config->allow_transfer.empty());
+  CHECK(load.config->control.empty());
+  CHECK(app::serverSettings(*load.config).threads >= 1);
+}
+
+TEST_CASE("config: each error names the file, the line and the key, and no config is returned") {
+  struct Case {
+    const char* text;
+    const char* error;
+  };
+  const std::string head = "listen = [\"127.0.0.1:53\"]\nzones = [\"z.toml\"]\n";
+  for (const Case& c : {
+           Case{"threads = 1025\n", ":3: threads: must be from 0 to 1024, not 1025"},
+           Case{"threads = \"2\"\n", ":3: threads: must be an integer"},
+           Case{"udp-max-payload = 511\n", ":3: udp-max-payload: must be from 512 to 4096"},
+           Case{"tcp-idle-timeout = 0\n", ":3: tcp-idle-timeout: must be from 1 to 86400"},
+           Case{"rate-limit-slip = 101\n", ":3: rate-limit-slip: must be from 0 to 100"},
+           Case{"log-level = \"loud\"\n", ":3: log-level: must be one of trace"},
+           Case{"user = \"\"\n", ":3: user: must be a non-empty string"},
+           Case{"control = 5\n", ":3: control: must be a non-empty string"},
+           Case{"listen-on = 1\n", ":3: listen-on: unknown key"},
+           Case{"allow-transfer = [\"::1\", \"::1\"]\n", ":3: allow-transfer: ::1/128 is listed twice"},
+       }) {
+    ConfigFile file(head + c.text);
+    const app::ConfigLoad load = app::loadConfigFile(file.path);
+    INFO(std::string(c.text) << " -> " << (load.errors.empty() ? "" : load.errors[0]));
+    CHECK_FALSE(load.config);
+    REQUIRE(load.errors.size() == 1);
+    CHECK(load.errors[0].find(file.path) == 0);
+    CHECK(load.errors[0].find(c.error) != std::string::npos);
+  }
+}
+
+TEST_CASE("config: missing required keys are reported after the others, in file order") {
+  ConfigFile file("threads = -1\nlog-level = 3\n");
+  const app::ConfigLoad load = app::loadConfigFile(file.path);
+  CHECK_FALSE(load.config);
+  REQUIRE(load.errors.size() == 4);
+  CHECK(load.errors[0].find(":1: threads:") != std::string::npos);
+  CHECK(load.errors[1].find(":2: log-level:") != std::string::npos);
+  CHECK(load.errors[2] == file.path + ": listen: required key is missing");
+  CHECK(load.errors[3] == file.path + ": zones: required key is missing");
+}
+
+TEST_CASE("config: a file that is not TOML, or not there") {
+  ConfigFile file("listen = [\n");
+  const app::ConfigLoad bad = app::loadConfigFile(file.path);
+  CHECK_FALSE(bad.config);
+  REQUIRE(bad.errors.size() == 1);
+  CHECK(bad.errors[0].find(file.path + ":") == 0);
+  const app::ConfigLoad missing = app::loadConfigFile(file.path + ".absent");
+  CHECK_FALSE(missing.config);
+  CHECK(missing.errors.size() == 1);
+}
+
+TEST_CASE("config: the command line overrides the file, and quick mode needs no file") {
+  ConfigFile file(
+      "listen = [\"127.0.0.1:53\"]\nzones = [\"z.toml\"]\nthreads = 2\ncontrol = \"a.sock\"\n"
+      "allow-transfer = [\"10.0.0.0/8\"]\n");
+  app::CommandLine line;
+  line.config = file.path;
+  app::ConfigLoad load = app::resolveConfig(line);
+  REQUIRE_MESSAGE(load.config, allErrors(load));
+  CHECK(load.config->threads == 2);
+  CHECK(load.config->allow_transfer.size() == 1);
+
+  line.threads = 5;
+  line.control = "/run/b.sock";
+  std::string error;
+  auto prefix = server::parseAddressPrefix("::1", error);
+  REQUIRE_MESSAGE(prefix, error);
+  line.allow_transfer = {*prefix};
+  line.tcp_max_connections_per_client = 3;
+  load = app::resolveConfig(line);
+  REQUIRE_MESSAGE(load.config, allErrors(load));
+  CHECK(load.config->threads == 5);
+  CHECK(load.config->control == "/run/b.sock");  // as given, not relative to the file
+  REQUIRE(load.config->allow_transfer.size() == 1);  // replaced, not added to
+  CHECK(load.config->allow_transfer[0] == *prefix);
+  CHECK(load.config->tcp_max_connections_per_client == 3);
+  CHECK(load.config->zones.size() == 1);
+
+  app::CommandLine quick;
+  auto listen = server::parseListenAddress("127.0.0.1:5353", error);
+  REQUIRE_MESSAGE(listen, error);
+  quick.listen = {*listen};
+  quick.zones = {"zones/rr.test.toml"};
+  quick.threads = 1;
+  load = app::resolveConfig(quick);
+  REQUIRE_MESSAGE(load.config, allErrors(load));
+  CHECK(load.config->source.empty());
+  CHECK(load.config->zones == quick.zones);  // as given
+  CHECK(load.config->threads == 1);
+  CHECK(load.config->listen.size() == 1);
+}
