@@ -15,8 +15,6 @@
 // to pass the number beyond which ready-made negative answers are off.
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <span>
 #include <string>
 #include <vector>
@@ -154,15 +152,7 @@ Pair makePair(const std::vector<std::string>& files) {
   }
   Pair p;
   p.fast = answer::Catalog::make(load.zones);
-  if (!p.fast->precompiled) fuzz::fail("Catalog::make() left no fast path");
-  // As tests/unit/answer/precompiled_test.cc: a copy without the table, with its own cursors
-  // and its own initial pool states (they name the catalog they belong to).
-  p.general = std::make_shared<answer::Catalog>(*p.fast);
-  p.general->precompiled = answer::FastPath{};
-  p.general->rotation = std::make_shared<answer::RotationState>(load.zones->rotationSlots());
-  auto initial = std::make_shared<answer::PoolStates>(*p.fast->initial_pools);
-  initial->catalog = p.general.get();
-  p.general->initial_pools = initial;
+  p.general = fuzz::withoutFastPath(p.fast);
 
   const size_t targets = load.zones->targets().size();
   for (int variant = 0; variant < 2; ++variant) {
@@ -213,55 +203,11 @@ const std::vector<Pair>& pairs() {
   return all;
 }
 
-std::string hex(std::span<const uint8_t> bytes) {
-  std::string s;
-  char b[4];
-  for (uint8_t c : bytes) std::snprintf(b, sizeof b, "%02x", c), s += b;
-  return s;
-}
-
-[[noreturn]] void divergence(const char* what, std::span<const uint8_t> query, const char* setup,
-                             std::span<const uint8_t> fast, std::span<const uint8_t> general) {
-  std::fprintf(stderr,
-               "fast and general paths differ (%s) with %s\n  query   %s\n  fast    %s\n"
-               "  general %s\n",
-               what, setup, hex(query).c_str(), hex(fast).c_str(), hex(general).c_str());
-  fuzz::fail("the fast path and the general path disagree");
-}
-
-// Both catalogs' cursors at the same values: all from one seed, a few near the 32-bit wrap.
-void pinCursors(const Pair& p, uint32_t seed) {
-  const uint32_t slots = p.fast->rotation->slots();
-  for (uint32_t s = 0; s < slots; ++s) {
-    const uint32_t v = seed & 0x80000000u ? UINT32_MAX - (seed & 7) - s : seed * 2654435761u + s * 7;
-    p.fast->rotation->set(s, v);
-    p.general->rotation->set(s, v);
-  }
-}
-
-void compare(const Pair& p, int health, std::span<const uint8_t> query,
-             answer::Transport transport, const answer::Options& options, uint32_t seed,
-             const char* setup) {
-  static std::vector<uint8_t> fast_out(65535), general_out(65535);
-  const answer::PoolStates* fast_pools = health < 0 ? nullptr : p.fast_pools[health].get();
-  const answer::PoolStates* general_pools = health < 0 ? nullptr : p.general_pools[health].get();
-  pinCursors(p, seed);
-  const answer::Outcome a =
-      answer::answer(*p.fast, fast_pools, query, transport, fast_out, options);
-  const answer::Outcome b =
-      answer::answer(*p.general, general_pools, query, transport, general_out, options);
-  const std::span<const uint8_t> fa(fast_out.data(), a.size), ga(general_out.data(), b.size);
-  if (a.size != b.size || std::memcmp(fast_out.data(), general_out.data(), a.size) != 0)
-    divergence("response bytes", query, setup, fa, ga);
-  if (a.rcode != b.rcode) divergence("rcode", query, setup, fa, ga);
-  if (a.truncated != b.truncated) divergence("truncated", query, setup, fa, ga);
-  if (a.qtype != b.qtype) divergence("qtype", query, setup, fa, ga);
-  if (a.first_member != b.first_member) divergence("first_member", query, setup, fa, ga);
-  if (a.transfer_zone != b.transfer_zone) divergence("transfer_zone", query, setup, fa, ga);
-  for (uint32_t s = 0; s < p.fast->rotation->slots(); ++s)
-    if (p.fast->rotation->peek(s) != p.general->rotation->peek(s))
-      divergence("rotation cursors moved differently", query, setup, fa, ga);
-  if (a.size) fuzz::checkMessage(fa, wire::header::id(query.data()));
+void compare(const Pair& p, int health, const answer::Request& request,
+             const answer::Options& options, uint32_t seed, const char* setup) {
+  fuzz::compareFastAndGeneral(*p.fast, health < 0 ? nullptr : p.fast_pools[health].get(),
+                              *p.general, health < 0 ? nullptr : p.general_pools[health].get(),
+                              request, options, seed, setup);
 }
 
 void compareAll(std::span<const uint8_t> query, uint32_t seed) {
@@ -269,22 +215,20 @@ void compareAll(std::span<const uint8_t> query, uint32_t seed) {
   answer::Options plain;  // our payload 1232
   answer::Options small;
   small.udp_max_payload = 512;
-  answer::Options transfer;
-  transfer.transfer_allowed = true;
   const char* names[] = {"initial pools", "mixed health", "all down"};
   char setup[96];
   for (const Pair& p : pairs()) {
     const char* catalog = &p == &pairs().front() ? "rich catalog" : "many-zone catalog";
     for (int health = -1; health < 2; ++health) {
       std::snprintf(setup, sizeof setup, "%s, %s, UDP 1232", catalog, names[health + 1]);
-      compare(p, health, query, Transport::Udp, plain, seed, setup);
+      compare(p, health, {query, Transport::Udp}, plain, seed, setup);
       std::snprintf(setup, sizeof setup, "%s, %s, UDP 512", catalog, names[health + 1]);
-      compare(p, health, query, Transport::Udp, small, seed, setup);
+      compare(p, health, {query, Transport::Udp}, small, seed, setup);
       std::snprintf(setup, sizeof setup, "%s, %s, TCP", catalog, names[health + 1]);
-      compare(p, health, query, Transport::Tcp, plain, seed, setup);
+      compare(p, health, {query, Transport::Tcp}, plain, seed, setup);
       std::snprintf(setup, sizeof setup, "%s, %s, TCP transfer allowed", catalog,
                     names[health + 1]);
-      compare(p, health, query, Transport::Tcp, transfer, seed, setup);
+      compare(p, health, {query, Transport::Tcp, nullptr, true}, plain, seed, setup);
     }
   }
 }

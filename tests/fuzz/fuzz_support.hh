@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <span>
@@ -138,6 +139,98 @@ inline void answerAndCheck(const std::shared_ptr<const answer::Catalog>& catalog
   }
 }
 
+// Differential checks: the fast path and the general path must give the same bytes.
+
+// A copy of `fast` without its precompiled table, so that every query takes the general path
+// there, with cursors and initial pool states of its own (as tests/unit/answer/
+// precompiled_test.cc makes it; pool states name the catalog they belong to).
+inline std::shared_ptr<answer::Catalog> withoutFastPath(
+    const std::shared_ptr<const answer::Catalog>& fast) {
+  if (!fast->precompiled) fail("the catalog has no fast path to compare with");
+  auto general = std::make_shared<answer::Catalog>(*fast);
+  general->precompiled = answer::FastPath{};
+  general->rotation = std::make_shared<answer::RotationState>(fast->zones->rotationSlots());
+  auto initial = std::make_shared<answer::PoolStates>(*fast->initial_pools);
+  initial->catalog = general.get();
+  general->initial_pools = initial;
+  return general;
+}
+
+inline std::string hex(std::span<const uint8_t> bytes) {
+  std::string s;
+  char b[4];
+  for (uint8_t c : bytes) std::snprintf(b, sizeof b, "%02x", c), s += b;
+  return s;
+}
+
+// Every cursor of both catalogs at the same value: all from one seed, some near the 32-bit wrap.
+inline void pinCursors(const answer::Catalog& fast, const answer::Catalog& general, uint32_t seed) {
+  const uint32_t slots = fast.rotation->slots();
+  if (general.rotation->slots() != slots) fail("the two catalogs have different cursors");
+  for (uint32_t s = 0; s < slots; ++s) {
+    const uint32_t v =
+        seed & 0x80000000u ? UINT32_MAX - (seed & 7) - s : seed * 2654435761u + s * 7;
+    fast.rotation->set(s, v);
+    general.rotation->set(s, v);
+  }
+}
+
+// Whether `member` (an Outcome::first_member) belongs to a pool whose policy is random.
+inline bool drawnAtRandom(const answer::Catalog& catalog, uint32_t member) {
+  if (member == answer::Outcome::kNoMember) return false;
+  for (const zone::Pool* pool : catalog.zones->pools())
+    if (member >= pool->member_base && member - pool->member_base < pool->members.size())
+      return pool->policy == zone::PoolPolicy::Random;
+  fail("first_member names no pool member");
+}
+
+// Answers `request` from both catalogs, cursors pinned to `seed` first, and aborts with both
+// responses in hex (and `setup`, what was asked how) on any difference: bytes, any field of the
+// Outcome, or how the cursors moved. `*_pools` must each be computed for their catalog (or
+// null: the catalog's initial states). The fast path's response is then checked as a
+// resolver would read it.
+inline void compareFastAndGeneral(const answer::Catalog& fast, const answer::PoolStates* fast_pools,
+                                  const answer::Catalog& general,
+                                  const answer::PoolStates* general_pools,
+                                  const answer::Request& request,
+                                  const answer::Options& options, uint32_t seed,
+                                  const char* setup) {
+  static std::vector<uint8_t> fast_out(65535), general_out(65535);
+  const std::span<const uint8_t> query = request.message;
+  pinCursors(fast, general, seed);
+  const answer::Outcome a = answer::answer(fast, fast_pools, request, fast_out, options);
+  const answer::Outcome b = answer::answer(general, general_pools, request, general_out, options);
+  const std::span<const uint8_t> fa(fast_out.data(), a.size), ga(general_out.data(), b.size);
+  // A random-policy pool draws its first member from a per-thread generator, by design: the
+  // two answers may then list the same records in another order. The rest must still agree.
+  const bool random = drawnAtRandom(fast, a.first_member) || drawnAtRandom(fast, b.first_member);
+  const size_t compared = random ? std::min<size_t>(a.size, wire::kHeaderSize) : a.size;
+  const char* what = nullptr;
+  if (a.size != b.size || std::memcmp(fast_out.data(), general_out.data(), compared) != 0)
+    what = "response bytes";
+  else if (a.rcode != b.rcode)
+    what = "rcode";
+  else if (a.truncated != b.truncated)
+    what = "truncated";
+  else if (a.qtype != b.qtype)
+    what = "qtype";
+  else if (a.first_member != b.first_member && !random)
+    what = "first_member";
+  else if (a.transfer_zone != b.transfer_zone)
+    what = "transfer_zone";
+  for (uint32_t s = 0; !what && s < fast.rotation->slots(); ++s)
+    if (fast.rotation->peek(s) != general.rotation->peek(s))
+      what = "rotation cursors moved differently";
+  if (what) {
+    std::fprintf(stderr,
+                 "fast and general paths differ (%s) with %s\n  query   %s\n  fast    %s\n"
+                 "  general %s\n",
+                 what, setup, hex(query).c_str(), hex(fa).c_str(), hex(ga).c_str());
+    fail("the fast path and the general path disagree");
+  }
+  if (a.size) checkMessage(fa, query.size() >= 2 ? wire::header::id(query.data()) : 0);
+}
+
 // A query for `name` (lower-cased wire) of `qtype`, with or without an OPT record.
 inline std::vector<uint8_t> makeQuery(std::string_view name, uint16_t qtype, bool edns,
                                       uint16_t payload = 1232) {
@@ -156,12 +249,14 @@ inline std::vector<uint8_t> makeQuery(std::string_view name, uint16_t qtype, boo
 
 // Serves a freshly loaded zone and asks about every name in it (up to a bound), over UDP with
 // and without EDNS and over TCP, including a full transfer: whatever a loader accepts must be
-// answerable.
+// answerable, and the fast path must answer it as the general path does (each query is also
+// asked of a copy of the catalog without its table, cursors pinned alike).
 inline void serveZone(std::shared_ptr<zone::Zone> zone) {
   auto set = std::make_shared<zone::ZoneSet>();
   if (!set->add(std::move(zone)).empty()) fail("a single zone did not fit in an empty set");
   set->assignRotationSlots();
-  auto catalog = answer::Catalog::make(set);
+  std::shared_ptr<const answer::Catalog> catalog = answer::Catalog::make(set);
+  const auto general = withoutFastPath(catalog);
   const zone::Zone& z = *set->zones().front();
   static const uint16_t kTypes[] = {wire::type::A,   wire::type::AAAA, wire::type::ANY,
                                     wire::type::MX,  wire::type::NS,   wire::type::SRV,
@@ -174,11 +269,20 @@ inline void serveZone(std::shared_ptr<zone::Zone> zone) {
     for (uint16_t t : kTypes) {
       for (const std::string* n : {&owner, &below}) {
         if (n->size() > wire::kMaxNameLength) continue;
-        const auto plain = makeQuery(*n, t, false), big = makeQuery(*n, t, true, 4096),
-                   edns = makeQuery(*n, t, true);
+        const auto plain = makeQuery(*n, t, false), edns = makeQuery(*n, t, true, 4096),
+                   tcp = makeQuery(*n, t, true);
         answerAndCheck(catalog, nullptr, {plain, answer::Transport::Udp}, {});
-        answerAndCheck(catalog, nullptr, {big, answer::Transport::Udp}, {});
-        answerAndCheck(catalog, nullptr, {edns, answer::Transport::Tcp}, {});
+        answerAndCheck(catalog, nullptr, {edns, answer::Transport::Udp}, {});
+        answerAndCheck(catalog, nullptr, {tcp, answer::Transport::Tcp}, {});
+        const uint32_t seed = static_cast<uint32_t>(asked * 131 + t) * 2246822519u;
+        compareFastAndGeneral(*catalog, nullptr, *general, nullptr,
+                              {plain, answer::Transport::Udp}, {}, seed,
+                              "the input's zone, UDP without EDNS");
+        compareFastAndGeneral(*catalog, nullptr, *general, nullptr,
+                              {edns, answer::Transport::Udp}, {}, seed,
+                              "the input's zone, UDP with EDNS 4096");
+        compareFastAndGeneral(*catalog, nullptr, *general, nullptr,
+                              {tcp, answer::Transport::Tcp}, {}, seed, "the input's zone, TCP");
       }
     }
   }
