@@ -389,9 +389,6 @@ void Response::addAddresses(const zone::Zone& zone, std::string_view target, boo
 // The general path's bookkeeping limits; a catalog beyond them answers the rest the general way.
 constexpr size_t kMaxPrecompiledEntries = size_t{1} << 20;
 constexpr size_t kMaxPrecompiledBytes = size_t{64} << 20;
-// Catalogs of more zones answer negatives the general way: the fast path finds a name's zone by
-// comparing each of its suffixes with each apex.
-constexpr size_t kMaxNegativeZones = 16;
 
 // Copies `count` of the `n` records of `size` bytes at `src`, starting with record `first` and
 // wrapping around: the general path's rotation, done on finished records.
@@ -493,9 +490,7 @@ bool negativeReplayable(uint16_t qtype) {
   size_t labels = 0;  // above the apex
   size_t last = 0;    // where the last of them starts
   for (size_t at = 0;; at += 1 + static_cast<uint8_t>(name[at]), ++labels) {
-    const std::string_view suffix = name.substr(at);
-    for (const NegativeAnswer& z : negatives)
-      if (z.apex.size() == suffix.size() && std::string_view(z.apex) == suffix) zone = &z;
+    zone = table.negativeZone(q.question.lower + at, name.size() - at);
     if (zone || name[at] == 0) break;
     last = at;
   }
@@ -788,7 +783,7 @@ std::shared_ptr<const PrecompiledAnswers> precompile(const Catalog& catalog,
       }
     }
   }
-  if (complete && zones.size() <= kMaxNegativeZones) {
+  if (complete) {
     std::vector<NegativeAnswer> negatives;
     for (size_t z = 0; z < zones.size(); ++z)
       negatives.push_back(negativeAnswer(catalog, *zones[z], wildcards[z]));

@@ -59,6 +59,7 @@ static_assert(sizeof(PrecompiledAnswer) <= 56);
 // turns the one into the other.
 struct NegativeAnswer {
   std::string apex;     // lower-cased wire
+  uint64_t apex_hash = 0;  // wire::hashName(apex)
   bool usable = false;  // false: the zone's negative answers take the general path
   std::string image;    // what follows the question, for a question `prefix` bytes above the apex
   uint16_t prefix = 0;
@@ -119,8 +120,23 @@ class PrecompiledAnswers {
   }
   // One per zone of the catalog, or none (then no negative answer is replayed). Only with every
   // name of every zone in the table: a name missing from it is then known not to exist.
-  void setNegatives(std::vector<NegativeAnswer> negatives) { d_negatives = std::move(negatives); }
+  void setNegatives(std::vector<NegativeAnswer> negatives);
   const std::vector<NegativeAnswer>& negatives() const { return d_negatives; }
+  // The zone whose apex is the `size` bytes of lower-cased wire name at `suffix` (followed by a
+  // zero-padded word, as in wire::Question::lower), or nullptr. A hash probe, whatever the number
+  // of zones; a size no apex has costs a bit test.
+  const NegativeAnswer* negativeZone(const uint8_t* suffix, size_t size) const {
+    if (!(d_apex_sizes[size / 64] >> (size % 64) & 1)) return nullptr;
+    const uint64_t hash = wire::hashPadded(suffix, size);
+    for (size_t i = hash & d_apex_mask;; i = (i + 1) & d_apex_mask) {
+      const uint32_t slot = d_apex_slots[i];
+      if (slot == 0) return nullptr;
+      const NegativeAnswer& z = d_negatives[slot - 1];
+      if (z.apex_hash == hash && z.apex.size() == size &&
+          std::memcmp(z.apex.data(), suffix, size) == 0)
+        return &z;
+    }
+  }
   size_t replayedNegativeZones() const {
     size_t n = 0;
     for (const NegativeAnswer& z : d_negatives) n += z.usable;
@@ -142,7 +158,27 @@ class PrecompiledAnswers {
   std::vector<uint32_t> d_slots;  // entry index + 1; 0 is empty. At most half full.
   size_t d_mask = 0;
   std::vector<NegativeAnswer> d_negatives;
+  // d_negatives by apex: indexes + 1 (0 is empty), at most half full; and which apex sizes occur.
+  std::vector<uint32_t> d_apex_slots;
+  size_t d_apex_mask = 0;
+  uint64_t d_apex_sizes[4] = {0, 0, 0, 0};
 };
+
+inline void PrecompiledAnswers::setNegatives(std::vector<NegativeAnswer> negatives) {
+  d_negatives = std::move(negatives);
+  size_t n = 4;
+  while (n < 2 * d_negatives.size()) n *= 2;
+  d_apex_slots.assign(n, 0);
+  d_apex_mask = n - 1;
+  for (uint32_t k = 0; k < d_negatives.size(); ++k) {
+    NegativeAnswer& z = d_negatives[k];
+    z.apex_hash = wire::hashName(z.apex);
+    d_apex_sizes[z.apex.size() / 64] |= uint64_t{1} << (z.apex.size() % 64);
+    size_t i = z.apex_hash & d_apex_mask;
+    while (d_apex_slots[i] != 0) i = (i + 1) & d_apex_mask;
+    d_apex_slots[i] = k + 1;
+  }
+}
 
 inline void PrecompiledAnswers::finish() {
   size_t n = 16;
