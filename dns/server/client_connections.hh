@@ -1,13 +1,14 @@
 // client_connections.hh -- open TCP connections per client address (tcp-max-connections-per-client).
 #pragma once
 
-#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+
+#include "dns/server/client_address.hh"
 
 namespace rrdns::server {
 
@@ -48,30 +49,20 @@ class ClientConnections {
   unsigned limit() const { return d_limit; }
 
  private:
-  static uint64_t mix(uint64_t x) {  // splitmix64's finaliser
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-  }
-
+  // The full address, hashed.
   static uint64_t hash(const sockaddr* peer) {
-    if (peer->sa_family == AF_INET6) {
-      const uint8_t* a = reinterpret_cast<const sockaddr_in6*>(peer)->sin6_addr.s6_addr;
-      static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-      if (std::memcmp(a, kMapped, sizeof kMapped) != 0) {
-        uint64_t high, low;
-        std::memcpy(&high, a, 8);
-        std::memcpy(&low, a + 8, 8);
-        return mix(high ^ mix(low));
-      }
+    const ClientAddress client = clientAddress(peer);
+    if (client.family == AF_INET) {
       uint32_t v4;
-      std::memcpy(&v4, a + 12, 4);
-      return mix(v4);
+      std::memcpy(&v4, client.bytes, 4);
+      return mixKey(v4);
     }
-    if (peer->sa_family == AF_INET)
-      return mix(reinterpret_cast<const sockaddr_in*>(peer)->sin_addr.s_addr);
+    if (client.family == AF_INET6) {
+      uint64_t high, low;
+      std::memcpy(&high, client.bytes, 8);
+      std::memcpy(&low, client.bytes + 8, 8);
+      return mixKey(high ^ mixKey(low));
+    }
     return 0;
   }
 

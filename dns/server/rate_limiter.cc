@@ -1,11 +1,10 @@
 // rate_limiter.cc -- the per-prefix token buckets behind RateLimiter::check().
 #include "dns/server/rate_limiter.hh"
 
-#include <netinet/in.h>
-
 #include <algorithm>
-#include <cstring>
 #include <random>
+
+#include "dns/server/client_address.hh"
 
 namespace rrdns::server {
 
@@ -16,32 +15,15 @@ constexpr uint64_t kTagV6 = uint64_t{2} << 56;
 
 // IPv4 /24 or IPv6 /56 with a family tag in the top byte; 0 for other families.
 uint64_t prefixKey(const sockaddr* peer) {
-  const uint8_t* bytes = nullptr;
-  if (peer->sa_family == AF_INET) {
-    bytes = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(peer)->sin_addr);
-  } else if (peer->sa_family == AF_INET6) {
-    bytes = reinterpret_cast<const sockaddr_in6*>(peer)->sin6_addr.s6_addr;
-    static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (std::memcmp(bytes, kMapped, sizeof kMapped) != 0) {
-      uint64_t key = kTagV6;
-      for (int i = 0; i < 7; ++i) key |= uint64_t{bytes[i]} << (48 - 8 * i);
-      return key;
-    }
-    bytes += 12;  // a dual-stack socket's IPv4 peer
-  } else {
-    return 0;
+  const ClientAddress client = clientAddress(peer);
+  const uint8_t* bytes = client.bytes;
+  if (client.family == AF_INET6) {
+    uint64_t key = kTagV6;
+    for (int i = 0; i < 7; ++i) key |= uint64_t{bytes[i]} << (48 - 8 * i);
+    return key;
   }
+  if (client.family != AF_INET) return 0;
   return kTagV4 | uint64_t{bytes[0]} << 16 | uint64_t{bytes[1]} << 8 | bytes[2];
-}
-
-// splitmix64's finaliser: every key bit reaches every index bit.
-uint64_t mix(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
 }
 
 }  // namespace
@@ -63,7 +45,7 @@ RateLimiter::Decision RateLimiter::check(const sockaddr* peer, uint64_t now_ms) 
   if (key == 0) return Decision::Pass;
 
   const size_t size = d_limit.table_size;
-  const size_t start = static_cast<size_t>(mix(key ^ d_seed) % size);
+  const size_t start = static_cast<size_t>(mixKey(key ^ d_seed) % size);
   const size_t probes = std::min(kProbe, size);
   Bucket* bucket = nullptr;
   Bucket* victim = nullptr;
