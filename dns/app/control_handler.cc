@@ -10,7 +10,7 @@
 
 #include "dns/answer/explain.hh"
 #include "dns/app/report.hh"
-#include "dns/health/clock.hh"
+#include "dns/base/clock.hh"
 #include "dns/wire/name.hh"
 #include "dns/zone/rdata.hh"
 
@@ -91,7 +91,7 @@ ControlHandler::ControlHandler(HealthMonitor& health, Reloader& reloader, server
       d_reloader(reloader),
       d_server(server),
       d_settings(settings),
-      d_started_ms(health::monotonicMs()) {}
+      d_started_ms(monotonicMs()) {}
 
 void ControlHandler::handle(const Json& request, control::Reply reply) {
   const std::string cmd = request.value("cmd", "");
@@ -150,7 +150,7 @@ Json ControlHandler::status() const {
     }
   }
   return {{"version", RRDNS_VERSION},
-          {"uptime_s", (health::monotonicMs() - d_started_ms) / 1000},
+          {"uptime_s", (monotonicMs() - d_started_ms) / 1000},
           {"threads", d_settings.threads},
           {"state_file", d_health.stateFile().empty() ? Json(nullptr) : Json(d_health.stateFile())},
           {"zones", std::move(zones)},
@@ -172,7 +172,7 @@ Json ControlHandler::pool(const Json& request) const {
   const server::Stats stats = d_server.stats(catalog.get());
   const std::vector<health::TargetStatus> targets = d_health.targetStatus();
   const auto overrides = d_health.overrides();
-  const uint64_t now = health::monotonicMs();
+  const uint64_t now = monotonicMs();
 
   // Shares are within one address family: an A answer never competes with an AAAA one.
   uint64_t answers_total[2] = {0, 0};

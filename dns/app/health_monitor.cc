@@ -7,7 +7,7 @@
 #include <map>
 #include <unordered_map>
 
-#include "dns/health/clock.hh"
+#include "dns/base/clock.hh"
 #include "dns/wire/name.hh"
 
 namespace rrdns::app {
@@ -22,7 +22,7 @@ std::shared_ptr<const health::HealthSnapshot> carryOver(
     const std::vector<health::CheckSpec>* previous_targets,
     const health::HealthSnapshot* previous) {
   auto snapshot = std::make_shared<health::HealthSnapshot>();
-  snapshot->taken_ms = health::monotonicMs();
+  snapshot->taken_ms = monotonicMs();
   std::unordered_map<std::string, size_t> index;
   if (previous && previous_targets && previous->targets.size() == previous_targets->size())
     for (size_t i = 0; i < previous_targets->size(); ++i) index.emplace((*previous_targets)[i].key(), i);
@@ -123,7 +123,7 @@ std::string HealthMonitor::adminChanged() {
 
 void HealthMonitor::recompute() {
   const auto overrides = d_admin.overrides(*d_catalog->zones);
-  auto pools = answer::computePoolStates(*d_catalog->zones, d_health.get(), health::monotonicMs(),
+  auto pools = answer::computePoolStates(*d_catalog->zones, d_health.get(), monotonicMs(),
                                          &overrides);
   pools->catalog = d_catalog.get();
   logPoolChanges(*pools);

@@ -12,15 +12,15 @@
 #include "dns/answer/answer.hh"
 #include "dns/app/admin_state.hh"
 #include "dns/health/checker.hh"
-#include "dns/server/handle.hh"
 #include "dns/server/server.hh"
+#include "dns/uv/handle.hh"
 
 namespace rrdns::app {
 
 // Lives on the main loop. The checker runs on its own thread and hands snapshots over through
 // a mailbox and a uv_async; pool states are computed here, off the query path, and published to
 // the workers together with the catalog they belong to.
-class HealthMonitor final : public server::HandleOwner {
+class HealthMonitor final : public uv::HandleOwner {
  public:
   HealthMonitor(uv_loop_t* loop, server::Server& server);
   ~HealthMonitor();

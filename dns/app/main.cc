@@ -23,9 +23,9 @@
 #include "dns/app/served_zones.hh"
 #include "dns/app/metrics_feed.hh"
 #include "dns/metrics/exporter.hh"
-#include "dns/server/handle.hh"
 #include "dns/server/server.hh"
 #include "dns/zone/loader.hh"
+#include "dns/uv/handle.hh"
 
 namespace rrdns::app {
 namespace {
@@ -41,7 +41,7 @@ void setUpLogging(spdlog::level::level_enum level) {
 }
 
 // The main loop's handles: the three signals. SIGHUP reloads; SIGTERM/SIGINT stop.
-class SignalHandlers final : public server::HandleOwner {
+class SignalHandlers final : public uv::HandleOwner {
  public:
   SignalHandlers(uv_loop_t* loop, server::Server& server, Reloader& reloader)
       : d_server(server), d_reloader(reloader) {
@@ -74,7 +74,7 @@ class SignalHandlers final : public server::HandleOwner {
     self->d_server.stop();
     // Everything left on the main loop; a reload still loading keeps the loop alive until it
     // ends, and is then dropped.
-    server::closeAllHandles(handle->loop);
+    uv::closeAllHandles(handle->loop);
   }
 
   server::Server& d_server;
@@ -109,7 +109,7 @@ int serve(const CommandLine& command_line, const Config& config,
   // The main loop's handles (health checks, a control socket) must close before the loop does.
   auto failStartup = [&loop](const std::string& why) {
     spdlog::error("cannot start: {}", why);
-    server::closeAllHandles(&loop);
+    uv::closeAllHandles(&loop);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     return kFailure;

@@ -17,28 +17,14 @@
 #include <utility>
 #include <vector>
 
+#include "dns/uv/fd.hh"
+
 namespace rrdns::control {
 namespace detail {
 
 namespace {
 
 std::string errnoText(int error) { return std::strerror(error); }
-
-// Closes a raw fd on every path out of create() until libuv owns it.
-class Fd {
- public:
-  explicit Fd(int fd) : d_fd(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (d_fd >= 0) ::close(d_fd);
-  }
-  int get() const { return d_fd; }
-  int release() { return std::exchange(d_fd, -1); }
-
- private:
-  int d_fd;
-};
 
 bool fillAddress(const std::string& path, sockaddr_un& address, std::string& error) {
   address = {};
@@ -66,7 +52,7 @@ bool clearPath(const std::string& path, const sockaddr_un& address, std::string&
   }
   // A socket file outlives a daemon that was killed. Only a connect tells whether anyone is
   // still accepting on it.
-  Fd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  uv::Fd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (probe.get() < 0) {
     error = "cannot check control socket " + path + ": " + errnoText(errno);
     return false;
@@ -102,7 +88,7 @@ class Connection;
 
 // The listening socket and the set of live connections. Frees itself once its pipe and every
 // connection have finished closing.
-class Listener final : public server::HandleOwner {
+class Listener final : public uv::HandleOwner {
  public:
   Listener(uv_loop_t* loop, std::string path, Handler handler)
       : d_loop(loop), d_path(std::move(path)), d_handler(std::move(handler)) {}
@@ -147,7 +133,7 @@ class Listener final : public server::HandleOwner {
 };
 
 // One client. Owns itself: deleted in the close callback of its last handle.
-class Connection final : public server::HandleOwner {
+class Connection final : public uv::HandleOwner {
  public:
   static void accept(Listener& listener, uv_stream_t* server);
   void close() override;
@@ -231,7 +217,7 @@ bool Listener::open(std::string& error) {
   ensureParent(d_path);
   if (!clearPath(d_path, address, error)) return false;
 
-  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  uv::Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (fd.get() < 0) {
     error = "cannot create control socket: " + errnoText(errno);
     return false;

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "dns/control/protocol.hh"
-#include "dns/server/handle.hh"
+#include "dns/uv/handle.hh"
 
 namespace rrdns::control {
 
@@ -36,7 +36,7 @@ class Listener;
 // Lifetime: the libuv handles live in a heap object that frees itself in its last close
 // callback, so this object may be destroyed at any time on the loop thread; the loop must run
 // afterwards for the memory to be released (closeAllHandles + uv_run does it at shutdown).
-class ControlServer final : public server::HandleOwner {
+class ControlServer final : public uv::HandleOwner {
  public:
   static constexpr size_t kMaxQueued = 16;
   static constexpr uint64_t kIdleTimeoutMs = 60'000;

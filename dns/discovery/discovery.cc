@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "dns/health/clock.hh"
+#include "dns/base/clock.hh"
 
 namespace rrdns::discovery {
 namespace {
@@ -67,7 +67,7 @@ const std::vector<zone::DiscoveredAddress>* Discovery::addresses(
 void Discovery::onTick(uv_timer_t* timer) { static_cast<Discovery*>(timer->data)->lookUpDue(); }
 
 void Discovery::lookUpDue() {
-  const uint64_t now = health::monotonicMs();
+  const uint64_t now = monotonicMs();
   for (auto& [key, state] : d_sources) {
     if (state.in_flight || state.due_ms > now) continue;
     state.in_flight = true;
@@ -81,7 +81,7 @@ void Discovery::onLookup(const std::string& key, Lookup lookup) {
   if (it == d_sources.end()) return;  // no longer wanted
   SourceState& state = it->second;
   state.in_flight = false;
-  const uint64_t now = health::monotonicMs();
+  const uint64_t now = monotonicMs();
   const zone::DiscoverySource& source = state.source;
   if (!lookup.ok) {
     // A failed lookup says nothing about the replicas: the last set stands.

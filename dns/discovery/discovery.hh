@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "dns/discovery/resolver.hh"
-#include "dns/server/handle.hh"
+#include "dns/uv/handle.hh"
 #include "dns/zone/zone.hh"
 
 namespace rrdns::discovery {
@@ -26,7 +26,7 @@ struct SourceState {
   bool in_flight = false;
 };
 
-class Discovery final : public server::HandleOwner {
+class Discovery final : public uv::HandleOwner {
  public:
   // `changed` runs on the loop after a lookup changed some source's addresses.
   Discovery(uv_loop_t* loop, Resolver& resolver, std::function<void()> changed);

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "dns/server/handle.hh"
+#include "dns/uv/handle.hh"
 #include "dns/zone/zone.hh"
 
 namespace rrdns::discovery {
@@ -27,7 +27,7 @@ struct Lookup {
 
 // Lives on one loop, which must be running for answers to come. c-ares tells which sockets to
 // watch (sock_state_cb); each gets a uv_poll, and a timer drives c-ares' retransmissions.
-class Resolver final : public server::HandleOwner {
+class Resolver final : public uv::HandleOwner {
  public:
   // `servers` is "" (the host's /etc/resolv.conf, as getaddrinfo) or c-ares' server list
   // "127.0.0.1:5300,[::1]:53". Returns null and sets `error` on a bad list.

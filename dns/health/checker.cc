@@ -14,7 +14,7 @@
 #include <unordered_map>
 #include <variant>
 
-#include "dns/health/clock.hh"
+#include "dns/base/clock.hh"
 #include "dns/health/http_probe.hh"
 #include "dns/health/tcp_probe.hh"
 

@@ -31,9 +31,9 @@ std::unique_ptr<Server> Server::create(ServerSettings settings,
                                  server->d_client_connections, catalog));
     Worker& worker = *server->d_workers.back();
     for (const ListenAddress& address : s.listen) {
-      Fd udp = openUdpSocket(address, error);
+      uv::Fd udp = openUdpSocket(address, error);
       if (!udp.valid()) return nullptr;
-      Fd tcp = openTcpSocket(address, error);
+      uv::Fd tcp = openTcpSocket(address, error);
       if (!tcp.valid()) return nullptr;
       error = worker.addListeners(std::move(udp), std::move(tcp), address);
       if (!error.empty()) return nullptr;

@@ -10,18 +10,6 @@
 
 namespace rrdns::server {
 
-Fd& Fd::operator=(Fd&& other) noexcept {
-  if (this != &other) {
-    if (d_fd >= 0) ::close(d_fd);
-    d_fd = other.release();
-  }
-  return *this;
-}
-
-Fd::~Fd() {
-  if (d_fd >= 0) ::close(d_fd);
-}
-
 namespace {
 
 enum class Reuse { None, Addr, AddrAndPort };
@@ -31,8 +19,8 @@ std::string failure(const char* what, const ListenAddress& address, int type, in
          (type == SOCK_DGRAM ? " (udp): " : " (tcp): ") + std::strerror(err);
 }
 
-Fd openSocket(const ListenAddress& address, int type, Reuse reuse, std::string& error) {
-  Fd fd(::socket(address.family(), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+uv::Fd openSocket(const ListenAddress& address, int type, Reuse reuse, std::string& error) {
+  uv::Fd fd(::socket(address.family(), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) {
     error = failure("open a socket for", address, type, errno);
     return {};
@@ -68,8 +56,8 @@ std::string probeAddress(const ListenAddress& address) {
   return {};
 }
 
-Fd openUdpSocket(const ListenAddress& address, std::string& error) {
-  Fd fd = openSocket(address, SOCK_DGRAM, Reuse::AddrAndPort, error);
+uv::Fd openUdpSocket(const ListenAddress& address, std::string& error) {
+  uv::Fd fd = openSocket(address, SOCK_DGRAM, Reuse::AddrAndPort, error);
   // A deeper queue absorbs bursts while the worker is busy. Best effort: the kernel caps it at
   // net.core.rmem_max, which operators may raise.
   const int receive_buffer = 4 << 20;
@@ -78,7 +66,7 @@ Fd openUdpSocket(const ListenAddress& address, std::string& error) {
   return fd;
 }
 
-Fd openTcpSocket(const ListenAddress& address, std::string& error) {
+uv::Fd openTcpSocket(const ListenAddress& address, std::string& error) {
   return openSocket(address, SOCK_STREAM, Reuse::AddrAndPort, error);
 }
 

@@ -9,31 +9,9 @@
 #include <string>
 
 #include "dns/server/address.hh"
+#include "dns/uv/fd.hh"
 
 namespace rrdns::server {
-
-// Owns one file descriptor until release(). Closes it otherwise.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : d_fd(fd) {}
-  Fd(Fd&& other) noexcept : d_fd(other.release()) {}
-  Fd& operator=(Fd&& other) noexcept;
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd();
-
-  int get() const { return d_fd; }
-  bool valid() const { return d_fd >= 0; }
-  int release() {
-    int fd = d_fd;
-    d_fd = -1;
-    return fd;
-  }
-
- private:
-  int d_fd = -1;
-};
 
 // Fails when someone else already holds `address` (another program, or a second rrdnsd: with
 // SO_REUSEPORT on both sides a second instance would otherwise bind happily and steal half the
@@ -45,10 +23,10 @@ std::string probeAddress(const ListenAddress& address);
 // A bound, non-blocking, close-on-exec UDP socket with SO_REUSEPORT and SO_REUSEADDR
 // (IPV6_V6ONLY for IPv6, so [::]:53 and 0.0.0.0:53 can be listed side by side), and a receive
 // buffer of up to 4 MiB.
-// On failure returns an invalid Fd and sets `error`.
-Fd openUdpSocket(const ListenAddress& address, std::string& error);
+// On failure returns an invalid uv::Fd and sets `error`.
+uv::Fd openUdpSocket(const ListenAddress& address, std::string& error);
 
 // The same for TCP; uv_listen() calls listen() later.
-Fd openTcpSocket(const ListenAddress& address, std::string& error);
+uv::Fd openTcpSocket(const ListenAddress& address, std::string& error);
 
 }  // namespace rrdns::server

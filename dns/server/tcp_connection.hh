@@ -10,7 +10,7 @@
 #include <string>
 
 #include "dns/answer/answer.hh"
-#include "dns/server/handle.hh"
+#include "dns/uv/handle.hh"
 
 namespace rrdns::answer {
 class Transfer;
@@ -32,7 +32,7 @@ class Worker;
 // buffer under the same mark, one message per turn as writes drain it, so a large zone neither
 // sits in memory nor holds up other connections. Queries pipelined behind it wait in d_input
 // until it ends, keeping responses in order.
-class TcpConnection final : public HandleOwner {
+class TcpConnection final : public uv::HandleOwner {
  public:
   // Accepts the pending connection on `server`. Returns false when it was closed at once: the
   // accept failed, or its client is at tcp-max-connections-per-client. Throws only

@@ -14,7 +14,7 @@ namespace rrdns::server {
 namespace {
 
 // A connection over the limit: accepted only to be closed at once.
-struct Rejected final : HandleOwner {
+struct Rejected final : uv::HandleOwner {
   uv_tcp_t handle;
   void close() override {}  // already closing from birth
 };
@@ -23,7 +23,7 @@ struct Rejected final : HandleOwner {
 
 TcpListener::TcpListener(Worker& worker) : d_worker(worker) {}
 
-int TcpListener::open(Fd fd) {
+int TcpListener::open(uv::Fd fd) {
   int rc = uv_tcp_init(d_worker.loop(), &d_handle);
   if (rc != 0) return rc;
   d_initialised = true;

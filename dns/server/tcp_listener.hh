@@ -3,21 +3,21 @@
 
 #include <uv.h>
 
-#include "dns/server/handle.hh"
-#include "dns/server/socket.hh"
+#include "dns/uv/fd.hh"
+#include "dns/uv/handle.hh"
 
 namespace rrdns::server {
 
 class Worker;
 
-class TcpListener final : public HandleOwner {
+class TcpListener final : public uv::HandleOwner {
  public:
   explicit TcpListener(Worker& worker);
   TcpListener(const TcpListener&) = delete;
   TcpListener& operator=(const TcpListener&) = delete;
 
   // Takes the bound socket and listens. Returns 0 or a libuv error.
-  int open(Fd fd);
+  int open(uv::Fd fd);
   void close() override;
 
  private:

@@ -38,7 +38,7 @@ UdpListener::~UdpListener() = default;
 // here a batch is received and answered with one call each way, and a lone query costs one
 // recvmmsg and one sendmmsg. The socket's readability is watched by the worker's own wait
 // (worker.hh); the poll handle here watches writability only, while answers are pending.
-int UdpListener::open(Fd fd) {
+int UdpListener::open(uv::Fd fd) {
   d_fd = std::move(fd);
   int rc = uv_poll_init_socket(d_worker.loop(), &d_poll, d_fd.get());
   if (rc != 0) return rc;  // d_fd closes the socket

@@ -8,14 +8,14 @@
 #include <memory>
 #include <span>
 
-#include "dns/server/handle.hh"
-#include "dns/server/socket.hh"
+#include "dns/uv/fd.hh"
+#include "dns/uv/handle.hh"
 
 namespace rrdns::server {
 
 class Worker;
 
-class UdpListener final : public HandleOwner {
+class UdpListener final : public uv::HandleOwner {
  public:
   explicit UdpListener(Worker& worker);
   ~UdpListener();
@@ -23,7 +23,7 @@ class UdpListener final : public HandleOwner {
   UdpListener& operator=(const UdpListener&) = delete;
 
   // Takes the bound, non-blocking socket and starts receiving. Returns 0 or a libuv error.
-  int open(Fd fd);
+  int open(uv::Fd fd);
   void close() override;
 
   // Worker's wait: the socket is readable. Answers what is there (up to kMaxBatchesPerWakeup
@@ -64,7 +64,7 @@ class UdpListener final : public HandleOwner {
   void watch();
 
   Worker& d_worker;
-  Fd d_fd;
+  uv::Fd d_fd;
   uv_poll_t d_poll;
   bool d_initialised = false;
   bool d_closing = false;

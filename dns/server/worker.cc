@@ -15,6 +15,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "dns/base/clock.hh"
 #include "dns/server/tcp_listener.hh"
 #include "dns/server/udp_listener.hh"
 
@@ -50,7 +51,7 @@ Worker::~Worker() {
   closeLoop();
 }
 
-std::string Worker::addListeners(Fd udp, Fd tcp, const ListenAddress& address) {
+std::string Worker::addListeners(uv::Fd udp, uv::Fd tcp, const ListenAddress& address) {
   auto udp_listener = std::make_unique<UdpListener>(*this);
   int rc = udp_listener->open(std::move(udp));
   d_udp.push_back(std::move(udp_listener));
@@ -66,17 +67,6 @@ std::string Worker::addListeners(Fd udp, Fd tcp, const ListenAddress& address) {
 void Worker::start() {
   d_thread = std::thread([this] { run(); });
 }
-
-namespace {
-
-// uv_now's clock (libuv reads CLOCK_MONOTONIC where the coarse clock is above 1 ms, as here).
-uint64_t monotonicMs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
-}
-
-}  // namespace
 
 // See worker.hh for why the thread waits here rather than in uv_run(UV_RUN_DEFAULT).
 void Worker::run() {
@@ -203,7 +193,7 @@ void Worker::stop() { uv_async_send(&d_stop_async); }
 
 void Worker::onStop(uv_async_t* async) {
   auto* self = static_cast<Worker*>(async->data);
-  closeAllHandles(self->loop());
+  uv::closeAllHandles(self->loop());
 }
 
 void Worker::join() {
@@ -220,7 +210,7 @@ void Worker::close() {
 void Worker::closeLoop() {
   if (!d_loop_open) return;
   // Also covers a worker that never ran (startup failed after its loop was set up).
-  closeAllHandles(&d_loop);
+  uv::closeAllHandles(&d_loop);
   uv_run(&d_loop, UV_RUN_DEFAULT);
   int rc = uv_loop_close(&d_loop);
   if (rc != 0) spdlog::warn("worker {}: loop did not close cleanly: {}", d_index, uv_strerror(rc));

@@ -25,18 +25,18 @@
 #include "dns/answer/answer.hh"
 #include "dns/server/client_connections.hh"
 #include "dns/server/counters.hh"
-#include "dns/server/handle.hh"
 #include "dns/server/rate_limiter.hh"
 #include "dns/server/settings.hh"
 #include "dns/server/socket.hh"
 #include "dns/server/stats.hh"
+#include "dns/uv/handle.hh"
 
 namespace rrdns::server {
 
 class UdpListener;
 class TcpListener;
 
-class Worker final : public HandleOwner {
+class Worker final : public uv::HandleOwner {
  public:
   // `tcp_connections` is the connection count shared by all workers (for tcp-max-connections),
   // `client_connections` the per-client counts (tcp-max-connections-per-client).
@@ -48,7 +48,7 @@ class Worker final : public HandleOwner {
 
   // Before start(), on the constructing thread: wraps a bound UDP and TCP socket in libuv
   // handles and starts reading/listening. Takes the descriptors. Returns "" or an error.
-  std::string addListeners(Fd udp, Fd tcp, const ListenAddress& address);
+  std::string addListeners(uv::Fd udp, uv::Fd tcp, const ListenAddress& address);
 
   // Runs the loop on a new thread.
   void start();

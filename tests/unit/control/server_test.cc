@@ -338,7 +338,7 @@ TEST_CASE("server: closeAllHandles shuts it down like every other handle owner")
     CHECK(c.readStatus() == ControlClient::ReadStatus::Closed);
   });
   while (!stop) uv_run(&loop, UV_RUN_NOWAIT);
-  rrdns::server::closeAllHandles(&loop);
+  rrdns::uv::closeAllHandles(&loop);
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(uv_loop_close(&loop) == 0);
   client_thread.join();

@@ -1,4 +1,4 @@
-// handle.hh -- the ownership rule for every libuv handle in the server.
+// handle.hh -- the ownership rule for every libuv handle in the daemon (workers, main loop).
 //
 // handle->data always points at the HandleOwner that embeds the handle. close() is idempotent;
 // it starts uv_close on the owner's handles, and an owner that lives on the heap frees itself in
@@ -8,7 +8,7 @@
 
 #include <uv.h>
 
-namespace rrdns::server {
+namespace rrdns::uv {
 
 class HandleOwner {
  public:
@@ -29,4 +29,4 @@ inline void closeAllHandles(uv_loop_t* loop) {
       nullptr);
 }
 
-}  // namespace rrdns::server
+}  // namespace rrdns::uv
