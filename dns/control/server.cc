@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "dns/uv/fd.hh"
+#include "dns/uv/stream_session.hh"
 
 namespace rrdns::control {
 namespace detail {
@@ -132,13 +133,14 @@ class Listener final : public uv::HandleOwner {
   std::unordered_set<Connection*> d_connections;
 };
 
-// One client. Owns itself: deleted in the close callback of its last handle.
-class Connection final : public uv::HandleOwner {
+// One client. Owns itself: deleted in the close callback of its last handle (StreamSession).
+class Connection final : public uv::StreamSession<Connection> {
  public:
   static void accept(Listener& listener, uv_stream_t* server);
   void close() override;
 
  private:
+  friend class uv::StreamSession<Connection>;
   // What a Reply holds on to: the connection, nulled when it is gone.
   struct Slot {
     Connection* connection;
@@ -166,13 +168,12 @@ class Connection final : public uv::HandleOwner {
 
   explicit Connection(Listener& listener)
       : d_listener(listener), d_slot(std::make_shared<Slot>(Slot{this})) {}
-  ~Connection() = default;
+  ~Connection() override { d_listener.forget(this); }  // may free the listener
 
   static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void onWritten(uv_write_t* request, int status);
   static void onIdle(uv_timer_t* timer);
-  static void onClosed(uv_handle_t* handle);
 
   bool checkPeer();
   void refill();
@@ -190,7 +191,6 @@ class Connection final : public uv::HandleOwner {
   Listener& d_listener;
   uv_pipe_t d_pipe;
   uv_timer_t d_timer;
-  int d_open_handles = 0;
   std::shared_ptr<Slot> d_slot;
 
   LineSplitter d_splitter;
@@ -202,11 +202,9 @@ class Connection final : public uv::HandleOwner {
   pid_t d_pid = 0;
 
   bool d_waiting = false;  // a request is with the handler
-  bool d_reading = false;
   bool d_pumping = false;
   bool d_peer_done = false;  // EOF: answer what is queued, then close
   bool d_close_after_write = false;
-  bool d_closing = false;
 };
 
 // --- Listener --------------------------------------------------------------------------------
@@ -306,14 +304,8 @@ void Connection::accept(Listener& listener, uv_stream_t* server) {
     spdlog::warn("control: out of memory accepting a connection");
     return;  // libuv stops watching the listener until the next uv_accept; tolerable here
   }
-  uv_pipe_init(listener.loop(), &self->d_pipe, 0);
-  self->d_pipe.data = self;
-  uv_timer_init(listener.loop(), &self->d_timer);
-  self->d_timer.data = self;
-  self->d_open_handles = 2;
   listener.adopt(self);
-
-  int rc = uv_accept(server, reinterpret_cast<uv_stream_t*>(&self->d_pipe));
+  int rc = self->acceptInto(listener.loop(), server, &self->d_pipe, &self->d_timer);
   if (rc != 0) {
     spdlog::warn("control: accept: {}", uv_strerror(rc));
     self->close();
@@ -347,20 +339,8 @@ bool Connection::checkPeer() {
 }
 
 void Connection::close() {
-  if (d_closing) return;
-  d_closing = true;
   d_slot->connection = nullptr;  // a reply arriving from now on is dropped
-  // Writes still in flight are cancelled (onWritten with UV_ECANCELED) before onClosed runs.
-  uv_close(reinterpret_cast<uv_handle_t*>(&d_pipe), onClosed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&d_timer), onClosed);
-}
-
-void Connection::onClosed(uv_handle_t* handle) {
-  auto* self = static_cast<Connection*>(handle->data);
-  if (--self->d_open_handles > 0) return;
-  Listener& listener = self->d_listener;
-  listener.forget(self);  // may free the listener; the connection no longer needs it
-  delete self;
+  StreamSession::close();        // writes in flight are cancelled (onWritten: UV_ECANCELED)
 }
 
 void Connection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
@@ -514,7 +494,7 @@ void Connection::send(const Json& response) {
   write->request.data = write;
   write->connection = this;
   uv_buf_t buf = uv_buf_init(write->data.data(), static_cast<unsigned>(write->data.size()));
-  int rc = uv_write(&write->request, reinterpret_cast<uv_stream_t*>(&d_pipe), &buf, 1, onWritten);
+  int rc = StreamSession::write(&write->request, buf);
   if (rc != 0) {
     delete write;
     spdlog::debug("control: uid {} pid {}: write: {}", d_uid, d_pid, uv_strerror(rc));
@@ -546,25 +526,11 @@ void Connection::closeIfFinished() {
 }
 
 void Connection::updateReading() {
-  if (d_closing) return;
-  bool want = !d_peer_done && !d_close_after_write &&
-              d_queue.size() + (d_waiting ? 1 : 0) < ControlServer::kMaxQueued;
-  if (want == d_reading) return;
-  if (want) {
-    int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&d_pipe), onAlloc, onRead);
-    if (rc != 0) {
-      close();
-      return;
-    }
-  } else {
-    uv_read_stop(reinterpret_cast<uv_stream_t*>(&d_pipe));
-  }
-  d_reading = want;
+  setReading(!d_peer_done && !d_close_after_write &&
+             d_queue.size() + (d_waiting ? 1 : 0) < ControlServer::kMaxQueued);
 }
 
-void Connection::restartIdleTimer() {
-  if (!d_closing) uv_timer_start(&d_timer, onIdle, d_listener.idleTimeoutMs(), 0);
-}
+void Connection::restartIdleTimer() { restartTimer(d_listener.idleTimeoutMs()); }
 
 void Connection::onIdle(uv_timer_t* timer) {
   auto* self = static_cast<Connection*>(timer->data);

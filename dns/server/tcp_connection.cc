@@ -31,14 +31,7 @@ TcpConnection::~TcpConnection() {
 
 bool TcpConnection::accept(Worker& worker, uv_stream_t* server) {
   auto* self = new TcpConnection(worker);
-  // Neither init can fail on Unix: an AF_UNSPEC uv_tcp_t has no socket yet.
-  uv_tcp_init(worker.loop(), &self->d_tcp);
-  self->d_tcp.data = self;
-  uv_timer_init(worker.loop(), &self->d_timer);
-  self->d_timer.data = self;
-  self->d_open_handles = 2;
-
-  int rc = uv_accept(server, reinterpret_cast<uv_stream_t*>(&self->d_tcp));
+  int rc = self->acceptInto(worker.loop(), server, &self->d_tcp, &self->d_timer);
   if (rc != 0) {
     spdlog::debug("tcp accept: {}", uv_strerror(rc));
     self->close();
@@ -75,19 +68,6 @@ bool TcpConnection::accept(Worker& worker, uv_stream_t* server) {
   self->restartIdleTimer();
   self->updateReading();
   return true;
-}
-
-void TcpConnection::close() {
-  if (d_closing) return;
-  d_closing = true;
-  // A write still in flight is cancelled (onWritten with UV_ECANCELED) before onClosed runs.
-  uv_close(reinterpret_cast<uv_handle_t*>(&d_tcp), onClosed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&d_timer), onClosed);
-}
-
-void TcpConnection::onClosed(uv_handle_t* handle) {
-  auto* self = static_cast<TcpConnection*>(handle->data);
-  if (--self->d_open_handles == 0) delete self;
 }
 
 void TcpConnection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
@@ -231,7 +211,7 @@ void TcpConnection::flush() {
   uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(d_inflight.data.get()),
                              static_cast<unsigned>(d_inflight.size));
   d_write.data = this;
-  int rc = uv_write(&d_write, reinterpret_cast<uv_stream_t*>(&d_tcp), &buf, 1, onWritten);
+  int rc = write(&d_write, buf);
   if (rc != 0) {
     spdlog::debug("tcp write: {}", uv_strerror(rc));
     close();
@@ -256,24 +236,10 @@ void TcpConnection::onWritten(uv_write_t* request, int status) {
 }
 
 void TcpConnection::updateReading() {
-  if (d_closing) return;
-  bool want = !d_peer_done && d_pending.size <= kHighWater && d_input_size < kMaxFrame;
-  if (want == d_reading) return;
-  if (want) {
-    int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&d_tcp), onAlloc, onRead);
-    if (rc != 0) {
-      close();
-      return;
-    }
-  } else {
-    uv_read_stop(reinterpret_cast<uv_stream_t*>(&d_tcp));
-  }
-  d_reading = want;
+  setReading(!d_peer_done && d_pending.size <= kHighWater && d_input_size < kMaxFrame);
 }
 
-void TcpConnection::restartIdleTimer() {
-  uv_timer_start(&d_timer, onIdle, d_worker.settings().tcp_idle_timeout_ms, 0);
-}
+void TcpConnection::restartIdleTimer() { restartTimer(d_worker.settings().tcp_idle_timeout_ms); }
 
 void TcpConnection::onIdle(uv_timer_t* timer) {
   auto* self = static_cast<TcpConnection*>(timer->data);

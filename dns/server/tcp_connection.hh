@@ -10,7 +10,7 @@
 #include <string>
 
 #include "dns/answer/answer.hh"
-#include "dns/uv/handle.hh"
+#include "dns/uv/stream_session.hh"
 
 namespace rrdns::answer {
 class Transfer;
@@ -32,13 +32,12 @@ class Worker;
 // buffer under the same mark, one message per turn as writes drain it, so a large zone neither
 // sits in memory nor holds up other connections. Queries pipelined behind it wait in d_input
 // until it ends, keeping responses in order.
-class TcpConnection final : public uv::HandleOwner {
+class TcpConnection final : public uv::StreamSession<TcpConnection> {
  public:
   // Accepts the pending connection on `server`. Returns false when it was closed at once: the
   // accept failed, or its client is at tcp-max-connections-per-client. Throws only
   // std::bad_alloc, before accepting.
   static bool accept(Worker& worker, uv_stream_t* server);
-  void close() override;
 
   static constexpr size_t kMaxFrame = 2 + 65535;  // length prefix + the largest DNS message
   static constexpr size_t kHighWater = 16 * 1024;
@@ -51,14 +50,14 @@ class TcpConnection final : public uv::HandleOwner {
     size_t size = 0;
   };
 
+  friend class uv::StreamSession<TcpConnection>;
   explicit TcpConnection(Worker& worker);
-  ~TcpConnection();
+  ~TcpConnection() override;
 
   static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void onWritten(uv_write_t* request, int status);
   static void onIdle(uv_timer_t* timer);
-  static void onClosed(uv_handle_t* handle);
 
   void answerFrames();
   void answerFrame(std::span<const uint8_t> query);
@@ -80,7 +79,6 @@ class TcpConnection final : public uv::HandleOwner {
   uv_tcp_t d_tcp;
   uv_timer_t d_timer;
   uv_write_t d_write;
-  int d_open_handles = 0;
   uint32_t d_client_slot;  // in the worker's ClientConnections, released on close
 
   std::unique_ptr<uint8_t[]> d_input;  // kMaxFrame bytes: one whole frame always fits
@@ -91,10 +89,8 @@ class TcpConnection final : public uv::HandleOwner {
   bool d_transfer_allowed = false;  // decided once, from d_peer and the transfer ACL
   std::unique_ptr<answer::Transfer> d_transfer;  // the transfer being sent, if any
 
-  bool d_reading = false;
   bool d_writing = false;
   bool d_peer_done = false;  // EOF: the client half-closed; answer what we have, then close
-  bool d_closing = false;
 };
 
 }  // namespace rrdns::server
