@@ -1,29 +1,11 @@
 #include "dns/wire/constants.hh"
 
-#include <array>
 #include <charconv>
-#include <utility>
+
+#include "dns/wire/rrtype.hh"
 
 namespace rrdns::wire {
 namespace {
-
-constexpr std::array<std::pair<uint16_t, std::string_view>, 15> kTypeNames{{
-    {type::A, "A"},
-    {type::NS, "NS"},
-    {type::CNAME, "CNAME"},
-    {type::SOA, "SOA"},
-    {type::PTR, "PTR"},
-    {type::HINFO, "HINFO"},
-    {type::MX, "MX"},
-    {type::TXT, "TXT"},
-    {type::AAAA, "AAAA"},
-    {type::SRV, "SRV"},
-    {type::OPT, "OPT"},
-    {type::DS, "DS"},
-    {type::IXFR, "IXFR"},
-    {type::AXFR, "AXFR"},
-    {type::ANY, "ANY"},
-}};
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -37,16 +19,14 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
 }  // namespace
 
 std::string typeName(uint16_t t) {
-  if (t == type::CAA) return "CAA";
-  for (const auto& [value, name] : kTypeNames)
-    if (value == t) return std::string(name);
+  if (const RRType* known = findRRType(t); known && !known->mnemonic.empty())
+    return std::string(known->mnemonic);
   return "TYPE" + std::to_string(t);
 }
 
 std::optional<uint16_t> typeFromName(std::string_view name) {
-  if (equalsIgnoreCase(name, "CAA")) return type::CAA;
-  for (const auto& [value, mnemonic] : kTypeNames)
-    if (equalsIgnoreCase(name, mnemonic)) return value;
+  for (const RRType& known : rrtypes())
+    if (!known.mnemonic.empty() && equalsIgnoreCase(name, known.mnemonic)) return known.number;
   if (name.size() > 4 && equalsIgnoreCase(name.substr(0, 4), "TYPE")) {
     unsigned v = 0;
     auto digits = name.substr(4);
