@@ -64,31 +64,25 @@ void Writer::record(std::string_view owner, uint16_t rtype, uint16_t rclass, uin
   const size_t rdlength_at = d_size;
   u16(0);
   const size_t rdata_start = d_size;
-  auto firstNameSize = [](std::string_view s, size_t from) {
-    size_t i = from;
-    while (i < s.size() && s[i] != 0) i += 1 + static_cast<uint8_t>(s[i]);
-    return i + 1 - from;
-  };
-  switch (rtype) {
-    case type::NS:
-    case type::CNAME:
-    case type::PTR:
-      name(rdata);
-      break;
-    case type::MX:
-      bytes(rdata.data(), 2);
-      name(rdata.substr(2));
-      break;
-    case type::SOA: {
-      const size_t mname = firstNameSize(rdata, 0);
-      const size_t rname = firstNameSize(rdata, mname);
-      name(rdata.substr(0, mname));
-      name(rdata.substr(mname, rname));
-      bytes(rdata.substr(mname + rname));
-      break;
+  // Names inside RDATA are compressed where the type's descriptor allows it (RFC 3597 4); other
+  // bytes are copied in runs. Zone RDATA has its type's layout (ZoneBuilder checks it); should a
+  // field not fit, the rest is copied as it is.
+  const RRType* layout = findRRType(rtype);
+  if (!layout || !(layout->flags & rrtype::kCompresses)) {
+    bytes(rdata);
+  } else {
+    size_t copied = 0, pos = 0;
+    for (const RdataField& f : layout->fields) {
+      const size_t end = fieldEnd(f.kind, rdata, pos);
+      if (end == std::string_view::npos) break;
+      if (f.flags & field::kCompress) {
+        bytes(rdata.substr(copied, pos - copied));
+        name(rdata.substr(pos, end - pos));
+        copied = end;
+      }
+      pos = end;
     }
-    default:
-      bytes(rdata);
+    bytes(rdata.substr(copied));
   }
   if (ok()) store16(d_buf + rdlength_at, static_cast<uint16_t>(d_size - rdata_start));
 }

@@ -12,6 +12,7 @@
 
 #include "dns/base/bytes.hh"
 #include "dns/wire/constants.hh"
+#include "dns/wire/rrtype.hh"  // record() compresses as the type's descriptor says
 
 namespace rrdns::wire {
 
@@ -60,8 +61,8 @@ class Writer {
   // case-insensitively, so a pointer to the question keeps the requester's letter case).
   void name(std::string_view wire);
 
-  // One resource record. RDATA is uncompressed wire form; names inside it are compressed for the
-  // types RFC 3597 section 4 allows (NS, CNAME, SOA, MX, PTR).
+  // One resource record. RDATA is uncompressed wire form; names inside it are compressed where
+  // the type's descriptor marks them (field::kCompress: NS, CNAME, SOA, MX, PTR, RFC 3597 4).
   void record(std::string_view owner, uint16_t rtype, uint16_t rclass, uint32_t ttl,
               std::string_view rdata);
 
@@ -81,7 +82,8 @@ class Writer {
   // Does the name stored at `offset` in the message equal `suffix` (case-insensitively)?
   bool matchesAt(size_t offset, std::string_view suffix) const;
   void remember(size_t offset) {
-    if (offset < 0x3FFF && d_entries < kMaxEntries) d_targets[d_entries++] = static_cast<uint16_t>(offset);
+    if (offset < 0x3FFF && d_entries < kMaxEntries)
+      d_targets[d_entries++] = static_cast<uint16_t>(offset);
   }
 
   static constexpr size_t kMaxEntries = 64;
