@@ -336,22 +336,11 @@ void Response::negative(const zone::Zone& zone, uint16_t code) {
 }
 
 void Response::additionalFor(const zone::Zone& zone, const zone::RRset& rrset) {
+  const wire::RRType* layout = wire::findRRType(rrset.type);
+  if (!layout || !(layout->flags & wire::rrtype::kHasAdditional)) return;
   for (const auto& rdata : rrset.rdata) {
-    std::string_view target;
-    switch (rrset.type) {
-      case type::NS:
-        target = rdata;
-        break;
-      case type::MX:
-        target = std::string_view(rdata).substr(2);
-        break;
-      case type::SRV:
-        target = std::string_view(rdata).substr(6);
-        break;
-      default:
-        return;
-    }
-    addAddresses(zone, target, false);
+    const std::string_view target = wire::additionalTarget(*layout, rdata);
+    if (!target.empty()) addAddresses(zone, target, false);
   }
 }
 
