@@ -23,6 +23,7 @@ extern "C" {
 
 #include "dns/wire/constants.hh"
 #include "dns/wire/name.hh"
+#include "dns/wire/rrtype.hh"
 #include "dns/zone/check.hh"
 #include "dns/zone/loader.hh"
 
@@ -32,60 +33,19 @@ namespace {
 constexpr size_t kMaxErrors = 50;       // as the TOML loader
 constexpr uint32_t kDefaultTtl = 3600;  // without $TTL; Knot's default as well
 
-// Record types whose RDATA names are canonical in lower case (RFC 4034 6.2, without the DNSSEC
-// types whose names are already lower case). Layout: bytes before the first name, the number
-// of names that follow one another, and for NAPTR three character-strings before its name.
-struct NameLayout {
-  uint16_t rtype;
-  uint8_t prefix;
-  uint8_t names;
-  uint8_t strings;
-};
-constexpr NameLayout kNameLayouts[] = {
-    {2, 0, 1, 0},   // NS
-    {3, 0, 1, 0},   // MD
-    {4, 0, 1, 0},   // MF
-    {5, 0, 1, 0},   // CNAME
-    {6, 0, 2, 0},   // SOA: MNAME RNAME, then the five numbers
-    {7, 0, 1, 0},   // MB
-    {8, 0, 1, 0},   // MG
-    {9, 0, 1, 0},   // MR
-    {12, 0, 1, 0},  // PTR
-    {14, 0, 2, 0},  // MINFO
-    {15, 2, 1, 0},  // MX
-    {17, 0, 2, 0},  // RP
-    {18, 2, 1, 0},  // AFSDB
-    {21, 2, 1, 0},  // RT
-    {26, 2, 2, 0},  // PX
-    {33, 6, 1, 0},  // SRV
-    {35, 4, 1, 3},  // NAPTR: order, preference, flags, services, regexp, replacement
-    {36, 2, 1, 0},  // KX
-    {39, 0, 1, 0},  // DNAME
-};
-
-// Lower-cases the uncompressed name at rdata[pos]; returns the position after it, or npos when
-// the RDATA ends first (the scanner never produces that; this only guards the walk).
-size_t lowerNameAt(std::string& rdata, size_t pos) {
-  const size_t start = pos;
-  while (pos < rdata.size()) {
-    const auto length = static_cast<uint8_t>(rdata[pos]);
-    if (length == 0) {
-      wire::lowerName(reinterpret_cast<uint8_t*>(rdata.data()) + start, pos + 1 - start);
-      return pos + 1;
-    }
-    pos += 1 + length;
-  }
-  return std::string::npos;
-}
-
+// Lower-cases the names in RDATA, which are canonical in lower case (RFC 4034 6.2): the name
+// fields of the type's descriptor (wire/rrtype.hh). A walk that runs off the RDATA stops there
+// (the scanner never produces that; an RFC 3597 form may, and ZoneBuilder judges it).
 void lowerRdataNames(uint16_t rtype, std::string& rdata) {
-  for (const auto& layout : kNameLayouts) {
-    if (layout.rtype != rtype) continue;
-    size_t pos = layout.prefix;
-    for (int i = 0; i < layout.strings && pos < rdata.size(); ++i)
-      pos += 1 + static_cast<uint8_t>(rdata[pos]);
-    for (int i = 0; i < layout.names && pos < rdata.size(); ++i) pos = lowerNameAt(rdata, pos);
-    return;
+  const wire::RRType* layout = wire::findRRType(rtype);
+  if (!layout) return;
+  size_t pos = 0;
+  for (const auto& f : layout->fields) {
+    const size_t end = wire::fieldEnd(f.kind, rdata, pos);
+    if (end == std::string::npos) return;
+    if (f.kind == wire::FieldKind::kName)
+      wire::lowerName(reinterpret_cast<uint8_t*>(rdata.data()) + pos, end - pos);
+    pos = end;
   }
 }
 
