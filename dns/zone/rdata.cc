@@ -6,11 +6,11 @@
 #include <charconv>
 #include <cstdio>
 #include <limits>
-#include <vector>
 
 #include "dns/base/bytes.hh"
 #include "dns/wire/constants.hh"
 #include "dns/wire/name.hh"
+#include "dns/wire/rrtype.hh"
 
 namespace rrdns::zone {
 namespace {
@@ -54,13 +54,6 @@ std::string_view nextField(std::string_view& text) {
   while (end < text.size() && isBlank(text[end])) ++end;
   text.remove_prefix(end);
   return field;
-}
-
-std::vector<std::string_view> splitFields(std::string_view text) {
-  std::vector<std::string_view> fields;
-  for (auto field = nextField(text); !field.empty(); field = nextField(text))
-    fields.push_back(field);
-  return fields;
 }
 
 template <typename Int>
@@ -126,49 +119,6 @@ bool appendMailbox(std::string_view contact, std::string& out, std::string& erro
   return true;
 }
 
-bool encodeMXText(std::string_view text, std::string_view origin, std::string& out,
-                  std::string& error) {
-  const auto fields = splitFields(text);
-  if (fields.size() != 2) {
-    error = "'" + std::string(text) + "' is not 'PREFERENCE EXCHANGE' (e.g. \"10 mail\")";
-    return false;
-  }
-  uint16_t preference = 0;
-  return parseField(fields[0], "preference", preference, error) &&
-         encodeMX(preference, fields[1], origin, out, error);
-}
-
-bool encodeSRVText(std::string_view text, std::string_view origin, std::string& out,
-                   std::string& error) {
-  const auto fields = splitFields(text);
-  if (fields.size() != 4) {
-    error =
-        "'" + std::string(text) + "' is not 'PRIORITY WEIGHT PORT TARGET' (e.g. \"0 5 5060 sip\")";
-    return false;
-  }
-  uint16_t priority = 0, weight = 0, port = 0;
-  return parseField(fields[0], "priority", priority, error) &&
-         parseField(fields[1], "weight", weight, error) &&
-         parseField(fields[2], "port", port, error) &&
-         encodeSRV(priority, weight, port, fields[3], origin, out, error);
-}
-
-bool encodeCAAText(std::string_view text, std::string& out, std::string& error) {
-  std::string_view rest = text;
-  const std::string_view flags_field = nextField(rest);
-  const std::string_view tag = nextField(rest);
-  while (!rest.empty() && isBlank(rest.back())) rest.remove_suffix(1);
-  if (tag.empty() || rest.empty()) {
-    error =
-        "'" + std::string(text) + "' is not 'FLAGS TAG VALUE' (e.g. '0 issue \"letsencrypt.org\"')";
-    return false;
-  }
-  uint8_t flags = 0;
-  std::string value;
-  return parseField(flags_field, "flags", flags, error) && unquoteValue(rest, value, error) &&
-         encodeCAA(flags, tag, value, out, error);
-}
-
 }  // namespace
 
 bool encodeA(std::string_view address, std::string& out, std::string& error) {
@@ -199,46 +149,31 @@ bool encodeName(std::string_view name, std::string_view origin, std::string& out
   return true;
 }
 
+// The structured forms are the descriptor's fields given one by one.
 bool encodeMX(uint16_t preference, std::string_view exchange, std::string_view origin,
               std::string& out, std::string& error) {
-  append16(out, preference);
-  return appendName(exchange, origin, "exchange", out, error);
+  const std::string p = std::to_string(preference);
+  const std::string_view values[] = {p, exchange};
+  return encodeFields(*wire::findRRType(wire::type::MX), values, origin, out, error);
 }
 
 bool encodeSRV(uint16_t priority, uint16_t weight, uint16_t port, std::string_view target,
                std::string_view origin, std::string& out, std::string& error) {
-  append16(out, priority);
-  append16(out, weight);
-  append16(out, port);
-  return appendName(target, origin, "target", out, error);
+  const std::string numbers[] = {std::to_string(priority), std::to_string(weight),
+                                 std::to_string(port)};
+  const std::string_view values[] = {numbers[0], numbers[1], numbers[2], target};
+  return encodeFields(*wire::findRRType(wire::type::SRV), values, origin, out, error);
 }
 
 bool encodeTXT(std::string_view text, std::string& out, std::string& error) {
-  const size_t start = out.size();
-  do {
-    const std::string_view piece = text.substr(0, kMaxCharacterString);
-    out += static_cast<char>(piece.size());
-    out += piece;
-    text.remove_prefix(piece.size());
-  } while (!text.empty());
-  return checkLength(out, start, error);
+  return encodeFields(*wire::findRRType(wire::type::TXT), {&text, 1}, {}, out, error);
 }
 
 bool encodeCAA(uint8_t flags, std::string_view tag, std::string_view value, std::string& out,
                std::string& error) {
-  const bool alphanumeric = std::all_of(tag.begin(), tag.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  });
-  if (tag.empty() || tag.size() > 255 || !alphanumeric) {
-    error = "tag '" + std::string(tag) + "' must be 1 to 255 letters and digits (e.g. issue)";
-    return false;
-  }
-  const size_t start = out.size();
-  out += static_cast<char>(flags);
-  out += static_cast<char>(tag.size());
-  out += tag;
-  out += value;
-  return checkLength(out, start, error);
+  const std::string f = std::to_string(flags);
+  const std::string_view values[] = {f, tag, value};
+  return encodeFields(*wire::findRRType(wire::type::CAA), values, {}, out, error);
 }
 
 bool encodeSOA(const SoaFields& soa, std::string_view origin, std::string& out,
@@ -253,30 +188,144 @@ bool encodeSOA(const SoaFields& soa, std::string_view origin, std::string& out,
   return true;
 }
 
+namespace {
+
+// The one-line forms end in a field that takes the rest of the line, blanks included.
+bool takesRest(wire::FieldKind kind) {
+  return kind == wire::FieldKind::kStrings || kind == wire::FieldKind::kRest;
+}
+
+// Appends one field given as text. In a record of several fields, errors name the field.
+bool encodeField(const wire::RdataField& f, std::string_view text, std::string_view origin,
+                 bool several, std::string& out, std::string& error) {
+  using K = wire::FieldKind;
+  switch (f.kind) {
+    case K::kU8: {
+      uint8_t v = 0;
+      if (!parseField(text, f.label, v, error)) return false;
+      out += static_cast<char>(v);
+      return true;
+    }
+    case K::kU16: {
+      uint16_t v = 0;
+      if (!parseField(text, f.label, v, error)) return false;
+      append16(out, v);
+      return true;
+    }
+    case K::kU32: {
+      uint32_t v = 0;
+      if (!parseField(text, f.label, v, error)) return false;
+      append32(out, v);
+      return true;
+    }
+    case K::kIPv4:
+      return encodeA(text, out, error);
+    case K::kIPv6:
+      return encodeAAAA(text, out, error);
+    case K::kName:
+      return several ? appendName(text, origin, f.label, out, error)
+                     : encodeName(text, origin, out, error);
+    case K::kString:
+      if (text.size() > kMaxCharacterString) {
+        error = std::string(f.label) + " '" + std::string(text) + "' is longer than 255 bytes";
+        return false;
+      }
+      out += static_cast<char>(text.size());
+      out += text;
+      return true;
+    case K::kTag: {
+      const bool alphanumeric = std::all_of(text.begin(), text.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+      });
+      if (text.empty() || text.size() > kMaxCharacterString || !alphanumeric) {
+        error = std::string(f.label) + " '" + std::string(text) +
+                "' must be 1 to 255 letters and digits (e.g. issue)";
+        return false;
+      }
+      out += static_cast<char>(text.size());
+      out += text;
+      return true;
+    }
+    case K::kStrings:
+      do {
+        const std::string_view piece = text.substr(0, kMaxCharacterString);
+        out += static_cast<char>(piece.size());
+        out += piece;
+        text.remove_prefix(piece.size());
+      } while (!text.empty());
+      return true;
+    case K::kRest:
+      out += text;
+      return true;
+  }
+  return false;
+}
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+  return out;
+}
+
+}  // namespace
+
+bool encodeFields(const wire::RRType& rrtype, std::span<const std::string_view> values,
+                  std::string_view origin, std::string& out, std::string& error) {
+  const size_t start = out.size();
+  const bool several = rrtype.fields.size() > 1;
+  for (size_t i = 0; i < rrtype.fields.size() && i < values.size(); ++i)
+    if (!encodeField(rrtype.fields[i], values[i], origin, several, out, error)) return false;
+  return checkLength(out, start, error);
+}
+
+std::string quotedExample(const wire::RRType& rrtype) {
+  const char quote = rrtype.example.find('"') == std::string_view::npos ? '"' : '\'';
+  return quote + std::string(rrtype.example) + quote;
+}
+
 bool encodeText(uint16_t rtype, std::string_view text, std::string_view origin, std::string& out,
                 std::string& error) {
-  namespace type = wire::type;
-  switch (rtype) {
-    case type::A:
-      return encodeA(text, out, error);
-    case type::AAAA:
-      return encodeAAAA(text, out, error);
-    case type::NS:
-    case type::CNAME:
-    case type::PTR:
-      return encodeName(text, origin, out, error);
-    case type::MX:
-      return encodeMXText(text, origin, out, error);
-    case type::SRV:
-      return encodeSRVText(text, origin, out, error);
-    case type::TXT:
-      return encodeTXT(text, out, error);
-    case type::CAA:
-      return encodeCAAText(text, out, error);
-    default:
-      error = "type " + wire::typeName(rtype) + " has no text form here";
-      return false;
+  const wire::RRType* rrtype = wire::findRRType(rtype);
+  if (!rrtype || !(rrtype->flags & wire::rrtype::kOneLine)) {
+    error = "type " + wire::typeName(rtype) + " has no text form here";
+    return false;
   }
+  const auto fields = rrtype->fields;
+  if (fields.size() == 1) return encodeFields(*rrtype, {&text, 1}, origin, out, error);
+
+  // Several fields: blank-separated, the last one perhaps the rest of the line ("0 issue x y").
+  constexpr size_t kMaxFields = 8;
+  std::string_view values[kMaxFields];
+  std::string unquoted;
+  std::string_view rest = text;
+  bool complete = fields.size() <= kMaxFields;
+  for (size_t i = 0; complete && i < fields.size(); ++i) {
+    if (i + 1 == fields.size() && takesRest(fields[i].kind)) {
+      while (!rest.empty() && isBlank(rest.back())) rest.remove_suffix(1);
+      values[i] = rest;
+      rest = {};
+    } else {
+      values[i] = nextField(rest);
+    }
+    complete = !values[i].empty();
+  }
+  if (!complete || !rest.empty()) {
+    std::string shape;
+    for (const auto& f : fields) shape += (shape.empty() ? "" : " ") + upper(f.label);
+    error =
+        "'" + std::string(text) + "' is not '" + shape + "' (e.g. " + quotedExample(*rrtype) + ")";
+    return false;
+  }
+  // A value that runs to the end of the line may be quoted (backslash escapes the next byte).
+  if (fields.back().kind == wire::FieldKind::kRest) {
+    // Earlier fields are checked first, so that the first mistake is the one reported.
+    std::string prefix;
+    if (!encodeFields(*rrtype, {values, fields.size() - 1}, origin, prefix, error)) return false;
+    if (!unquoteValue(values[fields.size() - 1], unquoted, error)) return false;
+    values[fields.size() - 1] = unquoted;
+  }
+  return encodeFields(*rrtype, {values, fields.size()}, origin, out, error);
 }
 
 }  // namespace rrdns::zone
@@ -293,16 +342,6 @@ std::string hexText(std::string_view rdata) {
     out += digits[c & 15];
   }
   return out;
-}
-
-// A name at `pos` of uncompressed RDATA; advances `pos`. False when it runs off the end.
-bool nameAt(std::string_view rdata, size_t& pos, std::string& text) {
-  const size_t start = pos;
-  while (pos < rdata.size() && rdata[pos] != 0) pos += 1 + static_cast<uint8_t>(rdata[pos]);
-  if (pos >= rdata.size()) return false;
-  ++pos;
-  text = wire::nameToText(rdata.substr(start, pos - start));
-  return true;
 }
 
 std::string quoted(std::string_view s) {
@@ -325,60 +364,56 @@ std::string quoted(std::string_view s) {
 }  // namespace
 
 std::string rdataToText(uint16_t rtype, std::string_view rdata) {
+  using K = wire::FieldKind;
+  const wire::RRType* rrtype = wire::findRRType(rtype);
+  if (!rrtype || !(rrtype->flags & wire::rrtype::kText)) return hexText(rdata);
   const auto* p = reinterpret_cast<const uint8_t*>(rdata.data());
-  std::string a, b;
+  std::string text;
   size_t pos = 0;
-  switch (rtype) {
-    case wire::type::A:
-    case wire::type::AAAA: {
-      char text[INET6_ADDRSTRLEN];
-      const int family = rtype == wire::type::A ? AF_INET : AF_INET6;
-      if (rdata.size() != (rtype == wire::type::A ? 4u : 16u) ||
-          !inet_ntop(family, rdata.data(), text, sizeof text))
+  for (const auto& f : rrtype->fields) {
+    const size_t end = wire::fieldEnd(f.kind, rdata, pos);
+    if (end == std::string_view::npos) return hexText(rdata);
+    if (&f != rrtype->fields.data()) text += ' ';
+    switch (f.kind) {
+      case K::kU8:
+        text += std::to_string(p[pos]);
         break;
-      return text;
-    }
-    case wire::type::NS:
-    case wire::type::CNAME:
-    case wire::type::PTR:
-      if (nameAt(rdata, pos, a) && pos == rdata.size()) return a;
-      break;
-    case wire::type::MX:
-      pos = 2;
-      if (rdata.size() > 2 && nameAt(rdata, pos, a) && pos == rdata.size())
-        return std::to_string(load16(p)) + " " + a;
-      break;
-    case wire::type::SRV:
-      pos = 6;
-      if (rdata.size() > 6 && nameAt(rdata, pos, a) && pos == rdata.size())
-        return std::to_string(load16(p)) + " " + std::to_string(load16(p + 2)) + " " +
-               std::to_string(load16(p + 4)) + " " + a;
-      break;
-    case wire::type::SOA:
-      if (nameAt(rdata, pos, a) && nameAt(rdata, pos, b) && pos + 20 == rdata.size()) {
-        std::string text = a + " " + b;
-        for (int i = 0; i < 5; ++i) text += " " + std::to_string(load32(p + pos + 4 * i));
-        return text;
+      case K::kU16:
+        text += std::to_string(load16(p + pos));
+        break;
+      case K::kU32:
+        text += std::to_string(load32(p + pos));
+        break;
+      case K::kIPv4:
+      case K::kIPv6: {
+        char address[INET6_ADDRSTRLEN];
+        if (!inet_ntop(f.kind == K::kIPv4 ? AF_INET : AF_INET6, p + pos, address, sizeof address))
+          return hexText(rdata);
+        text += address;
+        break;
       }
-      break;
-    case wire::type::TXT: {
-      std::string text;
-      while (pos < rdata.size()) {
-        const size_t len = p[pos];
-        if (pos + 1 + len > rdata.size()) return hexText(rdata);
-        if (!text.empty()) text += ' ';
-        text += quoted(rdata.substr(pos + 1, len));
-        pos += 1 + len;
-      }
-      return text;
+      case K::kName:
+        text += wire::nameToText(rdata.substr(pos, end - pos));
+        break;
+      case K::kString:
+        text += quoted(rdata.substr(pos + 1, end - pos - 1));
+        break;
+      case K::kTag:
+        text += rdata.substr(pos + 1, end - pos - 1);
+        break;
+      case K::kStrings:
+        for (size_t s = pos; s < end; s += 1 + p[s]) {
+          if (s != pos) text += ' ';
+          text += quoted(rdata.substr(s + 1, p[s]));
+        }
+        break;
+      case K::kRest:
+        text += quoted(rdata.substr(pos));
+        break;
     }
-    case wire::type::CAA:
-      if (rdata.size() >= 2 && 2u + p[1] <= rdata.size())
-        return std::to_string(p[0]) + " " + std::string(rdata.substr(2, p[1])) + " " +
-               quoted(rdata.substr(2 + p[1]));
-      break;
+    pos = end;
   }
-  return hexText(rdata);
+  return pos == rdata.size() ? text : hexText(rdata);
 }
 
 }  // namespace rrdns::zone

@@ -7,8 +7,11 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
+
+#include "dns/wire/rrtype.hh"
 
 namespace rrdns::zone {
 
@@ -49,6 +52,15 @@ bool encodeSOA(const SoaFields& soa, std::string_view origin, std::string& out, 
 // Fails for types without a text form here (SOA has its own table) and for unknown types.
 bool encodeText(uint16_t rtype, std::string_view text, std::string_view origin, std::string& out,
                 std::string& error);
+
+// The fields of `rrtype` (wire/rrtype.hh) given one value each, in order, as text: integers in
+// decimal, names relative to `origin`, strings verbatim. In a record of several fields, errors
+// name the field ("exchange: empty label").
+bool encodeFields(const wire::RRType& rrtype, std::span<const std::string_view> values,
+                  std::string_view origin, std::string& out, std::string& error);
+
+// The type's example one-line form as a quoted string: "10 mail", '0 issue "letsencrypt.org"'.
+std::string quotedExample(const wire::RRType& rrtype);
 
 }  // namespace rrdns::zone
 
