@@ -19,6 +19,7 @@
 #include "dns/base/bytes.hh"
 #include "dns/wire/constants.hh"
 #include "dns/wire/name.hh"
+#include "dns/wire/rrtype.hh"
 #include "dns/zone/loader.hh"
 #include "dns/zone/rdata.hh"
 #include "dns/zone/toml_support.hh"
@@ -33,33 +34,24 @@ constexpr uint32_t kDefaultTtl = 3600;
 constexpr int64_t kMax16 = 0xFFFF;
 constexpr int64_t kMax32 = 0xFFFFFFFF;
 
-struct TypeInfo {
-  uint16_t rtype;
-  std::string_view example;  // a valid string form, for hints
-};
-constexpr std::array<TypeInfo, 9> kSupportedTypes{{
-    {type::A, "\"192.0.2.1\""},
-    {type::AAAA, "\"2001:db8::1\""},
-    {type::CNAME, "\"www\""},
-    {type::MX, "\"10 mail\""},
-    {type::NS, "\"ns1\""},
-    {type::PTR, "\"host.example.com.\""},
-    {type::SRV, "\"0 5 5060 sip\""},
-    {type::TXT, "\"v=spf1 -all\""},
-    {type::CAA, "'0 issue \"letsencrypt.org\"'"},
-}};
-constexpr std::string_view kSupportedList = "A, AAAA, CNAME, MX, NS, PTR, SRV, TXT, CAA";
-
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return asciiLower(static_cast<uint8_t>(x)) == asciiLower(static_cast<uint8_t>(y));
          });
 }
 
-const TypeInfo* supportedType(uint16_t rtype) {
-  for (const auto& info : kSupportedTypes)
-    if (info.rtype == rtype) return &info;
-  return nullptr;
+// The types a record may have here: those with a one-line text form (wire/rrtype.hh).
+const wire::RRType* supportedType(uint16_t rtype) {
+  const wire::RRType* t = wire::findRRType(rtype);
+  return t && (t->flags & wire::rrtype::kOneLine) ? t : nullptr;
+}
+
+std::string supportedList() {
+  std::string list;
+  for (const wire::RRType& t : wire::rrtypes())
+    if (t.flags & wire::rrtype::kOneLine)
+      list += (list.empty() ? "" : ", ") + std::string(t.mnemonic);
+  return list;
 }
 
 bool readWholeFile(const std::string& path, std::string& text, std::string& error) {
@@ -282,7 +274,7 @@ class TomlZoneReader : private TomlReporter {
     } else {
       report(line, path,
              "unknown record type '" + std::string(key.str()) +
-                 "' (supported: " + std::string(kSupportedList) + ")");
+                 "' (supported: " + supportedList() + ")");
     }
     return std::nullopt;
   }
@@ -328,7 +320,7 @@ class TomlZoneReader : private TomlReporter {
     } else {
       return report(node, path,
                     "expected a record as a string (e.g. " +
-                        std::string(supportedType(rtype)->example) + ") or a table, got " +
+                        quotedExample(*supportedType(rtype)) + ") or a table, got " +
                         std::string(describe(node.type())));
     }
     addRecord(owner, rtype, ttl, std::move(rdata), node, path);
@@ -354,7 +346,7 @@ class TomlZoneReader : private TomlReporter {
       default:
         report(table, path,
                wire::typeName(rtype) + " records have no table form; write a string such as " +
-                   std::string(supportedType(rtype)->example));
+                   quotedExample(*supportedType(rtype)));
         return false;
     }
   }
