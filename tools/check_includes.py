@@ -13,7 +13,7 @@ are also what the build uses.
 Which target a file belongs to:
   - a file named in the target's add_library/add_executable source list (headers may be listed
     there too, which is how a header-only file in a directory of two libraries is placed:
-    dns/health/clock.hh in dns_health_state);
+    dns/health/state.hh in dns_health_state);
   - else a header whose .cc of the same name is listed;
   - else the directory's main target: the only target defined for that directory, or dns_<dir>.
 A file that several targets compile (tools/verify/stats.cc) must satisfy each of them.

@@ -1,0 +1,232 @@
+// precompile.cc -- the fast path's table: the general path's responses, recorded at load time.
+#include "dns/answer/precompile.hh"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "dns/answer/resolve.hh"
+#include "dns/wire/header.hh"
+#include "dns/wire/query.hh"
+#include "dns/wire/writer.hh"
+
+namespace rrdns::answer {
+namespace {
+
+namespace type = wire::type;
+namespace rcode = wire::rcode;
+using wire::flag::AA;
+using wire::flag::TC;
+
+// The general path's bookkeeping limits; a catalog beyond them answers the rest the general way.
+constexpr size_t kMaxPrecompiledEntries = size_t{1} << 20;
+constexpr size_t kMaxPrecompiledBytes = size_t{64} << 20;
+
+// Load time: parses the query "`name` `qtype` IN" into `q` and writes its header (blank) and
+// question into `w`, as answer() does before the general path. False if it does not parse.
+bool startLoadTimeQuery(std::string_view name, uint16_t qtype, wire::Query& q, wire::Writer& w) {
+  uint8_t query[wire::kHeaderSize + wire::kMaxNameLength + 4] = {};
+  store16(query + wire::header::kQdCount, 1);
+  std::memcpy(query + wire::kHeaderSize, name.data(), name.size());
+  const size_t qend = wire::kHeaderSize + name.size() + 4;
+  store16(query + qend - 4, qtype);
+  store16(query + qend - 2, wire::klass::IN);
+  if (wire::parseQuery({query, qend}, q) != wire::ParseStatus::Ok) return false;
+  w.bytes(query, wire::kHeaderSize);
+  w.name(q.qname.view());
+  w.u16(q.qtype);
+  w.u16(q.qclass);
+  return true;
+}
+
+// What the general path answers "`prefix`<apex> A", seen as a NegativeAnswer for `prefix`.
+// Leaves `t.usable` false if that is not a replayable NXDOMAIN.
+NegativeAnswer probeNegative(const Catalog& catalog, const zone::Zone& zone,
+                             std::string_view prefix, size_t& entries) {
+  NegativeAnswer t;
+  t.apex = zone.apex();
+  t.prefix = static_cast<uint16_t>(prefix.size());
+  const std::string name = std::string(prefix) + zone.apex();
+  if (name.size() > wire::kMaxNameLength || zone.find(name) ||
+      catalog.zones->findZone(name) != &zone)
+    return t;
+  std::vector<uint8_t> out(wire::kMaxMessageSize);
+  wire::Writer w(out.data(), out.size());
+  wire::Query q;
+  if (!startLoadTimeQuery(name, type::A, q, w)) return t;
+  const size_t qend = w.size();
+  std::vector<uint16_t> pointers;
+  w.logPointers(&pointers);
+  Recording rec;
+  Response response(w, catalog, *catalog.initial_pools, q, Transport::Udp, false);
+  response.record(&rec);
+  response.resolve();
+  w.logPointers(nullptr);
+  if (!w.ok() || rec.dynamic || rec.rotating || rec.pool || response.rcode() != rcode::NXDOMAIN ||
+      response.flags() != AA || response.count(kAnswer) != 0 || response.count(kAdditional) != 0)
+    return t;
+  for (const uint16_t at : pointers) {
+    // Only pointers into the apex part of the question, or past it, move alike.
+    if (at < qend || (load16(out.data() + at) & 0x3FFF) < wire::kHeaderSize + prefix.size())
+      return t;
+    t.pointers.push_back(static_cast<uint16_t>(at - qend));
+  }
+  t.image.assign(reinterpret_cast<const char*>(out.data()) + qend, w.size() - qend);
+  t.flags = response.flags();
+  for (int s = 0; s < 3; ++s) t.counts[s] = response.count(static_cast<Section>(s));
+  entries = w.mark().compression_entries;
+  t.usable = true;
+  return t;
+}
+
+// The NegativeAnswer of `zone`, from two probes of different lengths that must agree.
+NegativeAnswer negativeAnswer(const Catalog& catalog, const zone::Zone& zone, bool wildcard) {
+  NegativeAnswer none;
+  none.apex = zone.apex();
+  if (wildcard || zone.hasDelegations()) return none;
+  std::string avoid[2];
+  const std::string_view soa = zone.soa().rdata.front();
+  size_t at = 0;
+  for (std::string& label : avoid) {  // MNAME, RNAME
+    const size_t start = at;
+    while (at < soa.size() && soa[at] != 0) at += 1 + static_cast<uint8_t>(soa[at]);
+    if (++at > soa.size()) return none;
+    std::string lower(soa.substr(start, at - start));
+    wire::lowerName(reinterpret_cast<uint8_t*>(lower.data()), lower.size());
+    if (lower.size() <= zone.apex().size() || !wire::isSubdomainOf(lower, zone.apex())) continue;
+    size_t l = 0;
+    while (lower.size() - (l + 1 + static_cast<uint8_t>(lower[l])) > zone.apex().size())
+      l += 1 + static_cast<uint8_t>(lower[l]);
+    label = lower.substr(l, 1 + static_cast<uint8_t>(lower[l]));
+  }
+  const std::string probe = std::string(1, '\x0b') + "rrdns-probe";  // one label
+  if (probe == avoid[0] || probe == avoid[1]) return none;
+  size_t entries = 0, longer_entries = 0;
+  NegativeAnswer t = probeNegative(catalog, zone, probe, entries);
+  const NegativeAnswer longer =
+      probeNegative(catalog, zone, std::string("\x01x") + probe, longer_entries);
+  if (!t.usable || !longer.usable || t.pointers != longer.pointers ||
+      t.image.size() != longer.image.size() || longer_entries != entries + 1 ||
+      longer_entries >= 64)
+    return none;
+  std::string moved = t.image;
+  const int shift = longer.prefix - t.prefix;
+  for (const uint16_t p : t.pointers) {
+    auto* b = reinterpret_cast<uint8_t*>(moved.data()) + p;
+    store16(b, static_cast<uint16_t>(0xC000 | ((load16(b) & 0x3FFF) + shift)));
+  }
+  if (moved != longer.image) return none;
+  t.max_labels = 65 - entries;
+  t.avoid[0] = avoid[0];
+  t.avoid[1] = avoid[1];
+  return t;
+}
+
+}  // namespace
+
+std::shared_ptr<const PrecompiledAnswers> precompile(const Catalog& catalog,
+                                                     const std::atomic<bool>* stop) {
+  auto table = std::make_shared<PrecompiledAnswers>();
+  // Sized up front: growing by doubling would leave a big zone's heap with twice the memory.
+  size_t expected = 0;
+  for (const auto& zone : catalog.zones->zones())
+    expected += zone->rrsetCount() + 2 * zone->aliasCount();
+  expected = std::min(expected, kMaxPrecompiledEntries);
+  table->reserve(expected, std::min(expected * 24, kMaxPrecompiledBytes));
+  std::vector<uint8_t> out(wire::kMaxMessageSize);
+  size_t bytes = 0;
+  bool complete = true;  // every name of every zone has an entry
+  const auto& zones = catalog.zones->zones();
+  std::vector<bool> wildcards(zones.size());
+  for (size_t z = 0; z < zones.size(); ++z) {
+    const auto& zone = zones[z];
+    for (const auto& [name, node] : zone->nodes()) {
+      if (stop && stop->load(std::memory_order_relaxed)) return nullptr;
+      if (name.size() > 2 && name[0] == 1 && name[1] == '*') wildcards[z] = true;
+      uint16_t qtypes[16];
+      size_t count = 0;
+      bool all_types = true;  // false: more types than qtypes holds, and the rest go general
+      auto want = [&](uint16_t t) {
+        if (std::find(qtypes, qtypes + count, t) != qtypes + count) return;
+        if (count < std::size(qtypes))
+          qtypes[count++] = t;
+        else
+          all_types = false;
+      };
+      for (const auto& rrset : node.rrsets) want(rrset.type);
+      if (node.pool || node.find(type::CNAME)) {
+        want(type::A);
+        want(type::AAAA);
+      }
+      size_t made = 0;
+      for (size_t t = 0; t < count; ++t) {
+        if (table->size() >= kMaxPrecompiledEntries || bytes >= kMaxPrecompiledBytes) {
+          complete = false;
+          break;
+        }
+        wire::Writer w(out.data(), out.size());
+        wire::Query q;
+        if (!startLoadTimeQuery(name, qtypes[t], q, w)) continue;
+        const size_t qend = w.size();
+        Recording rec;
+        Response response(w, catalog, *catalog.initial_pools, q, Transport::Udp, false);
+        response.record(&rec);
+        response.resolve();
+        if (rec.dynamic || rec.rotating > 1 || (rec.pool && rec.rotating) ||
+            (response.flags() & TC) || response.transferZone() || !w.ok() ||
+            w.size() - qend > UINT16_MAX)
+          continue;
+        PrecompiledAnswer e;
+        e.hash = wire::hashName(name);
+        e.name = name.data();
+        e.name_size = static_cast<uint8_t>(name.size());
+        e.qtype = qtypes[t];
+        e.flags = response.flags();
+        e.rcode = response.rcode();
+        for (int s = 0; s < 3; ++s) e.counts[s] = response.count(static_cast<Section>(s));
+        if (rec.rotating == 1) {
+          e.rotate_slot = rec.rotate_slot;
+          e.rotate_at = static_cast<uint16_t>(rec.rotate_at - qend);
+          e.rotate_size = static_cast<uint16_t>(rec.rotate_size);
+          e.rotate_count = static_cast<uint16_t>(rec.rotate_count);
+        }
+        e.pool = rec.pool;
+        e.pool_family = rec.pool_family;
+        const std::string_view image(reinterpret_cast<const char*>(out.data()) + qend,
+                                     w.size() - qend);
+        bytes += image.size();
+        table->add(e, image);
+        ++made;
+      }
+      // NODATA for the types the name lacks is the zone's negative answer only where the zone
+      // answers for the name (not data under a child zone's apex) and nothing redirects it.
+      const bool nodata = made == count && all_types && !node.delegation &&
+                          !node.find(type::CNAME) &&
+                          (zones.size() == 1 || catalog.zones->findZone(name) == zone.get());
+      if (made > 0) {
+        table->markNodata(made, nodata);
+      } else if (table->size() < kMaxPrecompiledEntries) {
+        PrecompiledAnswer e;  // an empty non-terminal, or nothing replayable: the name exists
+        e.hash = wire::hashName(name);
+        e.name = name.data();
+        e.name_size = static_cast<uint8_t>(name.size());
+        e.nodata = nodata;
+        table->add(e, {});
+      } else {
+        complete = false;
+      }
+    }
+  }
+  if (complete) {
+    std::vector<NegativeAnswer> negatives;
+    for (size_t z = 0; z < zones.size(); ++z)
+      negatives.push_back(negativeAnswer(catalog, *zones[z], wildcards[z]));
+    table->setNegatives(std::move(negatives));
+  }
+  table->finish();
+  return table;
+}
+
+
+}  // namespace rrdns::answer

@@ -1,0 +1,343 @@
+// resolve.cc -- the general path: header, question, the three sections, OPT, truncation; and the
+// slip answer to a rate-limited client.
+#include "dns/answer/resolve.hh"
+
+#include <algorithm>
+#include <cstring>
+
+#include "dns/answer/lookup.hh"
+#include "dns/answer/select.hh"
+#include "dns/wire/header.hh"
+#include "dns/wire/response.hh"
+#include "dns/wire/rrtype.hh"
+
+namespace rrdns::answer {
+namespace {
+
+namespace type = wire::type;
+namespace rcode = wire::rcode;
+using wire::flag::AA;
+using wire::flag::TC;
+
+constexpr uint16_t kNotAuth = 9;  // RFC 2136 NOTAUTH: not authoritative for the zone asked
+constexpr int kMaxCnameChain = 8;  // as Knot DNS: follow at most this many in-zone CNAMEs
+
+}  // namespace
+
+bool Response::put(Section s, std::string_view owner, const zone::RRset& rrset, bool required) {
+  if (d_flags & TC) return false;
+  const auto mark = d_w.mark();
+  const size_t n = rrset.rdata.size();
+  // Only answer-section address RRsets rotate; referrals, glue and transfers keep zone order.
+  const bool rotates = s == kAnswer && rrset.rotation_slot != zone::kNoRotation;
+  const size_t start =
+      rotates && !d_recording ? d_catalog.rotation->next(rrset.rotation_slot) % n : 0;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t k = start + i < n ? start + i : start + i - n;
+    d_w.record(owner, rrset.type, wire::klass::IN, rrset.ttl, rrset.rdata[k]);
+  }
+  if (rotates && d_recording && d_w.ok()) noteRotation(mark.size, rrset);
+  if (!d_w.ok()) {
+    d_w.rollback(mark);
+    if (required) d_flags |= TC;
+    return false;
+  }
+  d_counts[s] += static_cast<uint16_t>(n);
+  return true;
+}
+
+// The records just written from `at` can be replayed rotated only if they are equal-sized and
+// differ in RDATA alone (owners are then compression pointers, so nothing points into them).
+void Response::noteRotation(size_t at, const zone::RRset& rrset) {
+  Recording& r = *d_recording;
+  ++r.rotating;
+  const size_t n = rrset.rdata.size();
+  const size_t total = d_w.size() - at;
+  const size_t size = total / n;
+  const size_t rdlength = rrset.rdata.front().size();
+  bool uniform = total == size * n && size > rdlength;
+  for (size_t i = 1; uniform && i < n; ++i)
+    uniform = rrset.rdata[i].size() == rdlength &&
+              std::memcmp(d_w.data() + at, d_w.data() + at + i * size, size - rdlength) == 0;
+  if (!uniform || size > UINT16_MAX || at > UINT16_MAX || n > UINT16_MAX) r.dynamic = true;
+  r.rotate_slot = rrset.rotation_slot;
+  r.rotate_at = at;
+  r.rotate_size = size;
+  r.rotate_count = n;
+}
+
+bool Response::put(Section s, std::string_view owner, uint16_t rtype, uint32_t ttl,
+                   std::string_view rdata) {
+  if (d_flags & TC) return false;
+  const auto mark = d_w.mark();
+  d_w.record(owner, rtype, wire::klass::IN, ttl, rdata);
+  if (!d_w.ok()) {
+    d_w.rollback(mark);
+    d_flags |= TC;
+    return false;
+  }
+  ++d_counts[s];
+  return true;
+}
+
+void Response::resolve() {
+  if (d_q.qtype == type::AXFR || d_q.qtype == type::IXFR) return transfer();
+  if (d_q.qclass != wire::klass::IN) {
+    d_flags = 0;
+    d_rcode = rcode::REFUSED;
+    return;
+  }
+  const std::string_view name = d_q.lower.view();
+  const zone::Zone* zone = d_catalog.zones->findZone(name);
+  if (!zone) {
+    d_flags = 0;
+    d_rcode = rcode::REFUSED;
+    return;
+  }
+  answerFrom(*zone, name);
+}
+
+void Response::transfer() {
+  d_flags = 0;
+  // Transfers only make sense over TCP (NOTIMP over UDP, as Knot DNS). The ACL comes before
+  // the zone lookup so that a refused client learns nothing about which zones exist.
+  if (!d_tcp) {
+    d_rcode = rcode::NOTIMP;
+    return;
+  }
+  if (!d_transfer_allowed) {
+    d_rcode = rcode::REFUSED;
+    return;
+  }
+  const std::string_view name = d_q.lower.view();
+  const zone::Zone* zone =
+      d_q.qclass == wire::klass::IN ? d_catalog.zones->findZone(name) : nullptr;
+  if (!zone || zone->apex() != name) {
+    d_rcode = kNotAuth;  // as Knot DNS: no zone has its apex at this name
+    return;
+  }
+  // IXFR (RFC 1995 4) falls back to a full transfer: we keep no history to send deltas from.
+  d_flags = AA;
+  d_transfer_zone = zone;
+}
+
+void Response::answerFrom(const zone::Zone& zone, std::string_view name) {
+  const Lookup found = lookup(zone, name, d_q.qtype);
+  switch (found.kind) {
+    case Lookup::Exact:
+      answerNode(zone, *found.node, found.node->owner, 0);
+      break;
+    case Lookup::Wildcard:
+      answerNode(zone, *found.node, name, 0);  // synthesised: owner is the query name
+      break;
+    case Lookup::Delegation:
+      d_flags &= ~AA;
+      referral(zone, *found.node);
+      break;
+    case Lookup::NxDomain:
+      negative(zone, rcode::NXDOMAIN);
+      break;
+  }
+}
+
+void Response::answerNode(const zone::Zone& zone, const zone::Node& node, std::string_view owner,
+                          int chain) {
+  const uint16_t qtype = d_q.qtype;
+  if (node.pool && (qtype == type::A || qtype == type::AAAA))
+    return answerPool(zone, *node.pool, owner, qtype);
+  if (qtype == type::ANY) {
+    if (node.pool) return answerPool(zone, *node.pool, owner, type::A);
+    if (node.rrsets.empty()) return negative(zone, rcode::NOERROR);
+    // RFC 8482: over UDP one RRset is enough and denies amplification; TCP gets everything.
+    for (const auto& rrset : node.rrsets) {
+      if (!put(kAnswer, owner, rrset)) return;
+      if (!d_tcp) break;
+    }
+    return;
+  }
+  if (const zone::RRset* rrset = node.find(qtype)) {
+    if (put(kAnswer, owner, *rrset)) additionalFor(zone, *rrset);
+    return;
+  }
+  const zone::RRset* cname = node.find(type::CNAME);
+  if (!cname) return negative(zone, rcode::NOERROR);
+  if (!put(kAnswer, owner, *cname)) return;
+
+  // RFC 1034 4.3.2 step 3a: restart at the target while it stays inside this zone.
+  const std::string_view target = cname->rdata.front();
+  if (chain + 1 >= kMaxCnameChain || !wire::isSubdomainOf(target, zone.apex())) return;
+  const Lookup next = lookup(zone, target, qtype);
+  switch (next.kind) {
+    case Lookup::Exact:
+      return answerNode(zone, *next.node, next.node->owner, chain + 1);
+    case Lookup::Wildcard:
+      return answerNode(zone, *next.node, target, chain + 1);
+    case Lookup::Delegation:
+      return referral(zone, *next.node);
+    case Lookup::NxDomain:
+      return negative(zone, rcode::NXDOMAIN);  // RFC 6604: RCODE is that of the last name
+  }
+}
+
+void Response::answerPool(const zone::Zone& zone, const zone::Pool& pool, std::string_view owner,
+                          uint16_t rtype) {
+  const int family = rtype == type::A ? 0 : 1;
+  if (d_recording) {
+    // Replayable only as the whole answer at the question name (the records are encoded with
+    // their owner pointing at the question); the members are chosen per answer.
+    if (owner == d_q.lower.view() && d_counts[kAnswer] + d_counts[kAuthority] == 0) {
+      d_recording->pool = &pool;
+      d_recording->pool_family = static_cast<uint8_t>(family);
+    } else {
+      d_recording->dynamic = true;
+    }
+    return;
+  }
+  const FamilyState& f = d_pools.pools[pool.id].family[family];
+  if (f.mode == PoolMode::AllDownServfail) {
+    d_flags &= ~AA;
+    d_rcode = rcode::SERVFAIL;
+    return;
+  }
+  const size_t n = f.eligible.size();
+  if (n == 0) return negative(zone, rcode::NOERROR);
+
+  // The first address comes from the policy; the rest follow in configured order after it.
+  const size_t first = firstPoolMember(d_catalog, pool, family, f);
+  const size_t count = pool.max_addresses ? std::min<size_t>(pool.max_addresses, n) : n;
+  if (d_flags & TC) return;
+  const auto mark = d_w.mark();
+  for (size_t i = 0; i < count; ++i) {
+    const size_t k = first + i < n ? first + i : first + i - n;
+    d_w.record(owner, rtype, wire::klass::IN, f.ttl, pool.members[f.eligible[k]].address);
+  }
+  if (!d_w.ok()) {
+    d_w.rollback(mark);
+    d_flags |= TC;
+    return;
+  }
+  d_counts[kAnswer] += static_cast<uint16_t>(count);
+  if (d_first_member == Outcome::kNoMember) d_first_member = pool.member_base + f.eligible[first];
+}
+
+void Response::referral(const zone::Zone& zone, const zone::Node& cut) {
+  const zone::RRset& ns = *cut.find(type::NS);
+  if (!put(kAuthority, cut.owner, ns)) return;
+  for (const auto& target : ns.rdata) {
+    // Glue below the cut is required for the referral to work; other addresses are a courtesy.
+    addAddresses(zone, target, wire::isSubdomainOf(target, cut.owner));
+  }
+}
+
+void Response::negative(const zone::Zone& zone, uint16_t code) {
+  d_rcode = code;
+  // RFC 2308 3: the SOA's TTL in a negative answer is min(SOA TTL, SOA MINIMUM).
+  put(kAuthority, zone.apex(), type::SOA, zone.negativeTtl(), zone.soa().rdata.front());
+}
+
+void Response::additionalFor(const zone::Zone& zone, const zone::RRset& rrset) {
+  const wire::RRType* layout = wire::findRRType(rrset.type);
+  if (!layout || !(layout->flags & wire::rrtype::kHasAdditional)) return;
+  for (const auto& rdata : rrset.rdata) {
+    const std::string_view target = wire::additionalTarget(*layout, rdata);
+    if (!target.empty()) addAddresses(zone, target, false);
+  }
+}
+
+void Response::addAddresses(const zone::Zone& zone, std::string_view target, bool required) {
+  if (!wire::isSubdomainOf(target, zone.apex())) return;
+  const zone::Node* node = zone.find(target);
+  if (!node || d_additional_count == kMaxAdditionalNames) return;
+  if (std::find(d_additional, d_additional + d_additional_count, node) !=
+      d_additional + d_additional_count)
+    return;
+  d_additional[d_additional_count++] = node;
+  for (uint16_t rtype : {type::A, type::AAAA})
+    if (const zone::RRset* addresses = node->find(rtype))
+      put(kAdditional, node->owner, *addresses, required);
+}
+
+// The general path: every query the precompiled answers do not cover.
+Outcome answerGeneral(const Catalog& catalog, const PoolStates* pools, const Request& request,
+                      std::span<uint8_t> out, const Options& options) {
+  wire::Query q;
+  const wire::ParseStatus status = wire::parseQuery(request.message, q);
+  if (status == wire::ParseStatus::Drop) return {};
+
+  const size_t limit =
+      request.transport == Transport::Tcp
+          ? wire::kMaxMessageSize
+          : wire::udpLimit(q.edns.present, q.edns.payload, options.udp_max_payload);
+  wire::Writer w(out.data(), std::min(limit, out.size()));
+  uint8_t blank_header[wire::kHeaderSize] = {};
+  w.bytes(blank_header, sizeof blank_header);
+  if (q.has_question) {
+    // As sent, so the requester's letter case comes back (0x20); later owner names compress
+    // against it case-insensitively and so keep that case too.
+    w.name(q.qname.view());
+    w.u16(q.qtype);
+    w.u16(q.qclass);
+  }
+  if (!w.ok()) return {};  // cannot happen within 512 bytes; be safe anyway
+  const bool with_opt = q.edns.present && status != wire::ParseStatus::FormErr;
+  if (with_opt) w.setLimit(w.limit() - wire::kOptRecordSize);
+
+  uint16_t flags = 0;
+  uint16_t code = rcode::NOERROR;
+  uint32_t first_member = Outcome::kNoMember;
+  uint16_t counts[3] = {0, 0, 0};
+  if (status == wire::ParseStatus::FormErr) {
+    code = rcode::FORMERR;
+  } else if (status == wire::ParseStatus::NotImp) {
+    code = rcode::NOTIMP;
+  } else if (q.edns.present && q.edns.version != 0) {
+    code = rcode::BADVERS;  // RFC 6891 6.1.3
+  } else {
+    Response response(w, catalog, statesFor(catalog, pools), q, request.transport,
+                      request.transfer_allowed);
+    response.resolve();
+    code = response.rcode();
+    flags = response.flags();
+    for (int s = 0; s < 3; ++s) counts[s] = response.count(static_cast<Section>(s));
+    first_member = response.firstMember();
+    if (const zone::Zone* zone = response.transferZone()) {
+      Outcome outcome;
+      outcome.rcode = code;
+      outcome.qtype = q.qtype;
+      outcome.transfer_zone = zone;
+      return outcome;
+    }
+  }
+
+  if (with_opt) {
+    w.setLimit(w.limit() + wire::kOptRecordSize);
+    w.opt(options.udp_max_payload, wire::extendedRcode(code), q.edns.dnssec_ok);
+    ++counts[kAdditional];
+  }
+  wire::setResponseHeader(w.data(), q.id, q.flags, flags, code, q.has_question ? 1 : 0,
+                          counts[kAnswer], counts[kAuthority], counts[kAdditional]);
+  return {w.size(), code, (flags & TC) != 0, q.has_question ? q.qtype : uint16_t{0}, first_member};
+}
+
+size_t slip(const Request& request, const Outcome& answered, std::span<uint8_t> response,
+            const Options& options) {
+  wire::Query q;
+  if (answered.size < wire::kHeaderSize || answered.size > response.size() ||
+      wire::parseQuery(request.message, q) == wire::ParseStatus::Drop)
+    return 0;
+  // Every path writes the question as sent right after the header, and an OPT record when the
+  // query had a readable one, unless the answer is FORMERR.
+  const size_t question = q.has_question ? q.qname.size + 4 : 0;
+  const bool with_opt = q.edns.present && answered.rcode != rcode::FORMERR;
+  const size_t size = wire::kHeaderSize + question + (with_opt ? wire::kOptRecordSize : 0);
+  if (size > answered.size) return 0;
+  uint8_t* m = response.data();
+  if (with_opt)
+    wire::putOpt(m + wire::kHeaderSize + question, options.udp_max_payload,
+                 wire::extendedRcode(answered.rcode), q.edns.dnssec_ok);
+  wire::header::setFlags(m, wire::header::flags(m) | TC);
+  wire::header::setCounts(m, q.has_question ? 1 : 0, 0, 0, with_opt ? 1 : 0);
+  return size;
+}
+
+}  // namespace rrdns::answer

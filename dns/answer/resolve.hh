@@ -1,0 +1,91 @@
+// resolve.hh -- the general path: a response built by walking the zones (RFC 1034 4.3.2), for
+// every query the fast path does not answer, and at load time for what the fast path replays.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "dns/answer/answer.hh"
+#include "dns/wire/query.hh"
+#include "dns/wire/writer.hh"
+
+namespace rrdns::answer {
+
+// Names whose addresses one response adds to its additional section, at most.
+constexpr size_t kMaxAdditionalNames = 16;
+
+enum Section : uint8_t { kAnswer, kAuthority, kAdditional };
+
+// What precompile() learns from a response built at load time: whether its bytes can be replayed,
+// and which parts must change per answer.
+struct Recording {
+  bool dynamic = false;  // depends on more than one rotating RRset (a pool reached by CNAME...)
+  int rotating = 0;      // answer-section RRsets with a rotation cursor
+  uint32_t rotate_slot = zone::kNoRotation;
+  size_t rotate_at = 0, rotate_size = 0, rotate_count = 0;  // message offset, bytes per record
+  const zone::Pool* pool = nullptr;  // a pool answered at the question name, nothing else
+  uint8_t pool_family = 0;
+};
+
+// One response under construction. Sections are written strictly in order.
+class Response {
+ public:
+  Response(wire::Writer& w, const Catalog& catalog, const PoolStates& pools, const wire::Query& q,
+           Transport transport, bool transfer_allowed)
+      : d_w(w),
+        d_catalog(catalog),
+        d_pools(pools),
+        d_q(q),
+        d_tcp(transport == Transport::Tcp),
+        d_transfer_allowed(transfer_allowed) {}
+
+  void resolve();
+  // Load time only: write every RRset in zone order without touching a cursor, and note in
+  // `recording` what a replay of this response must redo.
+  void record(Recording* recording) { d_recording = recording; }
+  uint16_t rcode() const { return d_rcode; }
+  uint16_t flags() const { return d_flags; }
+  uint16_t count(Section s) const { return d_counts[s]; }
+  uint32_t firstMember() const { return d_first_member; }
+  const zone::Zone* transferZone() const { return d_transfer_zone; }
+
+ private:
+  void transfer();
+  void answerFrom(const zone::Zone& zone, std::string_view name);
+  void answerNode(const zone::Zone& zone, const zone::Node& node, std::string_view owner,
+                  int chain);
+  void answerPool(const zone::Zone& zone, const zone::Pool& pool, std::string_view owner,
+                  uint16_t rtype);
+  void referral(const zone::Zone& zone, const zone::Node& cut);
+  void negative(const zone::Zone& zone, uint16_t code);
+  void additionalFor(const zone::Zone& zone, const zone::RRset& rrset);
+  void addAddresses(const zone::Zone& zone, std::string_view target, bool required);
+  // Appends a whole RRset or nothing. On overflow in the answer and authority sections (and for
+  // required glue) sets TC, after which nothing more is added.
+  bool put(Section s, std::string_view owner, const zone::RRset& rrset, bool required = true);
+  bool put(Section s, std::string_view owner, uint16_t rtype, uint32_t ttl,
+           std::string_view rdata);
+  void noteRotation(size_t at, const zone::RRset& rrset);
+
+  wire::Writer& d_w;
+  const Catalog& d_catalog;
+  const PoolStates& d_pools;
+  const wire::Query& d_q;
+  bool d_tcp;
+  bool d_transfer_allowed;
+  const zone::Zone* d_transfer_zone = nullptr;
+  uint16_t d_rcode = wire::rcode::NOERROR;
+  uint16_t d_flags = wire::flag::AA;
+  uint16_t d_counts[3] = {0, 0, 0};
+  const zone::Node* d_additional[kMaxAdditionalNames];
+  size_t d_additional_count = 0;
+  uint32_t d_first_member = Outcome::kNoMember;
+  Recording* d_recording = nullptr;
+};
+
+// Answers `request` the general way: parse, zone search, lookup, name compression.
+Outcome answerGeneral(const Catalog& catalog, const PoolStates* pools, const Request& request,
+                      std::span<uint8_t> out, const Options& options);
+
+}  // namespace rrdns::answer
