@@ -83,7 +83,7 @@ class TomlZoneReader : private TomlReporter {
                       " errors; stopping here");
     }
     if (errorCount() == 0) load.zone = std::move(d_zone);
-    load.errors = takeErrors();
+    load.errors = texts(takeErrors());
     load.warnings = std::move(d_warnings);
     return load;
   }

@@ -61,26 +61,13 @@ std::vector<Entry> inFileOrder(const toml::table& table) {
 }
 
 void TomlReporter::report(uint32_t line, std::string_view key, std::string_view message) {
-  if (d_errors.size() == kMaxErrors) throw TooManyErrors{};
-  std::string text = d_path;
-  if (line > 0) text += ":" + std::to_string(line);
-  text += ": ";
-  if (!key.empty()) text += std::string(key) + ": ";
-  text += message;
-  d_errors.push_back(std::move(text));
-  d_lines.push_back(line);
+  if (d_errors.size() == d_max_errors) throw TooManyErrors{};
+  d_errors.push_back(errorAt(d_path, line, std::string(key), std::string(message)));
 }
 
 void TomlReporter::sortByLineSince(size_t mark) {
-  std::vector<std::pair<uint32_t, std::string>> tail;
-  for (size_t i = mark; i < d_errors.size(); ++i)
-    tail.emplace_back(d_lines[i], std::move(d_errors[i]));
-  std::stable_sort(tail.begin(), tail.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (size_t i = 0; i < tail.size(); ++i) {
-    d_lines[mark + i] = tail[i].first;
-    d_errors[mark + i] = std::move(tail[i].second);
-  }
+  std::stable_sort(d_errors.begin() + static_cast<ptrdiff_t>(mark), d_errors.end(),
+                   [](const Error& a, const Error& b) { return a.line < b.line; });
 }
 
 void TomlReporter::checkKeys(const toml::table& table, std::string_view path,

@@ -1,7 +1,8 @@
-// toml_support.hh -- private to dns/zone: what the TOML zone readers (toml_loader.cc,
-// toml_pools.cc) share. Error reporting in the "FILE:LINE: KEY: message" form and reading typed
-// values that reports what is wrong with them. toml++ is a private dependency of dns_zone, so
-// nothing outside dns/zone may include this.
+// toml_support.hh -- what the TOML readers share: the TOML zone readers (toml_loader.cc,
+// toml_pools.cc) and the server config (dns/app/config.cc). Error reporting in the
+// "FILE:LINE: KEY: message" form (rrdns::Error) and reading typed values that reports what is
+// wrong with them. toml++ is a private dependency of dns_zone: outside dns/zone only code that
+// links toml++ itself (dns/app) may include this.
 #pragma once
 
 #include <toml++/toml.h>
@@ -14,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "dns/base/result.hh"
 #include "dns/zone/zone.hh"
 
 namespace rrdns::zone::toml_support {
@@ -50,28 +52,25 @@ std::vector<Entry> inFileOrder(const toml::table& table);
 // Collects the errors of one file. Readers report and go on, so one run shows every mistake.
 class TomlReporter {
  public:
-  explicit TomlReporter(const std::string& path) : d_path(path) {}
+  // `max_errors`: how many errors before report() throws TooManyErrors.
+  explicit TomlReporter(const std::string& path, size_t max_errors = kMaxErrors)
+      : d_path(path), d_max_errors(max_errors) {}
 
   const std::string& path() const { return d_path; }
   size_t errorCount() const { return d_errors.size(); }
-  std::vector<std::string> takeErrors() {
-    d_lines.clear();
-    return std::move(d_errors);
-  }
+  Errors takeErrors() { return std::move(d_errors); }
 
-  // Throws TooManyErrors instead of adding error kMaxErrors + 1. Line 0: no line is known.
+  // Throws TooManyErrors instead of adding error max_errors + 1. Line 0: no line is known.
   void report(uint32_t line, std::string_view key, std::string_view message);
   void report(const toml::node& at, std::string_view key, std::string_view message) {
     report(at.source().begin.line, key, message);
   }
   void reportFile(std::string_view message) { report(0, "", message); }
   // Appends a line that does not count towards kMaxErrors (the "stopping here" note).
-  void appendUncounted(std::string message) {
-    d_errors.push_back(std::move(message));
-    d_lines.push_back(0);
-  }
+  void appendUncounted(std::string message) { d_errors.push_back(rrdns::error(std::move(message))); }
   // Puts the errors reported since errorCount() was `mark` in line order, for readers that must
-  // check things in another order than they are written (a pool's members need its check).
+  // check things in another order than they are written (a pool's members need its check), or
+  // that read the keys of a table in toml++'s order (by name) rather than the file's.
   void sortByLineSince(size_t mark);
 
   // Reports every key of `table` that is not in `allowed`.
@@ -91,8 +90,8 @@ class TomlReporter {
 
  private:
   const std::string& d_path;
-  std::vector<std::string> d_errors;
-  std::vector<uint32_t> d_lines;  // of each error, for sortByLineSince()
+  size_t d_max_errors;
+  Errors d_errors;
 };
 
 // Reads the top-level `pools` table into `builder` (toml_pools.cc). `zone_ttl` is the default
