@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dns/app/options.hh"
+#include "dns/base/result.hh"
 #include "dns/server/address.hh"
 #include "dns/server/settings.hh"
 
@@ -35,10 +36,8 @@ struct Config {
   std::string resolver;  // DNS servers for member discovery ("127.0.0.1:5300"); "": resolv.conf
 };
 
-struct ConfigLoad {
-  std::optional<Config> config;     // empty when errors is not empty
-  std::vector<std::string> errors;  // "file:line: key: message"
-};
+// The config, or every error in it ("file:line: key: message" as Error::text() puts it).
+using ConfigLoad = Result<Config>;
 
 // Reads a server config file. Keys are kebab-case; unknown keys are errors. Never throws.
 ConfigLoad loadConfigFile(const std::string& path);

@@ -199,14 +199,14 @@ int run(int argc, char** argv) {
   };
 
   ConfigLoad config = resolveConfig(command_line);
-  if (!config.config) {
-    report(config.errors);
+  if (!config.ok()) {
+    report(texts(config.errors()));
     if (!check) spdlog::error("cannot start: bad configuration");
     return kFailure;
   }
-  spdlog::set_level(config.config->log_level);
+  spdlog::set_level(config->log_level);
 
-  zone::ZoneSetLoad zones = zone::loadZoneSet(config.config->zones);
+  zone::ZoneSetLoad zones = zone::loadZoneSet(config->zones);
   // Warnings never stop a load; --check prints them with a prefix so scripts can tell them apart.
   for (const std::string& line : zones.warnings) {
     if (check)
@@ -227,7 +227,7 @@ int run(int argc, char** argv) {
     return kOk;
   }
   for (const auto& zone : zones.zones->zones()) spdlog::info("zone {}", describeZone(*zone));
-  return serve(command_line, *config.config, std::move(zones.zones));
+  return serve(command_line, *config, std::move(zones.zones));
 }
 
 }  // namespace

@@ -53,7 +53,7 @@ void Reloader::checked(uv_work_t* work, int) {
 
 Reloader::Result Reloader::resultOf(const Job& job) {
   Result result;
-  result.errors = job.config.errors;
+  result.errors = texts(job.config.errors());
   result.errors.insert(result.errors.end(), job.zones.errors.begin(), job.zones.errors.end());
   if (result.errors.empty() && !job.zones.zones) result.errors.push_back("no zones loaded");
   result.warnings = job.zones.warnings;
@@ -93,9 +93,9 @@ void Reloader::load(uv_work_t* work) {
   runBelowQueryThreads();
   try {
     job->config = resolveConfig(job->self->d_command_line);
-    if (job->config.config) job->zones = zone::loadZoneSet(job->config.config->zones);
+    if (job->config.ok()) job->zones = zone::loadZoneSet(job->config->zones);
   } catch (const std::exception& e) {
-    job->config.errors.push_back(std::string("reload: ") + e.what());
+    job->config = rrdns::error(std::string("reload: ") + e.what());
   }
 }
 
@@ -123,7 +123,7 @@ void Reloader::loaded(uv_work_t* work, int) {
 
 void Reloader::apply(Job& job) {
   for (const std::string& line : job.zones.warnings) spdlog::warn("{}", line);
-  std::vector<std::string> errors = job.config.errors;
+  std::vector<std::string> errors = texts(job.config.errors());
   errors.insert(errors.end(), job.zones.errors.begin(), job.zones.errors.end());
   if (errors.empty() && !job.zones.zones) errors.push_back("no zones loaded");
   if (!errors.empty()) {
@@ -132,7 +132,7 @@ void Reloader::apply(Job& job) {
     return;
   }
 
-  Config& fresh = *job.config.config;
+  Config& fresh = *job.config;
   warnAboutRestartOnlyChanges(fresh);
   if (fresh.log_level != d_running.log_level) {
     spdlog::set_level(fresh.log_level);

@@ -55,7 +55,7 @@ class Reloader {
     Reloader* self;
     bool apply = true;
     std::vector<Done> waiters;
-    ConfigLoad config;
+    ConfigLoad config = rrdns::error("not loaded yet");  // load() sets it
     zone::ZoneSetLoad zones;
   };
 
