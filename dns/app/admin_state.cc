@@ -68,17 +68,17 @@ nlohmann::json AdminState::toJson() const {
   return {{"version", 1}, {"members", std::move(members)}};
 }
 
-std::string AdminState::load(const std::string& path) {
+Result<void> AdminState::load(const std::string& path) {
   d_members.clear();
   std::ifstream in(path);
   if (!in) {
-    if (errno == ENOENT) return {};
-    return path + ": cannot read: " + std::strerror(errno);
+    if (errno == ENOENT) return success();
+    return errorAt(path, 0, "", std::string("cannot read: ") + std::strerror(errno));
   }
   std::map<std::string, MemberAdmin> loaded;
   try {
     const nlohmann::json doc = nlohmann::json::parse(in);
-    if (doc.at("version").get<int>() != 1) return path + ": unknown state file version";
+    if (doc.at("version").get<int>() != 1) return errorAt(path, 0, "", "unknown state file version");
     for (const auto& [key, entry] : doc.at("members").items()) {
       MemberAdmin admin;
       admin.drained = entry.value("drained", false);
@@ -86,38 +86,39 @@ std::string AdminState::load(const std::string& path) {
       if (entry.contains("weight")) admin.weight = entry.at("weight").get<uint32_t>();
       if (entry.contains("mark")) {
         const std::string mark = entry.at("mark").get<std::string>();
-        if (mark != "up" && mark != "down") return path + ": " + key + ": mark is not up or down";
+        if (mark != "up" && mark != "down") return errorAt(path, 0, key, "mark is not up or down");
         admin.mark = mark == "up";
       }
       loaded.emplace(key, admin);
     }
   } catch (const std::exception& e) {
-    return path + ": corrupt state file: " + e.what();
+    return errorAt(path, 0, "", std::string("corrupt state file: ") + e.what());
   }
   d_members = std::move(loaded);
-  return {};
+  return success();
 }
 
-std::string AdminState::save(const std::string& path) const {
+Result<void> AdminState::save(const std::string& path) const {
   // A crash mid-write must leave either the old file or the new one, never half of one.
   const std::string temporary = path + ".tmp";
   const std::string text = toJson().dump(2) + "\n";
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return temporary + ": " + std::strerror(errno);
+  if (fd < 0) return errorAt(temporary, 0, "", std::strerror(errno));
   size_t written = 0;
   while (written < text.size()) {
     const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
     if (n < 0) {
       if (errno == EINTR) continue;
-      const std::string error = temporary + ": " + std::strerror(errno);
+      Error error = errorAt(temporary, 0, "", std::strerror(errno));
       ::close(fd);
       return error;
     }
     written += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) return temporary + ": " + std::strerror(errno);
-  if (::rename(temporary.c_str(), path.c_str()) != 0) return path + ": " + std::strerror(errno);
-  return {};
+  if (::fsync(fd) != 0 || ::close(fd) != 0) return errorAt(temporary, 0, "", std::strerror(errno));
+  if (::rename(temporary.c_str(), path.c_str()) != 0)
+    return errorAt(path, 0, "", std::strerror(errno));
+  return success();
 }
 
 }  // namespace rrdns::app

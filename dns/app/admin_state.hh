@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dns/answer/pool_state.hh"
+#include "dns/base/result.hh"
 #include "dns/zone/zone.hh"
 
 namespace rrdns::app {
@@ -50,9 +51,9 @@ class AdminState {
 
   // Reads the state file. A missing file is an empty state. A file that cannot be read or
   // parsed leaves the state empty and returns what is wrong (the caller reports it).
-  std::string load(const std::string& path);
-  // Writes the state file atomically (temporary file, fsync, rename); returns "" or the error.
-  std::string save(const std::string& path) const;
+  Result<void> load(const std::string& path);
+  // Writes the state file atomically (temporary file, fsync, rename).
+  Result<void> save(const std::string& path) const;
 
  private:
   std::map<std::string, MemberAdmin> d_members;

@@ -272,9 +272,9 @@ Json ControlHandler::admin(const std::string& cmd, const Json& request) {
                 {"drain_until", entry.drain_until ? Json(*entry.drain_until) : Json(nullptr)},
                 {"weight", entry.weight ? Json(*entry.weight) : Json(nullptr)},
                 {"mark", entry.mark ? Json(*entry.mark ? "up" : "down") : Json(nullptr)}};
-  const std::string error = d_health.adminChanged();
-  reply["persisted"] = !d_health.stateFile().empty() && error.empty();
-  if (!error.empty()) reply["warning"] = "in effect, but not saved: " + error;
+  const Result<void> saved = d_health.adminChanged();
+  reply["persisted"] = !d_health.stateFile().empty() && saved.ok();
+  if (!saved.ok()) reply["warning"] = "in effect, but not saved: " + saved.error().text();
   return reply;
 }
 

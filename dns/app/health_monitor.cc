@@ -94,7 +94,7 @@ void HealthMonitor::onTick(uv_timer_t* timer) {
   auto* self = static_cast<HealthMonitor*>(timer->data);
   if (self->d_admin.expire(std::time(nullptr))) {
     spdlog::info("a timed drain ended");
-    self->adminChanged();
+    (void)self->adminChanged();  // a failed save is logged there
   } else if (self->d_pools && self->d_pools->ramping) {
     self->recompute();
   }
@@ -103,22 +103,22 @@ void HealthMonitor::onTick(uv_timer_t* timer) {
 void HealthMonitor::loadAdminState(std::string path) {
   d_state_file = std::move(path);
   if (d_state_file.empty()) return;
-  if (std::string error = d_admin.load(d_state_file); !error.empty())
-    spdlog::error("{}; ignoring it (it is rewritten on the next change)", error);
+  if (Result<void> loaded = d_admin.load(d_state_file); !loaded.ok())
+    spdlog::error("{}; ignoring it (it is rewritten on the next change)", loaded.error().text());
   else
     spdlog::info("operator state from {}: {}", d_state_file, d_admin.toJson()["members"].dump());
   if (d_catalog) recompute();
 }
 
-std::string HealthMonitor::adminChanged() {
+Result<void> HealthMonitor::adminChanged() {
   d_admin.prune();
-  std::string error;
+  Result<void> saved;
   if (!d_state_file.empty()) {
-    error = d_admin.save(d_state_file);
-    if (!error.empty()) spdlog::error("cannot save the operator state: {}", error);
+    saved = d_admin.save(d_state_file);
+    if (!saved.ok()) spdlog::error("cannot save the operator state: {}", saved.error().text());
   }
   if (d_catalog) recompute();
-  return error;
+  return saved;
 }
 
 void HealthMonitor::recompute() {

@@ -45,9 +45,9 @@ class HealthMonitor final : public uv::HandleOwner {
   void loadAdminState(std::string path);
   AdminState& admin() { return d_admin; }
   const std::string& stateFile() const { return d_state_file; }
-  // After changing admin(): persists it and publishes new pool states. Returns "" or the error
+  // After changing admin(): persists it and publishes new pool states. Fails with the error
   // writing the state file (the change is in effect either way).
-  std::string adminChanged();
+  Result<void> adminChanged();
 
   // What is being served, for status and explain (main loop only).
   const std::shared_ptr<const answer::Catalog>& catalog() const { return d_catalog; }

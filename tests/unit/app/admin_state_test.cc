@@ -144,12 +144,12 @@ TEST_CASE("admin state: the state file keeps every field over a save and a load"
   state.at("www/192.0.2.2").weight = 0;
   state.at("2001:db8::1").mark = false;
   state.at("api/192.0.2.3").mark = true;
-  REQUIRE(state.save(path) == "");
+  REQUIRE(state.save(path).ok());
   CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
 
   AdminState back;
   back.at("192.0.2.99").drained = true;  // replaced by what the file holds
-  REQUIRE(back.load(path) == "");
+  REQUIRE(back.load(path).ok());
   CHECK(back.toJson() == state.toJson());
   CHECK(back.find("192.0.2.99") == nullptr);
   REQUIRE(back.find("www/192.0.2.2"));
@@ -163,7 +163,7 @@ TEST_CASE("admin state: a missing state file is an empty state, a bad one an err
   TempDir tmp;
   AdminState state;
   state.at("192.0.2.1").drained = true;
-  CHECK(state.load((tmp.dir / "absent.json").string()) == "");
+  CHECK(state.load((tmp.dir / "absent.json").string()).ok());
   CHECK(state.find("192.0.2.1") == nullptr);
 
   struct Bad {
@@ -182,7 +182,9 @@ TEST_CASE("admin state: a missing state file is an empty state, a bad one an err
     const std::string path = tmp.file("bad.json", bad.text);
     AdminState loaded;
     loaded.at("192.0.2.1").drained = true;
-    const std::string error = loaded.load(path);
+    const rrdns::Result<void> result = loaded.load(path);
+    REQUIRE_FALSE(result.ok());
+    const std::string error = result.error().text();
     INFO(std::string(bad.text));
     CHECK(error.find(path) == 0);
     CHECK(error.find(bad.error) != std::string::npos);
