@@ -130,13 +130,13 @@ int serve(const CommandLine& command_line, const Config& config,
   }
   std::unique_ptr<control::ControlServer> control;
   if (!config.control.empty()) {
-    control = control::ControlServer::create(
+    auto created = control::ControlServer::create(
         &loop, config.control,
         [&control_handler](const control::Json& request, control::Reply reply) {
           control_handler.handle(request, std::move(reply));
-        },
-        error);
-    if (!control) return failStartup(error);
+        });
+    if (!created.ok()) return failStartup(created.error().text());
+    control = std::move(created).value();
     spdlog::info("control socket {} (rrdnsctl --socket {})", config.control, config.control);
   }
   // Every socket is bound (ports below 1024 and the control socket's directory may need root):

@@ -11,35 +11,30 @@
 
 namespace rrdns::control {
 
-bool ControlClient::connect(const std::string& path, std::string& error) {
+Result<void> ControlClient::connect(const std::string& path) {
   close();
   d_path = path;
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof address.sun_path) {
-    error = "control socket path must be 1 to " + std::to_string(sizeof address.sun_path - 1) +
-            " bytes long: " + path;
-    return false;
+    return error("control socket path must be 1 to " +
+                 std::to_string(sizeof address.sun_path - 1) + " bytes long: " + path);
   }
   std::memcpy(address.sun_path, path.data(), path.size());
   d_fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (d_fd < 0) {
-    error = std::string("cannot create a socket: ") + std::strerror(errno);
-    return false;
-  }
+  if (d_fd < 0) return error(std::string("cannot create a socket: ") + std::strerror(errno));
   if (::connect(d_fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0)
-    return true;
+    return success();
   int code = errno;
   if (code == EAGAIN || code == EINPROGRESS) {
     // The daemon's accept backlog is full: wait for room, within the deadline.
-    if (!wait(POLLOUT, error)) {
-      error = "cannot connect to " + path + ": " + error;
+    if (std::string why; !wait(POLLOUT, why)) {
       close();
-      return false;
+      return error("cannot connect to " + path + ": " + why);
     }
     socklen_t length = sizeof code;
     if (::getsockopt(d_fd, SOL_SOCKET, SO_ERROR, &code, &length) != 0) code = errno;
-    if (code == 0) return true;
+    if (code == 0) return success();
   }
   std::string reason = std::strerror(code);
   switch (code) {
@@ -59,9 +54,8 @@ bool ControlClient::connect(const std::string& path, std::string& error) {
     default:
       break;
   }
-  error = "cannot connect to " + path + ": " + reason;
   close();
-  return false;
+  return error("cannot connect to " + path + ": " + reason);
 }
 
 bool ControlClient::wait(short events, std::string& error) {
@@ -89,11 +83,8 @@ bool ControlClient::wait(short events, std::string& error) {
   }
 }
 
-bool ControlClient::sendRaw(std::string_view bytes, std::string& error) {
-  if (d_fd < 0) {
-    error = "not connected";
-    return false;
-  }
+Result<void> ControlClient::sendRaw(std::string_view bytes) {
+  if (d_fd < 0) return error("not connected");
   while (!bytes.empty()) {
     ssize_t n = ::send(d_fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n > 0) {
@@ -102,19 +93,15 @@ bool ControlClient::sendRaw(std::string_view bytes, std::string& error) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (!wait(POLLOUT, error)) {
-        error = "timed out sending the request";
-        return false;
-      }
+      if (std::string why; !wait(POLLOUT, why)) return error("timed out sending the request");
       continue;
     }
     // rrdnsd may refuse us (the peer uid check) and close before the request is written; its
     // reason is then waiting to be read, which beats reporting a broken pipe.
-    if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) return true;
-    error = std::string("cannot send the request: ") + std::strerror(errno);
-    return false;
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) return success();
+    return error(std::string("cannot send the request: ") + std::strerror(errno));
   }
-  return true;
+  return success();
 }
 
 void ControlClient::shutdownWrite() {

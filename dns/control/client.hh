@@ -24,15 +24,16 @@ class ControlClient {
   // Every later call fails with a timeout once `deadline` has passed.
   void setDeadline(Clock::time_point deadline) { d_deadline = deadline; }
 
-  // Connects to the socket at `path`. On failure `error` says why in an operator's terms
+  // Connects to the socket at `path`. A failure says why in an operator's terms
   // ("no such file", "stale socket", "permission denied") and names the path.
-  bool connect(const std::string& path, std::string& error);
+  Result<void> connect(const std::string& path);
   // Sends bytes as they are / one request as a protocol line.
-  bool sendRaw(std::string_view bytes, std::string& error);
-  bool send(const Json& request, std::string& error) { return sendRaw(encodeLine(request), error); }
+  Result<void> sendRaw(std::string_view bytes);
+  Result<void> send(const Json& request) { return sendRaw(encodeLine(request)); }
   // Half-closes: the server sees EOF after the requests sent so far, and still answers them.
   void shutdownWrite();
-  // The next line from the server (without '\n'); otherwise `error` explains.
+  // The next line from the server (without '\n'); otherwise `error` explains. (Not a Result: the
+  // caller tells a timeout and a closed connection apart by the status.)
   ReadStatus readLine(std::string& line, std::string& error);
   void close();
 

@@ -25,17 +25,17 @@ std::string encodeLine(const Json& message) {
   return line;
 }
 
-std::optional<std::string> checkVersion(const Json& request) {
+Result<void> checkVersion(const Json& request) {
   auto it = request.find("v");
-  if (it == request.end()) return std::nullopt;
-  if (it->is_number_integer() && it->get<long long>() == kProtocolVersion) return std::nullopt;
+  if (it == request.end()) return success();
+  if (it->is_number_integer() && it->get<long long>() == kProtocolVersion) return success();
   if (it->is_number_unsigned() && it->get<unsigned long long>() == kProtocolVersion)
-    return std::nullopt;
-  return "unsupported protocol version " + it->dump(-1, ' ', false, Json::error_handler_t::replace) +
-         "; this rrdnsd speaks " + std::to_string(kProtocolVersion);
+    return success();
+  return error("unsupported protocol version " + it->dump(-1, ' ', false, Json::error_handler_t::replace) +
+               "; this rrdnsd speaks " + std::to_string(kProtocolVersion));
 }
 
-std::optional<Json> parseRequest(std::string_view line, std::string& error) {
+Result<Json> parseRequest(std::string_view line) {
   Json request;
   try {
     request = Json::parse(line);
@@ -44,22 +44,15 @@ std::optional<Json> parseRequest(std::string_view line, std::string& error) {
     // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." -> from "parse".
     std::string what = e.what();
     auto pos = what.find("] ");
-    error = "malformed request: " + (pos == std::string::npos ? what : what.substr(pos + 2));
-    return std::nullopt;
+    return error("malformed request: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
   }
-  if (!request.is_object()) {
-    error = std::string("malformed request: expected a JSON object, got ") + request.type_name();
-    return std::nullopt;
-  }
-  if (auto version_error = checkVersion(request)) {
-    error = std::move(*version_error);
-    return std::nullopt;
-  }
+  if (!request.is_object())
+    return error(std::string("malformed request: expected a JSON object, got ") +
+                 request.type_name());
+  if (Result<void> version = checkVersion(request); !version.ok()) return version.errors();
   auto cmd = request.find("cmd");
-  if (cmd == request.end() || !cmd->is_string() || cmd->get_ref<const std::string&>().empty()) {
-    error = "request has no cmd";
-    return std::nullopt;
-  }
+  if (cmd == request.end() || !cmd->is_string() || cmd->get_ref<const std::string&>().empty())
+    return error("request has no cmd");
   return request;
 }
 

@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "dns/base/result.hh"
+
 namespace rrdns::control {
 
 // ordered_json keeps keys in insertion order, so a handler's result reaches the operator in the
@@ -32,13 +34,13 @@ Json makeError(std::string_view message, const std::vector<std::string>& errors 
 // by U+FFFD rather than throwing, so a stray byte in a file name can't lose a whole response.
 std::string encodeLine(const Json& message);
 
-// Empty when the request's "v" is 1 (or absent: a person typing into socat may leave it out);
-// otherwise "unsupported protocol version N; this rrdnsd speaks 1".
-std::optional<std::string> checkVersion(const Json& request);
+// Succeeds when the request's "v" is 1 (or absent: a person typing into socat may leave it out);
+// otherwise fails with "unsupported protocol version N; this rrdnsd speaks 1".
+Result<void> checkVersion(const Json& request);
 
-// Parses one request line. On failure returns nullopt and sets `error` to the message for the
-// ok:false response: "malformed request: ...", the version error, or "request has no cmd".
-std::optional<Json> parseRequest(std::string_view line, std::string& error);
+// Parses one request line. Its error is the message for the ok:false response:
+// "malformed request: ...", the version error, or "request has no cmd".
+Result<Json> parseRequest(std::string_view line);
 
 // Response as sent: makes sure it is an object that starts with "v":1 and "ok" (true if the
 // handler left it out), and that an ok:false response has a string "error".

@@ -410,9 +410,9 @@ void Connection::dispatch(Entry entry) {
     send(makeError("request line longer than " + std::to_string(kMaxLineBytes) + " bytes"));
     return;
   }
-  std::string error;
-  std::optional<Json> request = parseRequest(entry.line, error);
-  if (!request) {
+  Result<Json> request = parseRequest(entry.line);
+  if (!request.ok()) {
+    const std::string error = request.error().text();
     spdlog::debug("control: uid {} pid {}: {}", d_uid, d_pid, error);
     send(makeError(error));
     return;
@@ -548,12 +548,12 @@ void Connection::onIdle(uv_timer_t* timer) {
 
 // --- ControlServer ---------------------------------------------------------------------------
 
-std::unique_ptr<ControlServer> ControlServer::create(uv_loop_t* loop, std::string path,
-                                                     Handler handler, std::string& error) {
+Result<std::unique_ptr<ControlServer>> ControlServer::create(uv_loop_t* loop, std::string path,
+                                                             Handler handler) {
   auto* listener = new detail::Listener(loop, path, std::move(handler));
-  if (!listener->open(error)) {
+  if (std::string error; !listener->open(error)) {
     listener->close();  // frees it now, or in the pipe's close callback
-    return nullptr;
+    return rrdns::error(std::move(error));
   }
   std::unique_ptr<ControlServer> server(new ControlServer(listener, std::move(path)));
   listener->attachFront(server.get());

@@ -40,9 +40,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         continue;
       }
       if (line.size() > 4096) fail("line over the limit returned");
-      std::string error;
-      auto request = parseRequest(line, error);
-      if (!request) {
+      auto request = parseRequest(line);
+      if (!request.ok()) {
+        const std::string error = request.errors().empty() ? "" : request.error().text();
         if (error.empty()) fail("rejected request without an error");
         const std::string out = encodeLine(makeError(error));
         if (out.empty() || out.back() != '\n' || out.find('\n') != out.size() - 1)

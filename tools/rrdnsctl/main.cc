@@ -75,8 +75,10 @@ int run(int argc, char** argv) {
   client.setDeadline(std::chrono::steady_clock::now() +
                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                          std::chrono::duration<double>(command_line->timeout_s)));
-  if (!client.connect(path, error)) return fail(error);
-  if (!client.send(command_line->request, error)) return fail(error + " (" + path + ")");
+  if (auto connected = client.connect(path); !connected.ok())
+    return fail(connected.error().text());
+  if (auto sent = client.send(command_line->request); !sent.ok())
+    return fail(sent.error().text() + " (" + path + ")");
   client.shutdownWrite();  // one request per connection: rrdnsd answers it, then closes
 
   std::string line;

@@ -43,11 +43,10 @@ class Harness {
   explicit Harness(uint64_t idle_ms = ControlServer::kIdleTimeoutMs) : d_path(d_dir.path + "/control.sock") {
     ::signal(SIGPIPE, SIG_IGN);  // as rrdnsd does: a vanished client costs an error code
     REQUIRE(uv_loop_init(&d_loop) == 0);
-    std::string error;
-    d_server = ControlServer::create(
-        &d_loop, d_path, [this](const Json& request, Reply reply) { handle(request, std::move(reply)); },
-        error);
-    REQUIRE_MESSAGE(d_server, error);
+    auto created = ControlServer::create(
+        &d_loop, d_path, [this](const Json& request, Reply reply) { handle(request, std::move(reply)); });
+    REQUIRE_MESSAGE(created.ok(), (created.ok() ? "" : created.error().text()));
+    d_server = std::move(created).value();
     d_server->setIdleTimeout(idle_ms);
     uv_async_init(&d_loop, &d_wake, onWake);
     d_wake.data = this;
@@ -151,17 +150,28 @@ class Harness {
   std::atomic<int> d_handled{0};
 };
 
+// ControlServer::create with its error, if any, in `error`, for the tests that look at it.
+std::unique_ptr<ControlServer> createServer(uv_loop_t* loop, const std::string& path,
+                                            Handler handler, std::string& error) {
+  auto created = ControlServer::create(loop, path, std::move(handler));
+  if (!created.ok()) {
+    error = created.error().text();
+    return nullptr;
+  }
+  return std::move(created).value();
+}
+
 // A connected client with a 5 s deadline.
 struct Client {
   ControlClient client;
   explicit Client(const std::string& path) {
     client.setDeadline(std::chrono::steady_clock::now() + 5s);
-    std::string error;
-    REQUIRE_MESSAGE(client.connect(path, error), error);
+    auto connected = client.connect(path);
+    REQUIRE_MESSAGE(connected.ok(), (connected.ok() ? "" : connected.error().text()));
   }
   void send(const std::string& raw) {
-    std::string error;
-    REQUIRE_MESSAGE(client.sendRaw(raw, error), error);
+    auto sent = client.sendRaw(raw);
+    REQUIRE_MESSAGE(sent.ok(), (sent.ok() ? "" : sent.error().text()));
   }
   Json read() {
     std::string line, error;
@@ -326,7 +336,7 @@ TEST_CASE("server: closeAllHandles shuts it down like every other handle owner")
   uv_loop_t loop;
   uv_loop_init(&loop);
   std::string error;
-  auto server = ControlServer::create(
+  auto server = createServer(
       &loop, path, [](const Json&, Reply reply) { reply(Json::object()); }, error);
   REQUIRE(server);
   std::atomic<bool> stop{false};
@@ -384,7 +394,7 @@ TEST_CASE("server: a stale socket file is replaced") {
   uv_loop_t loop;
   uv_loop_init(&loop);
   std::string error;
-  auto server = ControlServer::create(
+  auto server = createServer(
       &loop, path, [](const Json&, Reply reply) { reply(Json::object()); }, error);
   CHECK_MESSAGE(server, error);
   if (server) server->close();
@@ -398,7 +408,7 @@ TEST_CASE("server: a live socket, or something that is not a socket, is refused"
   uv_loop_init(&loop);
   std::string error;
   auto handler = [](const Json&, Reply reply) { reply(Json::object()); };
-  CHECK_FALSE(ControlServer::create(&loop, h.path(), handler, error));
+  CHECK_FALSE(createServer(&loop, h.path(), handler, error));
   CHECK(error == "control socket " + h.path() +
                      " is in use by another process (is rrdnsd already running?)");
   Client c(h.path());  // the first server still has its socket
@@ -406,10 +416,10 @@ TEST_CASE("server: a live socket, or something that is not a socket, is refused"
 
   std::string file = h.path() + ".txt";
   std::ofstream(file) << "not a socket\n";
-  CHECK_FALSE(ControlServer::create(&loop, file, handler, error));
+  CHECK_FALSE(createServer(&loop, file, handler, error));
   CHECK(error == "cannot use control socket " + file + ": it exists and is not a socket");
 
-  CHECK_FALSE(ControlServer::create(&loop, "/tmp/" + std::string(120, 'x'), handler, error));
+  CHECK_FALSE(createServer(&loop, "/tmp/" + std::string(120, 'x'), handler, error));
   CHECK(error.find("control socket path must be") == 0);
 
   uv_run(&loop, UV_RUN_DEFAULT);
@@ -422,7 +432,7 @@ TEST_CASE("server: a missing parent directory is created") {
   uv_loop_t loop;
   uv_loop_init(&loop);
   std::string error;
-  auto server = ControlServer::create(
+  auto server = createServer(
       &loop, path, [](const Json&, Reply reply) { reply(Json::object()); }, error);
   CHECK_MESSAGE(server, error);
   if (server) server->close();
