@@ -24,8 +24,8 @@ void addZone(ZoneSet& set, std::shared_ptr<Zone> zone, std::vector<std::string>&
   const std::string apex = zone->apex();
   const std::string source = zone->source();
   const std::string first = sourceOf(set, apex);
-  const std::string error = set.add(std::move(zone));
-  if (!error.empty()) errors.push_back(source + ": " + error + " (also in " + first + ")");
+  if (Result<void> added = set.add(std::move(zone)); !added.ok())
+    errors.push_back(source + ": " + added.error().text() + " (also in " + first + ")");
 }
 
 }  // namespace

@@ -239,20 +239,20 @@ std::shared_ptr<Zone> Zone::copyWithMembers(
   return copy;
 }
 
-std::string ZoneSet::add(std::shared_ptr<Zone> zone) {
-  if (std::string error = addShared(zone); !error.empty()) return error;
+Result<void> ZoneSet::add(std::shared_ptr<Zone> zone) {
+  if (Result<void> added = addShared(zone); !added.ok()) return added;
   d_mutable.back() = std::move(zone);
-  return {};
+  return success();
 }
 
-std::string ZoneSet::addShared(std::shared_ptr<const Zone> zone) {
+Result<void> ZoneSet::addShared(std::shared_ptr<const Zone> zone) {
   if (d_by_apex.count(zone->apex()))
-    return "zone " + wire::nameToText(zone->apex()) + " is loaded twice";
+    return error("zone " + wire::nameToText(zone->apex()) + " is loaded twice");
   d_by_apex.emplace(zone->apex(), zone.get());
   d_longest_apex = std::max(d_longest_apex, zone->apex().size());
   d_mutable.push_back(nullptr);
   d_list.push_back(std::move(zone));
-  return {};
+  return success();
 }
 
 std::vector<DiscoverySource> ZoneSet::discoverySources() const {
@@ -303,10 +303,11 @@ std::shared_ptr<const ZoneSet> ZoneSet::withDiscovered(const ResolvedLookup& res
   };
   auto set = std::make_shared<ZoneSet>();
   for (const auto& zone : d_list) {
+    // Cannot fail: the zones come from a set, where each apex is there once.
     if (zone->pools().empty())
-      set->addShared(zone);
+      (void)set->addShared(zone);
     else
-      set->add(zone->copyWithMembers(members));
+      (void)set->add(zone->copyWithMembers(members));
   }
   set->assignRotationSlots();
   return set;

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "dns/base/result.hh"
 #include "dns/health/state.hh"
 
 namespace rrdns::zone {
@@ -219,11 +220,11 @@ class ZoneBuilder {
 // All zones a server answers for. Finds the zone for a name by longest matching apex.
 class ZoneSet {
  public:
-  // Fails (returns an error message) when two zones have the same apex.
-  std::string add(std::shared_ptr<Zone> zone);
+  // Fails when two zones have the same apex.
+  Result<void> add(std::shared_ptr<Zone> zone);
   // Adds a zone already numbered by another set whose zones came in the same order, with as
   // many RRsets and pools before it (see withDiscovered()); its slots are left as they are.
-  std::string addShared(std::shared_ptr<const Zone> zone);
+  Result<void> addShared(std::shared_ptr<const Zone> zone);
 
   // The zone whose apex is the longest suffix of `name` (lower-cased wire), or nullptr.
   const Zone* findZone(std::string_view name) const;

@@ -253,7 +253,7 @@ inline std::vector<uint8_t> makeQuery(std::string_view name, uint16_t qtype, boo
 // asked of a copy of the catalog without its table, cursors pinned alike).
 inline void serveZone(std::shared_ptr<zone::Zone> zone) {
   auto set = std::make_shared<zone::ZoneSet>();
-  if (!set->add(std::move(zone)).empty()) fail("a single zone did not fit in an empty set");
+  if (!set->add(std::move(zone)).ok()) fail("a single zone did not fit in an empty set");
   set->assignRotationSlots();
   std::shared_ptr<const answer::Catalog> catalog = answer::Catalog::make(set);
   const auto general = withoutFastPath(catalog);

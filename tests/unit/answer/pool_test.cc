@@ -70,7 +70,7 @@ struct PoolFixture {
     auto zone = b.finish(errors);
     REQUIRE(errors.empty());
     auto set = std::make_shared<zone::ZoneSet>();
-    REQUIRE(set->add(zone).empty());
+    REQUIRE(set->add(zone).ok());
     set->assignRotationSlots();
     zones = set;
     catalog = answer::Catalog::make(set);

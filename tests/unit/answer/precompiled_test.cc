@@ -23,7 +23,7 @@ std::shared_ptr<const zone::ZoneSet> demoZones() {
   for (const char* file : {"/zones/rr.test.toml", "/zones/demo.toml", "/zones/example.toml"}) {
     zone::ZoneLoad load = zone::loadTomlZone(std::string(RRDNS_SOURCE_DIR) + file);
     REQUIRE_MESSAGE(load.errors.empty(), (load.errors.empty() ? "" : load.errors.front()));
-    REQUIRE(zones->add(load.zone).empty());
+    REQUIRE(zones->add(load.zone).ok());
   }
   zones->assignRotationSlots();
   return zones;
@@ -125,7 +125,7 @@ TEST_CASE("precompiled: negative answers of an RFC 1035 zone with odd corners") 
   zone::ZoneLoad load = zone::loadMasterFile(file.path());
   REQUIRE_MESSAGE(load.errors.empty(), (load.errors.empty() ? "" : load.errors.front()));
   auto zones = std::make_shared<zone::ZoneSet>();
-  REQUIRE(zones->add(load.zone).empty());
+  REQUIRE(zones->add(load.zone).ok());
   zones->assignRotationSlots();
   auto fast = answer::Catalog::make(zones);
   REQUIRE(fast->precompiled->negatives().size() == 1);
@@ -245,7 +245,7 @@ TEST_CASE("precompiled: a catalog dropped while its table is built stops the bui
   }
   std::vector<std::string> errors;
   auto zones = std::make_shared<zone::ZoneSet>();
-  REQUIRE(zones->add(builder.finish(errors)).empty());
+  REQUIRE(zones->add(builder.finish(errors)).ok());
   zones->assignRotationSlots();
   for (int i = 0; i < 3; ++i) {
     auto catalog = answer::Catalog::make(zones, answer::Precompile::Background);

@@ -51,7 +51,7 @@ TEST_CASE("reclaimer: a catalog and its initial pool states are freed off the dr
     zone::ZoneLoad load = zone::loadTomlZone(std::string(RRDNS_SOURCE_DIR) + "/zones/rr.test.toml");
     REQUIRE(load.errors.empty());
     auto zones = std::make_shared<zone::ZoneSet>();
-    REQUIRE(zones->add(load.zone).empty());
+    REQUIRE(zones->add(load.zone).ok());
     zones->assignRotationSlots();
     auto catalog = answer::Catalog::make(zones, answer::Precompile::Background);
     CHECK(catalog->initial_pools);

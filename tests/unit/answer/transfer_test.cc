@@ -88,7 +88,7 @@ struct Fixture {
     auto zone = b.finish(errors);
     REQUIRE(errors.empty());
     auto set = std::make_shared<zone::ZoneSet>();
-    REQUIRE(set->add(zone).empty());
+    REQUIRE(set->add(zone).ok());
     set->assignRotationSlots();
     catalog = answer::Catalog::make(set);
   }

@@ -29,7 +29,7 @@ std::shared_ptr<zone::ZoneSet> twoPools() {
   zone::ZoneLoad load = zone::loadTomlZone(file.path());
   REQUIRE_MESSAGE(load.errors.empty(), zonetest::joined(load.errors));
   auto zones = std::make_shared<zone::ZoneSet>();
-  REQUIRE(zones->add(load.zone).empty());
+  REQUIRE(zones->add(load.zone).ok());
   zones->assignRotationSlots();
   return zones;
 }
