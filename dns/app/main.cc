@@ -172,11 +172,13 @@ int serve(const CommandLine& command_line, const Config& config,
 }
 
 int run(int argc, char** argv) {
-  CommandLine command_line;
-  if (std::string error = parseCommandLine(argc, argv, command_line); !error.empty()) {
-    std::cerr << "rrdnsd: " << error << "\n" << synopsis() << "(rrdnsd --help for more)\n";
+  Result<CommandLine> parsed = parseCommandLine(argc, argv);
+  if (!parsed.ok()) {
+    std::cerr << "rrdnsd: " << parsed.error().text() << "\n"
+              << synopsis() << "(rrdnsd --help for more)\n";
     return kUsage;
   }
+  const CommandLine command_line = std::move(parsed).value();
   if (command_line.help) {
     std::cout << usage();
     return kOk;

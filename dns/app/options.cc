@@ -56,7 +56,8 @@ std::optional<spdlog::level::level_enum> parseLogLevel(std::string_view name) {
   return std::nullopt;
 }
 
-std::string parseCommandLine(int argc, char** argv, CommandLine& out) {
+Result<CommandLine> parseCommandLine(int argc, char** argv) {
+  CommandLine out;
   bool options_done = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
@@ -83,7 +84,7 @@ std::string parseCommandLine(int argc, char** argv, CommandLine& out) {
              n == "--tcp-max-connections-per-client";
     };
     if (!takesValue(name)) {
-      if (inline_value) return std::string(name) + " takes no value";
+      if (inline_value) return error(std::string(name) + " takes no value");
       if (name == "--help" || name == "-h") {
         out.help = true;
       } else if (name == "--version") {
@@ -91,7 +92,7 @@ std::string parseCommandLine(int argc, char** argv, CommandLine& out) {
       } else if (name == "--check") {
         out.check = true;
       } else {
-        return "unknown option '" + std::string(arg) + "'";
+        return error("unknown option '" + std::string(arg) + "'");
       }
       continue;
     }
@@ -101,71 +102,72 @@ std::string parseCommandLine(int argc, char** argv, CommandLine& out) {
     } else if (i + 1 < argc) {
       value = argv[++i];
     } else {
-      return std::string(name) + " needs a value";
+      return error(std::string(name) + " needs a value");
     }
 
     if (name == "--config") {
-      if (!out.config.empty()) return "--config given twice";
-      if (value.empty()) return "--config needs a file name";
+      if (!out.config.empty()) return error("--config given twice");
+      if (value.empty()) return error("--config needs a file name");
       out.config = value;
     } else if (name == "--listen") {
-      std::string error;
-      auto address = server::parseListenAddress(value, error);
-      if (!address) return "--listen " + error;
+      std::string why;
+      auto address = server::parseListenAddress(value, why);
+      if (!address) return error("--listen " + why);
       for (const auto& known : out.listen)
-        if (known == *address) return "--listen " + address->text + " given twice";
+        if (known == *address) return error("--listen " + address->text + " given twice");
       out.listen.push_back(std::move(*address));
     } else if (name == "--zone") {
-      if (value.empty()) return "--zone needs a file name";
+      if (value.empty()) return error("--zone needs a file name");
       out.zones.emplace_back(value);
     } else if (name == "--threads") {
       unsigned n = 0;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
       if (value.empty() || ec != std::errc() || end != value.data() + value.size() || n < 1 ||
           n > 1024)
-        return "--threads must be a number from 1 to 1024, not '" + std::string(value) + "'";
+        return error("--threads must be a number from 1 to 1024, not '" + std::string(value) + "'");
       out.threads = n;
     } else if (name == "--control" || name == "--state-file" || name == "--metrics") {
-      if (value.empty()) return std::string(name) + " needs a value";
+      if (value.empty()) return error(std::string(name) + " needs a value");
       (name == "--control" ? out.control : name == "--state-file" ? out.state_file : out.metrics) =
           std::string(value);
     } else if (name == "--allow-transfer") {
-      std::string error;
-      auto prefix = server::parseAddressPrefix(value, error);
-      if (!prefix) return "--allow-transfer " + error;
+      std::string why;
+      auto prefix = server::parseAddressPrefix(value, why);
+      if (!prefix) return error("--allow-transfer " + why);
       bool duplicate = false;
       for (const auto& known : out.allow_transfer) duplicate = duplicate || known == *prefix;
       if (!duplicate) out.allow_transfer.push_back(std::move(*prefix));
     } else if (name == "--user") {
-      if (value.empty()) return "--user needs a user name";
+      if (value.empty()) return error("--user needs a user name");
       out.user = std::string(value);
     } else if (name == "--tcp-max-connections-per-client") {
       unsigned n = 0;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
       if (value.empty() || ec != std::errc() || end != value.data() + value.size() || n > 1000000)
-        return "--tcp-max-connections-per-client must be a number from 0 to 1000000, not '" +
-               std::string(value) + "'";
+        return error("--tcp-max-connections-per-client must be a number from 0 to 1000000, not '" +
+                     std::string(value) + "'");
       out.tcp_max_connections_per_client = n;
     } else if (name == "--resolver") {
-      if (value.empty()) return "--resolver needs a value";
+      if (value.empty()) return error("--resolver needs a value");
       out.resolver = std::string(value);
     } else if (name == "--log-level") {
       out.log_level = parseLogLevel(value);
       if (!out.log_level)
-        return "--log-level must be trace, debug, info, warn, error or off, not '" +
-               std::string(value) + "'";
+        return error("--log-level must be trace, debug, info, warn, error or off, not '" +
+                     std::string(value) + "'");
     }
   }
 
-  if (out.help || out.version) return {};
+  if (out.help || out.version) return out;
   if (!out.config.empty()) {
     if (!out.listen.empty() || !out.zones.empty())
-      return "--config cannot be combined with --listen or zone files: list them in the config";
-    return {};
+      return error(
+          "--config cannot be combined with --listen or zone files: list them in the config");
+    return out;
   }
-  if (out.zones.empty()) return "no zone files (give ZONEFILE... or --config FILE)";
-  if (out.listen.empty() && !out.check) return "at least one --listen ADDR:PORT is required";
-  return {};
+  if (out.zones.empty()) return error("no zone files (give ZONEFILE... or --config FILE)");
+  if (out.listen.empty() && !out.check) return error("at least one --listen ADDR:PORT is required");
+  return out;
 }
 
 }  // namespace rrdns::app

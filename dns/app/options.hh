@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dns/base/result.hh"
 #include "dns/server/address.hh"
 #include "dns/server/settings.hh"
 
@@ -31,8 +32,8 @@ struct CommandLine {
   std::optional<std::string> resolver;                 // --resolver ADDR[:PORT][,...]
 };
 
-// Fills `out` from argv. Returns "" or what is wrong, for a usage error (exit status 2).
-std::string parseCommandLine(int argc, char** argv, CommandLine& out);
+// Reads argv; an error is what is wrong, for a usage error (exit status 2).
+Result<CommandLine> parseCommandLine(int argc, char** argv);
 
 // The full usage text, for --help.
 std::string usage();
