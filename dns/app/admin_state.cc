@@ -78,7 +78,8 @@ Result<void> AdminState::load(const std::string& path) {
   std::map<std::string, MemberAdmin> loaded;
   try {
     const nlohmann::json doc = nlohmann::json::parse(in);
-    if (doc.at("version").get<int>() != 1) return errorAt(path, 0, "", "unknown state file version");
+    if (doc.at("version").get<int>() != 1)
+      return errorAt(path, 0, "", "unknown state file version");
     for (const auto& [key, entry] : doc.at("members").items()) {
       MemberAdmin admin;
       admin.drained = entry.value("drained", false);

@@ -23,8 +23,8 @@ using zone::toml_support::TomlReporter;
 // TomlReporter (made to never stop early: every mistake in the config is shown).
 
 // An integer in [min, max], or nullopt after reporting why not.
-std::optional<int64_t> integer(TomlReporter& reporter, const toml::node& node,
-                               std::string_view key, int64_t min, int64_t max) {
+std::optional<int64_t> integer(TomlReporter& reporter, const toml::node& node, std::string_view key,
+                               int64_t min, int64_t max) {
   auto value = node.value_exact<int64_t>();
   if (!value) {
     reporter.report(node, key, "must be an integer");
@@ -32,8 +32,8 @@ std::optional<int64_t> integer(TomlReporter& reporter, const toml::node& node,
   }
   if (*value < min || *value > max) {
     reporter.report(node, key,
-             "must be from " + std::to_string(min) + " to " + std::to_string(max) + ", not " +
-                 std::to_string(*value));
+                    "must be from " + std::to_string(min) + " to " + std::to_string(max) +
+                        ", not " + std::to_string(*value));
     return std::nullopt;
   }
   return value;
@@ -109,7 +109,8 @@ ConfigLoad loadConfigFile(const std::string& path) {
       for (const auto& [file, element] : strings(reporter, node, name))
         config.zones.push_back(relativeTo(path, file));
     } else if (name == "threads") {
-      if (auto v = integer(reporter, node, name, 0, 1024)) config.threads = static_cast<unsigned>(*v);
+      if (auto v = integer(reporter, node, name, 0, 1024))
+        config.threads = static_cast<unsigned>(*v);
     } else if (name == "log-level") {
       auto text_value = node.value_exact<std::string>();
       auto level = text_value ? parseLogLevel(*text_value) : std::nullopt;
@@ -174,11 +175,11 @@ ConfigLoad loadConfigFile(const std::string& path) {
       }
     } else {
       reporter.report(node, name,
-                   "unknown key (known: listen, zones, threads, log-level, udp-max-payload, "
-                   "tcp-idle-timeout, tcp-max-connections, tcp-max-connections-per-client, "
-                   "rate-limit, rate-limit-slip, rate-limit-table-size, user, "
-                   "allow-transfer, control, state-file, "
-                   "metrics, resolver)");
+                      "unknown key (known: listen, zones, threads, log-level, udp-max-payload, "
+                      "tcp-idle-timeout, tcp-max-connections, tcp-max-connections-per-client, "
+                      "rate-limit, rate-limit-slip, rate-limit-table-size, user, "
+                      "allow-transfer, control, state-file, "
+                      "metrics, resolver)");
     }
   }
   // In file order (toml++ iterates keys sorted by name); the missing keys, with no line, last.
@@ -207,8 +208,7 @@ ConfigLoad resolveConfig(const CommandLine& command_line) {
     if (command_line.tcp_max_connections_per_client)
       load->tcp_max_connections_per_client = *command_line.tcp_max_connections_per_client;
     if (command_line.resolver) load->resolver = *command_line.resolver;
-    if (!command_line.allow_transfer.empty())
-      load->allow_transfer = command_line.allow_transfer;
+    if (!command_line.allow_transfer.empty()) load->allow_transfer = command_line.allow_transfer;
   }
   return load;
 }

@@ -17,8 +17,8 @@ Result<void> ControlClient::connect(const std::string& path) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof address.sun_path) {
-    return error("control socket path must be 1 to " +
-                 std::to_string(sizeof address.sun_path - 1) + " bytes long: " + path);
+    return error("control socket path must be 1 to " + std::to_string(sizeof address.sun_path - 1) +
+                 " bytes long: " + path);
   }
   std::memcpy(address.sun_path, path.data(), path.size());
   d_fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

@@ -31,8 +31,9 @@ Result<void> checkVersion(const Json& request) {
   if (it->is_number_integer() && it->get<long long>() == kProtocolVersion) return success();
   if (it->is_number_unsigned() && it->get<unsigned long long>() == kProtocolVersion)
     return success();
-  return error("unsupported protocol version " + it->dump(-1, ' ', false, Json::error_handler_t::replace) +
-               "; this rrdnsd speaks " + std::to_string(kProtocolVersion));
+  return error("unsupported protocol version " +
+               it->dump(-1, ' ', false, Json::error_handler_t::replace) + "; this rrdnsd speaks " +
+               std::to_string(kProtocolVersion));
 }
 
 Result<Json> parseRequest(std::string_view line) {

@@ -41,9 +41,10 @@ class ControlServer final : public uv::HandleOwner {
   static constexpr size_t kMaxQueued = 16;
   static constexpr uint64_t kIdleTimeoutMs = 60'000;
 
-  // Binds `path` (mode 0600), listens on `loop` and returns the server, or why it cannot. A stale socket file (nobody accepting) is replaced; a live one (another daemon), or a
-  // path that exists and is not a socket, is an error. A missing parent directory is created
-  // (one level, mode 0755), for the default /run/rrdns.
+  // Binds `path` (mode 0600), listens on `loop` and returns the server, or why it cannot. A stale
+  // socket file (nobody accepting) is replaced; a live one (another daemon), or a path that exists
+  // and is not a socket, is an error. A missing parent directory is created (one level, mode 0755),
+  // for the default /run/rrdns.
   static Result<std::unique_ptr<ControlServer>> create(uv_loop_t* loop, std::string path,
                                                        Handler handler);
 

@@ -67,7 +67,9 @@ class TomlReporter {
   }
   void reportFile(std::string_view message) { report(0, "", message); }
   // Appends a line that does not count towards kMaxErrors (the "stopping here" note).
-  void appendUncounted(std::string message) { d_errors.push_back(rrdns::error(std::move(message))); }
+  void appendUncounted(std::string message) {
+    d_errors.push_back(rrdns::error(std::move(message)));
+  }
   // Puts the errors reported since errorCount() was `mark` in line order, for readers that must
   // check things in another order than they are written (a pool's members need its check), or
   // that read the keys of a table in toml++'s order (by name) rather than the file's.

@@ -75,8 +75,7 @@ int run(int argc, char** argv) {
   client.setDeadline(std::chrono::steady_clock::now() +
                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                          std::chrono::duration<double>(command_line->timeout_s)));
-  if (auto connected = client.connect(path); !connected.ok())
-    return fail(connected.error().text());
+  if (auto connected = client.connect(path); !connected.ok()) return fail(connected.error().text());
   if (auto sent = client.send(command_line->request); !sent.ok())
     return fail(sent.error().text() + " (" + path + ")");
   client.shutdownWrite();  // one request per connection: rrdnsd answers it, then closes

@@ -178,7 +178,7 @@ TEST_CASE("config: the command line overrides the file, and quick mode needs no 
   load = app::resolveConfig(line);
   REQUIRE_MESSAGE(load.ok(), allErrors(load));
   CHECK(load->threads == 5);
-  CHECK(load->control == "/run/b.sock");  // as given, not relative to the file
+  CHECK(load->control == "/run/b.sock");      // as given, not relative to the file
   REQUIRE(load->allow_transfer.size() == 1);  // replaced, not added to
   CHECK(load->allow_transfer[0] == *prefix);
   CHECK(load->tcp_max_connections_per_client == 3);

@@ -43,8 +43,9 @@ class Harness {
   explicit Harness(uint64_t idle_ms = ControlServer::kIdleTimeoutMs) : d_path(d_dir.path + "/control.sock") {
     ::signal(SIGPIPE, SIG_IGN);  // as rrdnsd does: a vanished client costs an error code
     REQUIRE(uv_loop_init(&d_loop) == 0);
-    auto created = ControlServer::create(
-        &d_loop, d_path, [this](const Json& request, Reply reply) { handle(request, std::move(reply)); });
+    auto created = ControlServer::create(&d_loop, d_path, [this](const Json& request, Reply reply) {
+      handle(request, std::move(reply));
+    });
     REQUIRE_MESSAGE(created.ok(), (created.ok() ? "" : created.error().text()));
     d_server = std::move(created).value();
     d_server->setIdleTimeout(idle_ms);
