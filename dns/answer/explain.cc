@@ -2,6 +2,7 @@
 #include "dns/answer/explain.hh"
 
 #include "dns/answer/lookup.hh"
+#include "dns/answer/select.hh"
 #include "dns/wire/constants.hh"
 #include "dns/wire/name.hh"
 #include "dns/zone/rdata.hh"
@@ -163,7 +164,7 @@ class Explainer {
                                   ? &(*d_overrides)[p.member_base + i]
                                   : nullptr;
     c.weight = o && o->drained ? 0 : (o && o->weight ? *o->weight : m.weight);
-    bool up = m.check.initial_up || m.check.kind == health::CheckKind::None;
+    bool up = m.check.startsUp();
     if (d_health && d_health->targets.size() == d_catalog.zones->targets().size()) {
       const health::TargetHealth& t = d_health->targets[m.target];
       up = t.up;
@@ -209,8 +210,7 @@ Explanation explain(const Catalog& catalog, const PoolStates* pools,
     return e;
   }
   e.name = wire::nameToText(wire_name);
-  const PoolStates& current = pools && pools->catalog == &catalog ? *pools : *catalog.initial_pools;
-  Explainer(catalog, current, health, overrides, e).run(wire_name, qtype);
+  Explainer(catalog, statesFor(catalog, pools), health, overrides, e).run(wire_name, qtype);
   return e;
 }
 

@@ -81,8 +81,7 @@ MemberHealth memberHealth(const zone::Pool& pool, const zone::PoolMember& member
                           uint64_t now_ms, bool& ramping) {
   const uint32_t weight = configuredWeight(member, o);
   if (o && o->up) return {*o->up, *o->up ? weight : 0};
-  if (!health)  // nothing reported yet; unchecked targets (kind none) are always up
-    return {member.check.initial_up || member.check.kind == health::CheckKind::None, weight};
+  if (!health) return {member.check.startsUp(), weight};  // nothing reported yet
   const health::TargetHealth& t = health->targets[member.target];
   if (!t.up) return {false, 0};
   const uint64_t up_for = now_ms >= t.changed_ms ? now_ms - t.changed_ms : 0;

@@ -196,7 +196,7 @@ Json ControlHandler::pool(const Json& request) const {
     for (size_t k = 0; k < f.eligible.size(); ++k)
       if (f.eligible[k] == i) effective = f.weights[k];
     const health::TargetStatus* t = m.target < targets.size() ? &targets[m.target] : nullptr;
-    const bool up = o.up.value_or(t ? t->up : m.check.initial_up);
+    const bool up = o.up.value_or(t ? t->up : m.check.startsUp());
     const uint32_t weight = o.drained ? 0 : o.weight.value_or(m.weight);
     member["state"] = !up ? "down" : (weight == 0 ? "drained" : "up");
     member["weight"] = m.weight;

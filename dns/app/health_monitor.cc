@@ -28,10 +28,8 @@ std::shared_ptr<const health::HealthSnapshot> carryOver(
     for (size_t i = 0; i < previous_targets->size(); ++i) index.emplace((*previous_targets)[i].key(), i);
   for (const auto& spec : targets) {
     auto it = index.find(spec.key());
-    // As the checker does: a target that is not checked (kind none) is always up.
-    const bool up = spec.initial_up || spec.kind == health::CheckKind::None;
     snapshot->targets.push_back(it != index.end() ? previous->targets[it->second]
-                                                  : health::TargetHealth{up, 100, 0});
+                                                  : health::TargetHealth{spec.startsUp(), 100, 0});
   }
   return snapshot;
 }

@@ -32,7 +32,7 @@ void MetricsFeed::update() {
       s.configured_weight = o.drained ? 0 : o.weight.value_or(m.weight);
       const bool checked_up = health && m.target < health->targets.size()
                                   ? health->targets[m.target].up
-                                  : m.check.initial_up;
+                                  : m.check.startsUp();
       s.up = o.up.value_or(checked_up);
     }
   }

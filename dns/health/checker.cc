@@ -176,11 +176,10 @@ struct Checker::Impl {
   }
 
   Target* createTarget(const CheckSpec& spec, std::string key) {
-    const bool none = spec.kind == CheckKind::None;
     auto* t = new Target{this,
                          d_nextId++,
                          std::move(key),
-                         Hysteresis(none || spec.initial_up, spec.rise, spec.fall),
+                         Hysteresis(spec.startsUp(), spec.rise, spec.fall),
                          false,
                          {},
                          {}};

@@ -29,6 +29,11 @@ struct CheckSpec {
   uint32_t fall = 2;       // consecutive failures that mark an up target down
   bool initial_up = true;  // state before the first result decides it
 
+  // Up or down before the first result: a target nothing checks (kind none) is always up. The
+  // one place for this rule: the checker, the first snapshot, pool states, explain, the
+  // metrics and rrdnsctl all ask here.
+  bool startsUp() const { return initial_up || kind == CheckKind::None; }
+
   std::string key() const;          // identity for de-duplication
   std::string description() const;  // "http://127.0.0.11:8080/healthz", "tcp 127.0.0.11:443"
 };

@@ -178,3 +178,17 @@ TEST_CASE("parseWeight: 0..100 with blanks, anything else is none") {
     CHECK_MESSAGE(!parseWeight(bad), bad);
   }
 }
+
+// Written out in six places before (checker, first snapshot, pool states, explain, metrics,
+// rrdnsctl), two of which forgot that an unchecked target is up: a discovered member with
+// `check = { type = "none" }` (initial_up false) showed as down until the first snapshot.
+TEST_CASE("CheckSpec::startsUp: initial state, and an unchecked target is always up") {
+  CheckSpec spec;
+  spec.kind = CheckKind::Http;
+  spec.initial_up = true;
+  CHECK(spec.startsUp());
+  spec.initial_up = false;
+  CHECK_FALSE(spec.startsUp());
+  spec.kind = CheckKind::None;
+  CHECK(spec.startsUp());
+}
