@@ -7,6 +7,7 @@
 
 #include "dns/answer/answer.hh"
 #include "dns/wire/constants.hh"
+#include "tests/unit/answer/catalog_util.hh"
 #include "tests/unit/message_util.hh"
 
 using namespace rrdns;
@@ -67,13 +68,7 @@ struct Fixture {
     for (int i = 1; i <= 120; ++i)
       add("huge.example.test.", type::A, 300,
           a(("10.0." + std::to_string(3 + i / 250) + "." + std::to_string(i % 250)).c_str()));
-    std::vector<std::string> errors;
-    auto zone = b.finish(errors);
-    REQUIRE(errors.empty());
-    auto set = std::make_shared<zone::ZoneSet>();
-    REQUIRE(set->add(zone).ok());
-    set->assignRotationSlots();
-    catalog = answer::Catalog::make(set);
+    catalog = testutil::catalogOf(b);
   }
 
   Message ask(const QuerySpec& spec, answer::Transport t = answer::Transport::Udp,

@@ -7,6 +7,7 @@
 #include "dns/answer/answer.hh"
 #include "dns/answer/explain.hh"
 #include "dns/wire/constants.hh"
+#include "tests/unit/answer/catalog_util.hh"
 #include "tests/unit/message_util.hh"
 
 using namespace rrdns;
@@ -66,14 +67,8 @@ struct PoolFixture {
       const std::string err = b.addPool(std::move(p));
       REQUIRE_MESSAGE(err.empty(), err);
     }
-    std::vector<std::string> errors;
-    auto zone = b.finish(errors);
-    REQUIRE(errors.empty());
-    auto set = std::make_shared<zone::ZoneSet>();
-    REQUIRE(set->add(zone).ok());
-    set->assignRotationSlots();
-    zones = set;
-    catalog = answer::Catalog::make(set);
+    zones = testutil::zoneSetOf(b);
+    catalog = answer::Catalog::make(zones);
   }
 
   // Health of every target, in ZoneSet::targets() order; publishes computed states.

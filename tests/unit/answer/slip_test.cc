@@ -3,6 +3,7 @@
 
 #include "dns/answer/answer.hh"
 #include "dns/wire/constants.hh"
+#include "tests/unit/answer/catalog_util.hh"
 #include "tests/unit/message_util.hh"
 
 using namespace rrdns;
@@ -32,13 +33,7 @@ struct Fixture {
     add("www.slip.test.", type::A, testutil::a("192.0.2.1"));
     add("slip.test.", type::MX, std::string("\0\x0a", 2) + testutil::name("mail.slip.test."));
     add("mail.slip.test.", type::AAAA, testutil::aaaa("2001:db8:0:29:4d0:0:8000:0"));
-    std::vector<std::string> errors;
-    auto zone = b.finish(errors);
-    REQUIRE(errors.empty());
-    auto set = std::make_shared<zone::ZoneSet>();
-    REQUIRE(set->add(zone).ok());
-    set->assignRotationSlots();
-    catalog = answer::Catalog::make(set);
+    catalog = testutil::catalogOf(b);
   }
 
   // The slip for `spec` over UDP, and the answer it was cut from.

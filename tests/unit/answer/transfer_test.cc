@@ -12,6 +12,7 @@
 #include "dns/answer/transfer.hh"
 #include "dns/wire/constants.hh"
 #include "dns/wire/query.hh"
+#include "tests/unit/answer/catalog_util.hh"
 #include "tests/unit/message_util.hh"
 
 using namespace rrdns;
@@ -84,13 +85,7 @@ struct Fixture {
       for (const auto& m : p.members) expected.emplace(owner, m.rtype, 20u, m.address);
     REQUIRE(b.addPool(std::move(p)).empty());
 
-    std::vector<std::string> errors;
-    auto zone = b.finish(errors);
-    REQUIRE(errors.empty());
-    auto set = std::make_shared<zone::ZoneSet>();
-    REQUIRE(set->add(zone).ok());
-    set->assignRotationSlots();
-    catalog = answer::Catalog::make(set);
+    catalog = testutil::catalogOf(b);
   }
 
   answer::Outcome ask(const QuerySpec& spec, answer::Transport transport, bool allowed,
