@@ -39,7 +39,7 @@ struct FamilyState {
   std::vector<uint16_t> schedule;
   // Random policy: running sums of `weights`.
   std::vector<uint32_t> cumulative;
-  // The answer records of `eligible`, in that order, for the precompiled fast path (answer.cc):
+  // The answer records of `eligible`, in that order, for the precompiled fast path (replay.cc):
   // owner a compression pointer to the question name, this TTL, all of record_size bytes, so an
   // answer is a rotated copy.
   std::string records;

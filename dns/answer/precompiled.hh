@@ -2,7 +2,7 @@
 //
 // An entry holds what follows the question in the response to "name type IN" (the answer,
 // authority and additional sections, already compressed against a question at offset 12), so a
-// query that hits it costs a hash probe and a copy. The general path (answer.cc) produced every
+// query that hits it costs a hash probe and a copy. The general path (resolve.cc) produced every
 // image, so both paths give the same bytes; what an image cannot hold stays dynamic:
 //   - rotation: the answer's address RRset is a run of equal-sized records that the fast path
 //     copies starting at the RRset's cursor, which is the reordering the general path does;
