@@ -9,6 +9,8 @@
 //   precompile.cc what the fast path replays, made by running the general path at load time
 //   catalog.cc    Catalog::make() and the thread that builds a catalog's table
 //   select.hh     the pure choices both paths share: which pool states apply, the first member
+//   trace.hh      the general path's steps told to a listener, as a dry run: explain.cc
+//                 narrates them (rrdnsctl explain), so explain and answer cannot disagree
 #pragma once
 
 #include <sys/socket.h>

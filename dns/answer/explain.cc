@@ -1,9 +1,12 @@
-// explain.cc -- replays lookup() and the pool policy in words, without touching any cursor.
+// explain.cc -- the general path's dry run (trace.hh), in words: explain and answer() cannot
+// disagree, because explain only narrates what the resolver decided.
 #include "dns/answer/explain.hh"
 
-#include "dns/answer/lookup.hh"
-#include "dns/answer/select.hh"
+#include <cstring>
+
+#include "dns/answer/resolve.hh"
 #include "dns/wire/constants.hh"
+#include "dns/wire/header.hh"
 #include "dns/wire/name.hh"
 #include "dns/zone/rdata.hh"
 
@@ -11,8 +14,6 @@ namespace rrdns::answer {
 namespace {
 
 namespace type = wire::type;
-
-constexpr int kMaxChain = 8;  // as answer()
 
 std::string recordLine(std::string_view owner, uint32_t ttl, uint16_t rtype, std::string_view rdata) {
   return wire::nameToText(owner) + " " + std::to_string(ttl) + " IN " + wire::typeName(rtype) +
@@ -31,89 +32,51 @@ const char* policyName(zone::PoolPolicy policy) {
   return "?";
 }
 
-class Explainer {
+// Turns the general path's steps into sentences. Knows nothing of how an answer is chosen: it
+// only hears what a dry run of the real thing decided (trace.hh).
+class Explainer final : public Trace {
  public:
-  Explainer(const Catalog& catalog, const PoolStates& pools, const health::HealthSnapshot* health,
+  Explainer(const Catalog& catalog, const health::HealthSnapshot* health,
             const std::vector<MemberOverride>* overrides, Explanation& e)
-      : d_catalog(catalog), d_pools(pools), d_health(health), d_overrides(overrides), d_e(e) {}
+      : d_catalog(catalog), d_health(health), d_overrides(overrides), d_e(e) {}
 
-  void run(std::string_view name, uint16_t qtype) {
-    const zone::Zone* z = d_catalog.zones->findZone(name);
+  void zone(const zone::Zone* z) override {
     if (!z) {
       d_e.outcome = "refused";
-      d_e.rcode = "REFUSED";
-      d_e.steps.push_back(wire::nameToText(name) + " is in no zone served here");
+      d_e.steps.push_back(d_e.name + " is in no zone served here");
       return;
     }
+    d_zone = z;
     d_e.zone = wire::nameToText(z->apex());
-    d_e.rcode = "NOERROR";
-    std::string current(name);
-    for (int chain = 0; chain < kMaxChain; ++chain) {
-      const Lookup found = lookup(*z, current, qtype);
-      if (found.kind == Lookup::Delegation) return referral(*found.node);
-      if (found.kind == Lookup::NxDomain) {
-        d_e.outcome = "nxdomain";
-        d_e.rcode = "NXDOMAIN";
-        d_e.steps.push_back(wire::nameToText(current) + " does not exist; the SOA goes in the " +
-                            "authority section with TTL " + std::to_string(z->negativeTtl()));
-        return;
-      }
-      const zone::Node& node = *found.node;
-      const std::string owner(found.kind == Lookup::Exact ? node.owner : std::string_view(current));
-      if (found.kind == Lookup::Wildcard)
-        d_e.steps.push_back(wire::nameToText(current) + " is synthesised from the wildcard " +
-                            wire::nameToText(node.owner));
-      if (node.pool && (qtype == type::A || qtype == type::AAAA))
-        return pool(*node.pool, owner, qtype);
-      if (const zone::RRset* rrset = node.find(qtype)) {
-        d_e.outcome = found.kind == Lookup::Wildcard ? "wildcard" : (chain ? "cname" : "records");
-        records(owner, *rrset);
-        return;
-      }
-      const zone::RRset* cname = node.find(type::CNAME);
-      if (!cname) {
-        d_e.outcome = "nodata";
-        d_e.steps.push_back(wire::nameToText(owner) + " exists but has no " +
-                            wire::typeName(qtype) + " records (NODATA, SOA in authority)");
-        return;
-      }
-      d_e.outcome = "cname";
-      d_e.records.push_back(recordLine(owner, cname->ttl, type::CNAME, cname->rdata.front()));
-      current = cname->rdata.front();
-      d_e.steps.push_back(wire::nameToText(owner) + " is a CNAME for " + wire::nameToText(current));
-      if (!wire::isSubdomainOf(current, z->apex())) {
-        d_e.steps.push_back(wire::nameToText(current) + " is outside " + d_e.zone +
-                            "; the resolver follows it");
-        return;
-      }
+  }
+
+  void lookedUp(std::string_view name, const Lookup& found) override {
+    d_name = name;
+    d_wildcard = found.kind == Lookup::Wildcard;
+    if (d_wildcard)
+      d_e.steps.push_back(wire::nameToText(name) + " is synthesised from the wildcard " +
+                          wire::nameToText(found.node->owner));
+    if (found.kind == Lookup::Delegation) {
+      d_e.outcome = "referral";
+      d_e.steps.push_back("at or below the zone cut " + wire::nameToText(found.node->owner) +
+                          ": a referral (AA clear) with these NS records and their glue");
     }
-    d_e.steps.push_back("the CNAME chain is longer than " + std::to_string(kMaxChain) + " links");
   }
 
- private:
-  void referral(const zone::Node& cut) {
-    d_e.outcome = "referral";
-    d_e.steps.push_back("at or below the zone cut " + wire::nameToText(cut.owner) +
-                        ": a referral (AA clear) with these NS records and their glue");
-    for (const auto& rdata : cut.find(type::NS)->rdata)
-      d_e.records.push_back(recordLine(cut.owner, cut.find(type::NS)->ttl, type::NS, rdata));
+  void cname(std::string_view owner, std::string_view target, bool followed) override {
+    d_e.outcome = "cname";
+    d_e.steps.push_back(wire::nameToText(owner) + " is a CNAME for " + wire::nameToText(target));
+    if (followed) return;
+    if (!wire::isSubdomainOf(target, d_zone->apex()))
+      d_e.steps.push_back(wire::nameToText(target) + " is outside " + d_e.zone +
+                          "; the resolver follows it");
+    else
+      d_e.steps.push_back("the CNAME chain is longer than " + std::to_string(kMaxCnameChain) +
+                          " links");
   }
 
-  void records(std::string_view owner, const zone::RRset& rrset) {
-    const size_t n = rrset.rdata.size();
-    size_t start = 0;
-    if (rrset.rotation_slot != zone::kNoRotation) {
-      start = d_catalog.rotation->peek(rrset.rotation_slot) % n;
-      d_e.steps.push_back(std::to_string(n) + " addresses rotate: the next answer starts at the " +
-                          std::to_string(start + 1) + ". in zone order");
-    }
-    for (size_t i = 0; i < n; ++i)
-      d_e.records.push_back(recordLine(owner, rrset.ttl, rrset.type, rrset.rdata[(start + i) % n]));
-  }
-
-  void pool(const zone::Pool& p, std::string_view owner, uint16_t qtype) {
-    const int family = qtype == type::A ? 0 : 1;
-    const FamilyState& f = d_pools.pools[p.id].family[family];
+  void pool(const zone::Pool& p, std::string_view owner, uint16_t rtype,
+            const FamilyState& f) override {
     d_e.outcome = "pool";
     d_e.pool = p.name;
     d_e.policy = policyName(p.policy);
@@ -130,31 +93,48 @@ class Explainer {
     if (f.mode == PoolMode::FailOpen)
       d_e.steps.push_back(f.up == 0 ? "no member is up: all-down = all, every member answers"
                                     : "fewer than min-healthy are up: the pool fails open");
-    for (size_t i = 0; i < p.members.size(); ++i) candidate(p, i, qtype, f);
-    if (f.mode == PoolMode::AllDownServfail) {
-      d_e.rcode = "SERVFAIL";
+    for (size_t i = 0; i < p.members.size(); ++i) candidate(p, i, rtype, f);
+    if (f.mode == PoolMode::AllDownServfail)
       d_e.steps.push_back("no member is up: all-down = servfail");
-      return;
-    }
-    if (f.eligible.empty()) {
+    else if (f.eligible.empty())
       d_e.steps.push_back("no eligible member of this family: NODATA");
-      return;
-    }
-    const size_t n = f.eligible.size();
-    const uint32_t cursor = d_catalog.rotation->peek(p.rotation_slot + family);
-    size_t first = 0;
-    if (p.policy == zone::PoolPolicy::Rotate) first = cursor % n;
-    if (p.policy == zone::PoolPolicy::Weighted) first = f.schedule[cursor % f.schedule.size()];
-    if (p.policy == zone::PoolPolicy::Random)
+    else if (p.policy == zone::PoolPolicy::Random)
       d_e.steps.push_back("random: the first address is drawn in proportion to the weights; "
                           "shown here in configured order");
-    const size_t count = p.max_addresses ? std::min<size_t>(p.max_addresses, n) : n;
-    for (size_t i = 0; i < count; ++i) {
-      const zone::PoolMember& m = p.members[f.eligible[(first + i) % n]];
-      d_e.records.push_back(recordLine(owner, f.ttl, qtype, m.address));
-    }
   }
 
+  void rotation(size_t count, size_t start) override {
+    d_e.steps.push_back(std::to_string(count) +
+                        " addresses rotate: the next answer starts at the " +
+                        std::to_string(start + 1) + ". in zone order");
+  }
+
+  void negative(uint16_t rcode, uint32_t soa_ttl) override {
+    if (d_e.outcome == "pool") return;  // the pool has said why
+    if (rcode == wire::rcode::NXDOMAIN) {
+      d_e.outcome = "nxdomain";
+      d_e.steps.push_back(wire::nameToText(d_name) + " does not exist; the SOA goes in the " +
+                          "authority section with TTL " + std::to_string(soa_ttl));
+      return;
+    }
+    d_e.outcome = "nodata";
+    d_e.steps.push_back(wire::nameToText(d_name) + " exists but has no " + d_e.type +
+                        " records (NODATA, SOA in authority)");
+  }
+
+  void record(Section section, std::string_view owner, uint16_t rtype, uint32_t ttl,
+              std::string_view rdata) override {
+    // The answer section, or a referral's NS records; not glue, not a negative answer's SOA.
+    const bool shown = section == kAnswer || (section == kAuthority && d_e.outcome == "referral");
+    if (!shown) return;
+    if (section == kAnswer && rtype != wire::type::CNAME && d_e.outcome.empty())
+      d_e.outcome = d_wildcard ? "wildcard" : "records";
+    if (section == kAnswer && rtype != wire::type::CNAME && d_e.outcome == "cname" && d_wildcard)
+      d_e.outcome = "wildcard";
+    d_e.records.push_back(recordLine(owner, ttl, rtype, rdata));
+  }
+
+ private:
   void candidate(const zone::Pool& p, size_t i, uint16_t qtype, const FamilyState& f) {
     const zone::PoolMember& m = p.members[i];
     if (m.rtype != qtype) return;
@@ -187,10 +167,12 @@ class Explainer {
   }
 
   const Catalog& d_catalog;
-  const PoolStates& d_pools;
   const health::HealthSnapshot* d_health;
   const std::vector<MemberOverride>* d_overrides;
   Explanation& d_e;
+  const zone::Zone* d_zone = nullptr;
+  std::string_view d_name;  // the name looked up last
+  bool d_wildcard = false;  // ... and it was synthesised from a wildcard
 };
 
 }  // namespace
@@ -210,7 +192,26 @@ Explanation explain(const Catalog& catalog, const PoolStates* pools,
     return e;
   }
   e.name = wire::nameToText(wire_name);
-  Explainer(catalog, statesFor(catalog, pools), health, overrides, e).run(wire_name, qtype);
+  if (qtype == type::AXFR || qtype == type::IXFR) {
+    e.outcome = "error";
+    e.steps.push_back("explain covers queries, not zone transfers (AXFR, IXFR)");
+    return e;
+  }
+  // The query a client would send, answered by the general path as over TCP (nothing left out
+  // for size), dry run: the fast path replays exactly what the general path writes.
+  std::vector<uint8_t> query(wire::kHeaderSize + wire_name.size() + 4);
+  query[wire::header::kQdCount + 1] = 1;
+  std::memcpy(query.data() + wire::kHeaderSize, wire_name.data(), wire_name.size());
+  uint8_t* tail = query.data() + wire::kHeaderSize + wire_name.size();
+  tail[0] = static_cast<uint8_t>(qtype >> 8);
+  tail[1] = static_cast<uint8_t>(qtype);
+  tail[3] = static_cast<uint8_t>(wire::klass::IN);
+  std::vector<uint8_t> response(wire::kMaxMessageSize);
+  Explainer explainer(catalog, health, overrides, e);
+  const Request request{query, Transport::Tcp};
+  const Outcome outcome = traceGeneral(catalog, pools, request, response, Options{}, explainer);
+  e.rcode = wire::rcodeName(outcome.rcode);
+  if (e.outcome.empty()) e.outcome = "records";  // ANY at a name whose RRsets are all shown
   return e;
 }
 

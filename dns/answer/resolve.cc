@@ -20,7 +20,6 @@ using wire::flag::AA;
 using wire::flag::TC;
 
 constexpr uint16_t kNotAuth = 9;  // RFC 2136 NOTAUTH: not authoritative for the zone asked
-constexpr int kMaxCnameChain = 8;  // as Knot DNS: follow at most this many in-zone CNAMEs
 
 }  // namespace
 
@@ -30,8 +29,7 @@ bool Response::put(Section s, std::string_view owner, const zone::RRset& rrset, 
   const size_t n = rrset.rdata.size();
   // Only answer-section address RRsets rotate; referrals, glue and transfers keep zone order.
   const bool rotates = s == kAnswer && rrset.rotation_slot != zone::kNoRotation;
-  const size_t start =
-      rotates && !d_recording ? d_catalog.rotation->next(rrset.rotation_slot) % n : 0;
+  const size_t start = rotates && !d_recording ? cursor(rrset.rotation_slot) % n : 0;
   for (size_t i = 0; i < n; ++i) {
     const size_t k = start + i < n ? start + i : start + i - n;
     d_w.record(owner, rrset.type, wire::klass::IN, rrset.ttl, rrset.rdata[k]);
@@ -43,7 +41,22 @@ bool Response::put(Section s, std::string_view owner, const zone::RRset& rrset, 
     return false;
   }
   d_counts[s] += static_cast<uint16_t>(n);
+  if (d_trace) {
+    if (rotates) d_trace->rotation(n, start);
+    for (size_t i = 0; i < n; ++i)
+      d_trace->record(s, owner, rrset.type, rrset.ttl, rrset.rdata[(start + i) % n]);
+  }
   return true;
+}
+
+uint32_t Response::cursor(uint32_t slot) const {
+  return d_trace ? d_catalog.rotation->peek(slot) : d_catalog.rotation->next(slot);
+}
+
+Lookup Response::lookUp(const zone::Zone& zone, std::string_view name) {
+  const Lookup found = lookup(zone, name, d_q.qtype);
+  if (d_trace) d_trace->lookedUp(name, found);
+  return found;
 }
 
 // The records just written from `at` can be replayed rotated only if they are equal-sized and
@@ -77,6 +90,7 @@ bool Response::put(Section s, std::string_view owner, uint16_t rtype, uint32_t t
     return false;
   }
   ++d_counts[s];
+  if (d_trace) d_trace->record(s, owner, rtype, ttl, rdata);
   return true;
 }
 
@@ -89,6 +103,7 @@ void Response::resolve() {
   }
   const std::string_view name = d_q.lower.view();
   const zone::Zone* zone = d_catalog.zones->findZone(name);
+  if (d_trace) d_trace->zone(zone);
   if (!zone) {
     d_flags = 0;
     d_rcode = rcode::REFUSED;
@@ -122,7 +137,7 @@ void Response::transfer() {
 }
 
 void Response::answerFrom(const zone::Zone& zone, std::string_view name) {
-  const Lookup found = lookup(zone, name, d_q.qtype);
+  const Lookup found = lookUp(zone, name);
   switch (found.kind) {
     case Lookup::Exact:
       answerNode(zone, *found.node, found.node->owner, 0);
@@ -165,8 +180,10 @@ void Response::answerNode(const zone::Zone& zone, const zone::Node& node, std::s
 
   // RFC 1034 4.3.2 step 3a: restart at the target while it stays inside this zone.
   const std::string_view target = cname->rdata.front();
-  if (chain + 1 >= kMaxCnameChain || !wire::isSubdomainOf(target, zone.apex())) return;
-  const Lookup next = lookup(zone, target, qtype);
+  const bool follow = chain + 1 < kMaxCnameChain && wire::isSubdomainOf(target, zone.apex());
+  if (d_trace) d_trace->cname(owner, target, follow);
+  if (!follow) return;
+  const Lookup next = lookUp(zone, target);
   switch (next.kind) {
     case Lookup::Exact:
       return answerNode(zone, *next.node, next.node->owner, chain + 1);
@@ -194,6 +211,7 @@ void Response::answerPool(const zone::Zone& zone, const zone::Pool& pool, std::s
     return;
   }
   const FamilyState& f = d_pools.pools[pool.id].family[family];
+  if (d_trace) d_trace->pool(pool, owner, rtype, f);
   if (f.mode == PoolMode::AllDownServfail) {
     d_flags &= ~AA;
     d_rcode = rcode::SERVFAIL;
@@ -203,7 +221,8 @@ void Response::answerPool(const zone::Zone& zone, const zone::Pool& pool, std::s
   if (n == 0) return negative(zone, rcode::NOERROR);
 
   // The first address comes from the policy; the rest follow in configured order after it.
-  const size_t first = firstPoolMember(d_catalog, pool, family, f);
+  const size_t first = d_trace ? firstPoolMember<true>(d_catalog, pool, family, f)
+                               : firstPoolMember(d_catalog, pool, family, f);
   const size_t count = pool.max_addresses ? std::min<size_t>(pool.max_addresses, n) : n;
   if (d_flags & TC) return;
   const auto mark = d_w.mark();
@@ -217,6 +236,10 @@ void Response::answerPool(const zone::Zone& zone, const zone::Pool& pool, std::s
     return;
   }
   d_counts[kAnswer] += static_cast<uint16_t>(count);
+  if (d_trace)
+    for (size_t i = 0; i < count; ++i)
+      d_trace->record(kAnswer, owner, rtype, f.ttl,
+                      pool.members[f.eligible[(first + i) % n]].address);
   if (d_first_member == Outcome::kNoMember) d_first_member = pool.member_base + f.eligible[first];
 }
 
@@ -231,6 +254,7 @@ void Response::referral(const zone::Zone& zone, const zone::Node& cut) {
 
 void Response::negative(const zone::Zone& zone, uint16_t code) {
   d_rcode = code;
+  if (d_trace) d_trace->negative(code, zone.negativeTtl());
   // RFC 2308 3: the SOA's TTL in a negative answer is min(SOA TTL, SOA MINIMUM).
   put(kAuthority, zone.apex(), type::SOA, zone.negativeTtl(), zone.soa().rdata.front());
 }
@@ -257,9 +281,11 @@ void Response::addAddresses(const zone::Zone& zone, std::string_view target, boo
       put(kAdditional, node->owner, *addresses, required);
 }
 
+namespace {
+
 // The general path: every query the precompiled answers do not cover.
-Outcome answerGeneral(const Catalog& catalog, const PoolStates* pools, const Request& request,
-                      std::span<uint8_t> out, const Options& options) {
+Outcome general(const Catalog& catalog, const PoolStates* pools, const Request& request,
+                std::span<uint8_t> out, const Options& options, Trace* trace) {
   wire::Query q;
   const wire::ParseStatus status = wire::parseQuery(request.message, q);
   if (status == wire::ParseStatus::Drop) return {};
@@ -295,6 +321,7 @@ Outcome answerGeneral(const Catalog& catalog, const PoolStates* pools, const Req
   } else {
     Response response(w, catalog, statesFor(catalog, pools), q, request.transport,
                       request.transfer_allowed);
+    response.trace(trace);
     response.resolve();
     code = response.rcode();
     flags = response.flags();
@@ -317,6 +344,18 @@ Outcome answerGeneral(const Catalog& catalog, const PoolStates* pools, const Req
   wire::setResponseHeader(w.data(), q.id, q.flags, flags, code, q.has_question ? 1 : 0,
                           counts[kAnswer], counts[kAuthority], counts[kAdditional]);
   return {w.size(), code, (flags & TC) != 0, q.has_question ? q.qtype : uint16_t{0}, first_member};
+}
+
+}  // namespace
+
+Outcome answerGeneral(const Catalog& catalog, const PoolStates* pools, const Request& request,
+                      std::span<uint8_t> out, const Options& options) {
+  return general(catalog, pools, request, out, options, nullptr);
+}
+
+Outcome traceGeneral(const Catalog& catalog, const PoolStates* pools, const Request& request,
+                     std::span<uint8_t> out, const Options& options, Trace& trace) {
+  return general(catalog, pools, request, out, options, &trace);
 }
 
 size_t slip(const Request& request, const Outcome& answered, std::span<uint8_t> response,

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "dns/answer/answer.hh"
+#include "dns/answer/trace.hh"
 #include "dns/wire/query.hh"
 #include "dns/wire/writer.hh"
 
@@ -14,8 +15,8 @@ namespace rrdns::answer {
 
 // Names whose addresses one response adds to its additional section, at most.
 constexpr size_t kMaxAdditionalNames = 16;
-
-enum Section : uint8_t { kAnswer, kAuthority, kAdditional };
+// In-zone CNAMEs one answer follows, at most (as Knot DNS).
+constexpr int kMaxCnameChain = 8;
 
 // What precompile() learns from a response built at load time: whether its bytes can be replayed,
 // and which parts must change per answer.
@@ -44,6 +45,8 @@ class Response {
   // Load time only: write every RRset in zone order without touching a cursor, and note in
   // `recording` what a replay of this response must redo.
   void record(Recording* recording) { d_recording = recording; }
+  // Tell `trace` every step, as a dry run (trace.hh).
+  void trace(Trace* trace) { d_trace = trace; }
   uint16_t rcode() const { return d_rcode; }
   uint16_t flags() const { return d_flags; }
   uint16_t count(Section s) const { return d_counts[s]; }
@@ -67,6 +70,8 @@ class Response {
   bool put(Section s, std::string_view owner, uint16_t rtype, uint32_t ttl,
            std::string_view rdata);
   void noteRotation(size_t at, const zone::RRset& rrset);
+  Lookup lookUp(const zone::Zone& zone, std::string_view name);
+  uint32_t cursor(uint32_t slot) const;
 
   wire::Writer& d_w;
   const Catalog& d_catalog;
@@ -82,10 +87,15 @@ class Response {
   size_t d_additional_count = 0;
   uint32_t d_first_member = Outcome::kNoMember;
   Recording* d_recording = nullptr;
+  Trace* d_trace = nullptr;
 };
 
 // Answers `request` the general way: parse, zone search, lookup, name compression.
 Outcome answerGeneral(const Catalog& catalog, const PoolStates* pools, const Request& request,
                       std::span<uint8_t> out, const Options& options);
+// The same as a dry run that tells `trace` every step (explain). A separate entry point, so
+// that the fast path's call into the general path stays as it was (one argument fewer to set up).
+Outcome traceGeneral(const Catalog& catalog, const PoolStates* pools, const Request& request,
+                     std::span<uint8_t> out, const Options& options, Trace& trace);
 
 }  // namespace rrdns::answer

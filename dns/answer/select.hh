@@ -27,15 +27,21 @@ inline uint64_t nextRandom() {
 }
 
 // The position in f.eligible of the first address of this answer (f.eligible is not empty).
+// A dry run (explain) leaves the cursor where it is and shows random pools in configured order.
+// A template parameter, not a flag: the fast path's instance is the code it had before dry runs.
+template <bool kDryRun = false>
 inline size_t firstPoolMember(const Catalog& catalog, const zone::Pool& pool, int family,
-                       const FamilyState& f) {
+                              const FamilyState& f) {
   const uint32_t slot = pool.rotation_slot + family;
+  RotationState& cursors = *catalog.rotation;
+  const auto cursor = [&] { return kDryRun ? cursors.peek(slot) : cursors.next(slot); };
   switch (pool.policy) {
     case zone::PoolPolicy::Rotate:
-      return catalog.rotation->next(slot) % f.eligible.size();
+      return cursor() % f.eligible.size();
     case zone::PoolPolicy::Weighted:
-      return f.schedule[catalog.rotation->next(slot) % f.schedule.size()];
+      return f.schedule[cursor() % f.schedule.size()];
     case zone::PoolPolicy::Random: {
+      if (kDryRun) return 0;
       const uint32_t r = static_cast<uint32_t>(nextRandom() % f.cumulative.back());
       return std::upper_bound(f.cumulative.begin(), f.cumulative.end(), r) - f.cumulative.begin();
     }

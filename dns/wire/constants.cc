@@ -18,6 +18,26 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
 
 }  // namespace
 
+std::string rcodeName(uint16_t code) {
+  switch (code) {
+    case rcode::NOERROR:
+      return "NOERROR";
+    case rcode::FORMERR:
+      return "FORMERR";
+    case rcode::SERVFAIL:
+      return "SERVFAIL";
+    case rcode::NXDOMAIN:
+      return "NXDOMAIN";
+    case rcode::NOTIMP:
+      return "NOTIMP";
+    case rcode::REFUSED:
+      return "REFUSED";
+    case rcode::BADVERS:
+      return "BADVERS";
+  }
+  return "RCODE" + std::to_string(code);
+}
+
 std::string typeName(uint16_t t) {
   if (const RRType* known = findRRType(t); known && !known->mnemonic.empty())
     return std::string(known->mnemonic);

@@ -70,5 +70,7 @@ inline constexpr size_t kMaxMessageSize = 65535;
 std::string typeName(uint16_t t);
 // Inverse of typeName, case-insensitive; accepts "TYPE<n>".
 std::optional<uint16_t> typeFromName(std::string_view name);
+// Mnemonic of an RCODE ("NXDOMAIN", RFC 6895 2.3), or "RCODE<n>" for others.
+std::string rcodeName(uint16_t rcode);
 
 }  // namespace rrdns::wire
