@@ -85,9 +85,9 @@ void applyAdmin(const std::string& cmd, const Json& request, MemberAdmin& entry)
 
 }  // namespace
 
-ControlHandler::ControlHandler(HealthMonitor& health, Reloader& reloader, server::Server& server,
-                               const server::ServerSettings& settings)
-    : d_health(health),
+ControlHandler::ControlHandler(CatalogPublisher& publisher, Reloader& reloader,
+                               server::Server& server, const server::ServerSettings& settings)
+    : d_publisher(publisher),
       d_reloader(reloader),
       d_server(server),
       d_settings(settings),
@@ -121,7 +121,7 @@ void ControlHandler::handle(const Json& request, control::Reply reply) {
 }
 
 Json ControlHandler::status() const {
-  const auto& catalog = *d_health.catalog();
+  const auto& catalog = *d_publisher.catalog();
   Json zones = Json::array();
   for (const auto& zone : catalog.zones->zones()) {
     zones.push_back({{"zone", wire::nameToText(zone->apex())},
@@ -129,10 +129,10 @@ Json ControlHandler::status() const {
                      {"records", zone->recordCount()},
                      {"pools", zone->pools().size()},
                      {"file", zone->source()},
-                     {"loaded", d_health.publishedAt()}});
+                     {"loaded", d_publisher.publishedAt()}});
   }
   Json pools = Json::array();
-  const answer::PoolStates& states = *d_health.pools();
+  const answer::PoolStates& states = *d_publisher.pools();
   for (const zone::Pool* p : catalog.zones->pools()) {
     for (int family = 0; family < 2; ++family) {
       const answer::FamilyState& f = states.pools[p->id].family[family];
@@ -152,14 +152,15 @@ Json ControlHandler::status() const {
   return {{"version", RRDNS_VERSION},
           {"uptime_s", (monotonicMs() - d_started_ms) / 1000},
           {"threads", d_settings.threads},
-          {"state_file", d_health.stateFile().empty() ? Json(nullptr) : Json(d_health.stateFile())},
+          {"state_file",
+           d_publisher.stateFile().empty() ? Json(nullptr) : Json(d_publisher.stateFile())},
           {"zones", std::move(zones)},
           {"pools", std::move(pools)}};
 }
 
 Json ControlHandler::pool(const Json& request) const {
   const std::string name = requireString(request, "name");
-  const auto& catalog = d_health.catalog();
+  const auto& catalog = d_publisher.catalog();
   const zone::Pool* found = nullptr;
   for (const zone::Pool* p : catalog->zones->pools()) {
     if (p->name != name) continue;
@@ -168,10 +169,10 @@ Json ControlHandler::pool(const Json& request) const {
   }
   if (!found) throw std::invalid_argument("no pool '" + name + "'");
   const zone::Pool& p = *found;
-  const answer::PoolState& state = d_health.pools()->pools[p.id];
+  const answer::PoolState& state = d_publisher.pools()->pools[p.id];
   const server::Stats stats = d_server.stats(catalog.get());
-  const std::vector<health::TargetStatus> targets = d_health.targetStatus();
-  const auto overrides = d_health.overrides();
+  const std::vector<health::TargetStatus> targets = d_publisher.targetStatus();
+  const auto overrides = d_publisher.overrides();
   const uint64_t now = monotonicMs();
 
   // Shares are within one address family: an A answer never competes with an AAAA one.
@@ -248,7 +249,7 @@ Json ControlHandler::admin(const std::string& cmd, const Json& request) {
   const std::string pool_name = optionalString(request, "pool");
   // The member must exist, or a typo would silently do nothing.
   size_t matched = 0;
-  for (const zone::Pool* p : d_health.catalog()->zones->pools())
+  for (const zone::Pool* p : d_publisher.catalog()->zones->pools())
     if (pool_name.empty() || p->name == pool_name)
       for (const auto& m : p->members) matched += m.text == address;
   if (matched == 0)
@@ -259,10 +260,10 @@ Json ControlHandler::admin(const std::string& cmd, const Json& request) {
   // entry and to any pool-specific entry, which would otherwise win over it.
   std::vector<MemberAdmin*> targets;
   if (pool_name.empty())
-    for (const zone::Pool* p : d_health.catalog()->zones->pools())
-      if (d_health.admin().find(AdminState::key(p->name, address)))
-        targets.push_back(&d_health.admin().at(AdminState::key(p->name, address)));
-  MemberAdmin& entry = d_health.admin().at(AdminState::key(pool_name, address));
+    for (const zone::Pool* p : d_publisher.catalog()->zones->pools())
+      if (d_publisher.admin().find(AdminState::key(p->name, address)))
+        targets.push_back(&d_publisher.admin().at(AdminState::key(p->name, address)));
+  MemberAdmin& entry = d_publisher.admin().at(AdminState::key(pool_name, address));
   applyAdmin(cmd, request, entry);  // first: a bad request throws before anything else changes
   for (MemberAdmin* t : targets) applyAdmin(cmd, request, *t);
   Json reply = {{"member", address},
@@ -272,8 +273,8 @@ Json ControlHandler::admin(const std::string& cmd, const Json& request) {
                 {"drain_until", entry.drain_until ? Json(*entry.drain_until) : Json(nullptr)},
                 {"weight", entry.weight ? Json(*entry.weight) : Json(nullptr)},
                 {"mark", entry.mark ? Json(*entry.mark ? "up" : "down") : Json(nullptr)}};
-  const Result<void> saved = d_health.adminChanged();
-  reply["persisted"] = !d_health.stateFile().empty() && saved.ok();
+  const Result<void> saved = d_publisher.adminChanged();
+  reply["persisted"] = !d_publisher.stateFile().empty() && saved.ok();
   if (!saved.ok()) reply["warning"] = "in effect, but not saved: " + saved.error().text();
   return reply;
 }
@@ -291,7 +292,7 @@ Json ControlHandler::stats() const {
           {"truncated", s.truncated},
           {"not_answered", s.dropped + s.udp_dropped},
           {"tcp", {{"connections", s.tcp_accepted}, {"refused_over_limit", s.tcp_rejected}}},
-          {"fail_open_events", d_health.failOpenEvents()},
+          {"fail_open_events", d_publisher.failOpenEvents()},
           {"reloads", {{"ok", d_reloader.succeeded()}, {"failed", d_reloader.failed()}}}};
 }
 
@@ -301,16 +302,17 @@ Json ControlHandler::explain(const Json& request) const {
   const auto qtype = type_name.empty() ? std::optional<uint16_t>(wire::type::A)
                                        : wire::typeFromName(type_name);
   if (!qtype) throw std::invalid_argument("unknown type '" + type_name + "'");
-  const auto overrides = d_health.overrides();
-  const answer::Explanation e = answer::explain(*d_health.catalog(), d_health.pools().get(),
-                                                d_health.health().get(), &overrides, name, *qtype);
+  const auto overrides = d_publisher.overrides();
+  const answer::Explanation e =
+      answer::explain(*d_publisher.catalog(), d_publisher.pools().get(), d_publisher.health().get(),
+                      &overrides, name, *qtype);
   Json reply = {{"name", e.name}, {"type", e.type}, {"zone", e.zone.empty() ? Json(nullptr) : Json(e.zone)},
                 {"outcome", e.outcome}, {"rcode", e.rcode}, {"steps", e.steps}};
   if (e.outcome == "pool") {
     // The checks' own words for a member that is down ("status 503", "connection refused").
-    const auto targets = d_health.targetStatus();
+    const auto targets = d_publisher.targetStatus();
     std::map<std::string, std::string> reasons;
-    for (const zone::Pool* p : d_health.catalog()->zones->pools())
+    for (const zone::Pool* p : d_publisher.catalog()->zones->pools())
       if (p->name == e.pool)
         for (const auto& m : p->members)
           if (m.target < targets.size() && !targets[m.target].up)
@@ -344,7 +346,8 @@ void ControlHandler::validateReloadZone(const Json& request) const {
     const std::string root(1, '\0');
     if (!wire::nameFromText(zone_name, root, wire_name, error)) throw std::invalid_argument(error);
     bool known = false;
-    for (const auto& z : d_health.catalog()->zones->zones()) known = known || z->apex() == wire_name;
+    for (const auto& z : d_publisher.catalog()->zones->zones())
+      known = known || z->apex() == wire_name;
     if (!known) throw std::invalid_argument("no zone " + wire::nameToText(wire_name) + " is served");
   }
 }
@@ -389,7 +392,7 @@ std::map<std::string, std::set<std::string>> contents(const zone::ZoneSet& zones
 }  // namespace
 
 void ControlHandler::check(control::Reply reply) {
-  std::shared_ptr<const zone::ZoneSet> serving = d_health.catalog()->zones;
+  std::shared_ptr<const zone::ZoneSet> serving = d_publisher.catalog()->zones;
   d_reloader.check([reply = std::move(reply), serving](const Reloader::Result& result) {
     if (!result.ok) return reply(failure("the files have errors; a reload would fail", result.errors));
     const auto before = contents(*serving);

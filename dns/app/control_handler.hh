@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "dns/app/catalog_publisher.hh"
 #include "dns/app/config.hh"
-#include "dns/app/health_monitor.hh"
 #include "dns/app/reloader.hh"
 #include "dns/control/server.hh"
 #include "dns/server/server.hh"
@@ -16,7 +16,7 @@ namespace rrdns::app {
 // Main loop only. Replies are JSON objects; every field is documented in README.md ("rrdnsctl").
 class ControlHandler {
  public:
-  ControlHandler(HealthMonitor& health, Reloader& reloader, server::Server& server,
+  ControlHandler(CatalogPublisher& publisher, Reloader& reloader, server::Server& server,
                  const server::ServerSettings& settings);
 
   void handle(const control::Json& request, control::Reply reply);
@@ -33,7 +33,7 @@ class ControlHandler {
   void reload(const control::Json& request, control::Reply reply);
   void check(control::Reply reply);
 
-  HealthMonitor& d_health;
+  CatalogPublisher& d_publisher;
   Reloader& d_reloader;
   server::Server& d_server;
   const server::ServerSettings& d_settings;

@@ -19,7 +19,7 @@
 #include "dns/app/reloader.hh"
 #include "dns/app/report.hh"
 #include "dns/app/control_handler.hh"
-#include "dns/app/health_monitor.hh"
+#include "dns/app/catalog_publisher.hh"
 #include "dns/app/served_zones.hh"
 #include "dns/app/metrics_feed.hh"
 #include "dns/metrics/exporter.hh"
@@ -104,8 +104,8 @@ int serve(const CommandLine& command_line, const Config& config,
     return kFailure;
   }
   // Health checks start with the catalog, so a cold start soon stops handing out dead members.
-  HealthMonitor health(&loop, *server);
-  health.loadAdminState(config.state_file);
+  CatalogPublisher publisher(&loop, *server);
+  publisher.loadAdminState(config.state_file);
   // The main loop's handles (health checks, a control socket) must close before the loop does.
   auto failStartup = [&loop](const std::string& why) {
     spdlog::error("cannot start: {}", why);
@@ -114,15 +114,15 @@ int serve(const CommandLine& command_line, const Config& config,
     uv_loop_close(&loop);
     return kFailure;
   };
-  ServedZones served(&loop, health, config.resolver);
+  ServedZones served(&loop, publisher, config.resolver);
   if (std::string why = served.publish(catalog); !why.empty()) return failStartup(why);
   Reloader reloader(&loop, command_line, config, served);
-  ControlHandler control_handler(health, reloader, *server, settings);
-  MetricsFeed metrics_feed(*server, health, reloader);
+  ControlHandler control_handler(publisher, reloader, *server, settings);
+  MetricsFeed metrics_feed(*server, publisher, reloader);
   std::unique_ptr<metrics::MetricsExporter> exporter;
   if (!config.metrics.empty()) {
     metrics_feed.update();
-    health.onPublished([&metrics_feed] { metrics_feed.update(); });
+    publisher.onPublished([&metrics_feed] { metrics_feed.update(); });
     exporter = metrics::MetricsExporter::create(
         config.metrics, [&metrics_feed] { return metrics_feed.collect(); }, error);
     if (!exporter) return failStartup(error);

@@ -6,10 +6,10 @@
 namespace rrdns::app {
 
 void MetricsFeed::update() {
-  const auto& catalog = d_health.catalog();
-  const auto& states = *d_health.pools();
-  const auto health = d_health.health();
-  const auto overrides = d_health.overrides();
+  const auto& catalog = d_publisher.catalog();
+  const auto& states = *d_publisher.pools();
+  const auto health = d_publisher.health();
+  const auto overrides = d_publisher.overrides();
   std::vector<metrics::PoolFamilySnapshot> pools;
   std::vector<metrics::MemberSnapshot> members(catalog->zones->members().size());
   for (const zone::Pool* p : catalog->zones->pools()) {
@@ -42,7 +42,7 @@ void MetricsFeed::update() {
   d_members = std::move(members);
   d_reloads_ok = d_reloader.succeeded();
   d_reloads_failed = d_reloader.failed();
-  d_fail_open_events = d_health.failOpenEvents();
+  d_fail_open_events = d_publisher.failOpenEvents();
 }
 
 metrics::MetricsSnapshot MetricsFeed::collect() const {
@@ -58,7 +58,7 @@ metrics::MetricsSnapshot MetricsFeed::collect() const {
   }
   for (size_t i = 0; i < snapshot.members.size() && i < snapshot.queries.member_first.size(); ++i)
     snapshot.members[i].answers = snapshot.queries.member_first[i];
-  for (const health::TargetStatus& t : d_health.targetStatus()) {
+  for (const health::TargetStatus& t : d_publisher.targetStatus()) {
     const auto& h = t.latency;
     snapshot.targets.push_back(
         {t.spec.description(), t.up,

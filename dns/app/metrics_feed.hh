@@ -6,7 +6,7 @@
 #include <mutex>
 #include <vector>
 
-#include "dns/app/health_monitor.hh"
+#include "dns/app/catalog_publisher.hh"
 #include "dns/app/reloader.hh"
 #include "dns/metrics/snapshot.hh"
 #include "dns/server/server.hh"
@@ -15,8 +15,8 @@ namespace rrdns::app {
 
 class MetricsFeed {
  public:
-  MetricsFeed(server::Server& server, const HealthMonitor& health, const Reloader& reloader)
-      : d_server(server), d_health(health), d_reloader(reloader) {}
+  MetricsFeed(server::Server& server, const CatalogPublisher& publisher, const Reloader& reloader)
+      : d_server(server), d_publisher(publisher), d_reloader(reloader) {}
 
   // Main loop: takes the pools, members and counts as they are now (after every publication).
   void update();
@@ -27,7 +27,7 @@ class MetricsFeed {
 
  private:
   server::Server& d_server;
-  const HealthMonitor& d_health;
+  const CatalogPublisher& d_publisher;
   const Reloader& d_reloader;
 
   mutable std::mutex d_mutex;  // guards everything below; held briefly, never on the query path

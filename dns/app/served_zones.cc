@@ -16,8 +16,8 @@ void logTableReady(const answer::PrecompiledAnswers& table, double seconds) {
       table.size(), (table.bytes() + (1 << 19)) >> 20, seconds, table.replayedNegativeZones());
 }
 
-ServedZones::ServedZones(uv_loop_t* loop, HealthMonitor& health, std::string resolver_servers)
-    : d_loop(loop), d_health(health), d_resolver_servers(std::move(resolver_servers)) {}
+ServedZones::ServedZones(uv_loop_t* loop, CatalogPublisher& publisher, std::string resolver_servers)
+    : d_loop(loop), d_publisher(publisher), d_resolver_servers(std::move(resolver_servers)) {}
 
 // The handles are closed by closeAllHandles() before the loop ends; what is left to free here
 // owns no handle.
@@ -57,9 +57,9 @@ std::string ServedZones::publish(std::shared_ptr<const zone::ZoneSet> loaded,
 void ServedZones::rebuild(std::shared_ptr<const answer::Catalog> made) {
   if (!d_loaded) return;
   if (!d_discovery || d_loaded->discoverySources().empty()) {
-    d_health.publish(made ? std::move(made)
-                          : answer::Catalog::make(d_loaded, answer::Precompile::Background,
-                                                  logTableReady));
+    d_publisher.publish(
+        made ? std::move(made)
+             : answer::Catalog::make(d_loaded, answer::Precompile::Background, logTableReady));
     return;
   }
   std::vector<std::string> warnings;
@@ -67,7 +67,7 @@ void ServedZones::rebuild(std::shared_ptr<const answer::Catalog> made) {
       [this](const zone::DiscoverySource& source) { return d_discovery->addresses(source); },
       warnings);
   for (const auto& line : warnings) spdlog::warn("{}", line);
-  d_health.publish(
+  d_publisher.publish(
       answer::Catalog::make(std::move(served), answer::Precompile::Background, logTableReady));
 }
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "dns/answer/precompiled.hh"
-#include "dns/app/health_monitor.hh"
+#include "dns/app/catalog_publisher.hh"
 #include "dns/discovery/discovery.hh"
 #include "dns/discovery/resolver.hh"
 #include "dns/zone/zone.hh"
@@ -25,7 +25,7 @@ class ServedZones {
  public:
   // `resolver_servers` as Resolver::create ("": /etc/resolv.conf). The resolver starts with the
   // first zone set that discovers members, or at once when servers are given.
-  ServedZones(uv_loop_t* loop, HealthMonitor& health, std::string resolver_servers);
+  ServedZones(uv_loop_t* loop, CatalogPublisher& publisher, std::string resolver_servers);
   ~ServedZones();
   ServedZones(const ServedZones&) = delete;
   ServedZones& operator=(const ServedZones&) = delete;
@@ -45,7 +45,7 @@ class ServedZones {
   void rebuild(std::shared_ptr<const answer::Catalog> made = nullptr);
 
   uv_loop_t* d_loop;
-  HealthMonitor& d_health;
+  CatalogPublisher& d_publisher;
   std::string d_resolver_servers;
   std::unique_ptr<discovery::Resolver> d_resolver;
   bool d_resolver_failed = false;  // said once; pools keep their configured members

@@ -1,5 +1,6 @@
-// health_monitor.hh -- joins health checks to answers: keeps the checker's targets in step with
-// the catalog being served, and turns every health snapshot into pool states for the workers.
+// catalog_publisher.hh -- what the workers serve: each catalog, published with the pool states
+// that its health checks and the operator's overrides give, and republished when either changes.
+// It also keeps the checker's targets in step with the catalog being served.
 #pragma once
 
 #include <uv.h>
@@ -20,12 +21,12 @@ namespace rrdns::app {
 // Lives on the main loop. The checker runs on its own thread and hands snapshots over through
 // a mailbox and a uv_async; pool states are computed here, off the query path, and published to
 // the workers together with the catalog they belong to.
-class HealthMonitor final : public uv::HandleOwner {
+class CatalogPublisher final : public uv::HandleOwner {
  public:
-  HealthMonitor(uv_loop_t* loop, server::Server& server);
-  ~HealthMonitor();
-  HealthMonitor(const HealthMonitor&) = delete;
-  HealthMonitor& operator=(const HealthMonitor&) = delete;
+  CatalogPublisher(uv_loop_t* loop, server::Server& server);
+  ~CatalogPublisher();
+  CatalogPublisher(const CatalogPublisher&) = delete;
+  CatalogPublisher& operator=(const CatalogPublisher&) = delete;
 
   // Main loop: serve `catalog` from now on (at startup and after every reload). Targets it shares
   // with the previous catalog keep their health, so a reload never resets a down member to up.

@@ -1,5 +1,5 @@
-// health_monitor.cc -- snapshots in, pool states out, transitions logged.
-#include "dns/app/health_monitor.hh"
+// catalog_publisher.cc -- snapshots in, pool states out, transitions logged.
+#include "dns/app/catalog_publisher.hh"
 
 #include <spdlog/spdlog.h>
 
@@ -36,7 +36,7 @@ std::shared_ptr<const health::HealthSnapshot> carryOver(
 
 }  // namespace
 
-HealthMonitor::HealthMonitor(uv_loop_t* loop, server::Server& server)
+CatalogPublisher::CatalogPublisher(uv_loop_t* loop, server::Server& server)
     : d_server(server),
       d_checker([this](std::shared_ptr<const health::HealthSnapshot> snapshot) {
         {
@@ -53,9 +53,9 @@ HealthMonitor::HealthMonitor(uv_loop_t* loop, server::Server& server)
   d_checker.start();
 }
 
-HealthMonitor::~HealthMonitor() { d_checker.stop(); }
+CatalogPublisher::~CatalogPublisher() { d_checker.stop(); }
 
-void HealthMonitor::close() {
+void CatalogPublisher::close() {
   if (d_closed) return;
   d_closed = true;
   d_checker.stop();
@@ -63,7 +63,7 @@ void HealthMonitor::close() {
   uv_close(reinterpret_cast<uv_handle_t*>(&d_tick), nullptr);
 }
 
-void HealthMonitor::publish(std::shared_ptr<const answer::Catalog> catalog) {
+void CatalogPublisher::publish(std::shared_ptr<const answer::Catalog> catalog) {
   const auto& targets = catalog->zones->targets();
   d_health = carryOver(targets, d_catalog ? &d_catalog->zones->targets() : nullptr, d_health.get());
   d_catalog = std::move(catalog);
@@ -76,8 +76,8 @@ void HealthMonitor::publish(std::shared_ptr<const answer::Catalog> catalog) {
   ++d_generation;
 }
 
-void HealthMonitor::onSnapshot(uv_async_t* async) {
-  auto* self = static_cast<HealthMonitor*>(async->data);
+void CatalogPublisher::onSnapshot(uv_async_t* async) {
+  auto* self = static_cast<CatalogPublisher*>(async->data);
   std::shared_ptr<const health::HealthSnapshot> snapshot;
   {
     std::lock_guard lock(self->d_mailbox_mutex);
@@ -88,8 +88,8 @@ void HealthMonitor::onSnapshot(uv_async_t* async) {
   self->recompute();
 }
 
-void HealthMonitor::onTick(uv_timer_t* timer) {
-  auto* self = static_cast<HealthMonitor*>(timer->data);
+void CatalogPublisher::onTick(uv_timer_t* timer) {
+  auto* self = static_cast<CatalogPublisher*>(timer->data);
   if (self->d_admin.expire(std::time(nullptr))) {
     spdlog::info("a timed drain ended");
     (void)self->adminChanged();  // a failed save is logged there
@@ -98,7 +98,7 @@ void HealthMonitor::onTick(uv_timer_t* timer) {
   }
 }
 
-void HealthMonitor::loadAdminState(std::string path) {
+void CatalogPublisher::loadAdminState(std::string path) {
   d_state_file = std::move(path);
   if (d_state_file.empty()) return;
   if (Result<void> loaded = d_admin.load(d_state_file); !loaded.ok())
@@ -108,7 +108,7 @@ void HealthMonitor::loadAdminState(std::string path) {
   if (d_catalog) recompute();
 }
 
-Result<void> HealthMonitor::adminChanged() {
+Result<void> CatalogPublisher::adminChanged() {
   d_admin.prune();
   Result<void> saved;
   if (!d_state_file.empty()) {
@@ -119,7 +119,7 @@ Result<void> HealthMonitor::adminChanged() {
   return saved;
 }
 
-void HealthMonitor::recompute() {
+void CatalogPublisher::recompute() {
   const auto overrides = d_admin.overrides(*d_catalog->zones);
   auto pools = answer::computePoolStates(*d_catalog->zones, d_health.get(), monotonicMs(),
                                          &overrides);
@@ -130,7 +130,7 @@ void HealthMonitor::recompute() {
   if (d_on_published) d_on_published();
 }
 
-void HealthMonitor::logPoolChanges(const answer::PoolStates& after) {
+void CatalogPublisher::logPoolChanges(const answer::PoolStates& after) {
   // Keyed by zone and pool name rather than pool id, so a reload is not taken for a change.
   std::map<std::string, answer::PoolMode> modes;
   for (const zone::Pool* pool : d_catalog->zones->pools()) {
