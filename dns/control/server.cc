@@ -13,6 +13,7 @@
 #include <cstring>
 #include <deque>
 #include <new>
+#include <string_view>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -171,9 +172,11 @@ class Connection final : public uv::StreamSession<Connection> {
   ~Connection() override { d_listener.forget(this); }  // may free the listener
 
   static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
-  static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void onWritten(uv_write_t* request, int status);
   static void onIdle(uv_timer_t* timer);
+  void received(std::string_view data);
+  void peerDone() { pump(); }
+  void readFailed(int error);
 
   bool checkPeer();
   void refill();
@@ -203,7 +206,6 @@ class Connection final : public uv::StreamSession<Connection> {
 
   bool d_waiting = false;  // a request is with the handler
   bool d_pumping = false;
-  bool d_peer_done = false;  // EOF: answer what is queued, then close
   bool d_close_after_write = false;
 };
 
@@ -348,25 +350,13 @@ void Connection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
   *buf = uv_buf_init(self->d_read.get(), kReadSize);
 }
 
-void Connection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
-  auto* self = static_cast<Connection*>(stream->data);
-  if (nread == 0) return;
-  if (nread > 0) {
-    self->d_splitter.feed({buf->base, static_cast<size_t>(nread)});
-    self->restartIdleTimer();
-    self->pump();
-    return;
-  }
-  if (nread == UV_EOF) {
-    // The client may half-close after its request (as socat does) and still read the reply.
-    self->d_reading = false;
-    self->d_peer_done = true;
-    self->pump();
-    return;
-  }
-  spdlog::debug("control: uid {} pid {}: read: {}", self->d_uid, self->d_pid,
-                uv_strerror(static_cast<int>(nread)));
-  self->close();
+void Connection::received(std::string_view data) {
+  d_splitter.feed(data);
+  pump();
+}
+
+void Connection::readFailed(int error) {
+  spdlog::debug("control: uid {} pid {}: read: {}", d_uid, d_pid, uv_strerror(error));
 }
 
 // Moves complete lines from the splitter into the queue, up to the per-connection limit.

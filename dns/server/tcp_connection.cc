@@ -78,27 +78,17 @@ void TcpConnection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
                      static_cast<unsigned>(kMaxFrame - self->d_input_size));
 }
 
-void TcpConnection::onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
-  auto* self = static_cast<TcpConnection*>(stream->data);
-  if (nread == 0) return;  // EAGAIN
-  if (nread > 0) {
-    self->d_input_size += static_cast<size_t>(nread);
-    self->restartIdleTimer();
-    self->answerFrames();
-    return;
-  }
-  if (nread == UV_EOF) {
-    // RFC 7766 6.2.4: a client may half-close after its last query and still wait for the
-    // answers. libuv has already stopped reading. An incomplete last frame is dropped.
-    self->d_reading = false;
-    self->d_peer_done = true;
-    self->answerFrames();
-    if (self->drained()) self->close();
-    return;
-  }
-  spdlog::debug("tcp read: {}", uv_strerror(static_cast<int>(nread)));
-  self->close();
+void TcpConnection::received(std::string_view data) {
+  d_input_size += data.size();  // onAlloc had it read in place, behind what was there
+  answerFrames();
 }
+
+void TcpConnection::peerDone() {
+  answerFrames();  // an incomplete last frame is dropped
+  if (drained()) close();
+}
+
+void TcpConnection::readFailed(int error) { spdlog::debug("tcp read: {}", uv_strerror(error)); }
 
 void TcpConnection::answerFrames() {
   continueTransfer();

@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "dns/answer/answer.hh"
 #include "dns/uv/stream_session.hh"
@@ -55,9 +56,11 @@ class TcpConnection final : public uv::StreamSession<TcpConnection> {
   ~TcpConnection() override;
 
   static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
-  static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void onWritten(uv_write_t* request, int status);
   static void onIdle(uv_timer_t* timer);
+  void received(std::string_view data);
+  void peerDone();
+  void readFailed(int error);
 
   void answerFrames();
   void answerFrame(std::span<const uint8_t> query);
@@ -90,7 +93,6 @@ class TcpConnection final : public uv::StreamSession<TcpConnection> {
   std::unique_ptr<answer::Transfer> d_transfer;  // the transfer being sent, if any
 
   bool d_writing = false;
-  bool d_peer_done = false;  // EOF: the client half-closed; answer what we have, then close
 };
 
 }  // namespace rrdns::server

@@ -4,13 +4,17 @@
 // What it does for `Derived`: initialises the stream and the timer and accepts into them, closes
 // both once (close() is idempotent), deletes the object in the close callback of the last one
 // (never earlier: libuv may only release handle memory in close_cb), starts and stops reading,
-// restarts the idle timer and submits writes. What to read, when, and what to write stay with
-// `Derived`, which embeds the handles itself (a uv_tcp_t or uv_pipe_t, and a uv_timer_t) and
-// provides these static callbacks, found by name (befriend the session if they are private):
+// tells data from a half-close from a read error, restarts the idle timer and submits writes.
+// What to read, when, and what to write stay with `Derived`, which embeds the handles itself (a
+// uv_tcp_t or uv_pipe_t, and a uv_timer_t) and provides these, found by name (befriend the
+// session if they are private):
 //   static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
-//   static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
 //   static void onWritten(uv_write_t* request, int status);
 //   static void onIdle(uv_timer_t* timer);
+//   void received(std::string_view data);  // bytes read into the buffer onAlloc gave
+//   void peerDone();                       // the client half-closed; d_peer_done is set
+//   void readFailed(int error);            // to log it; the session closes right after
+//   void restartIdleTimer();               // called on every read with data
 // handle->data is the Derived object on both handles, as HandleOwner requires. Derived's
 // destructor runs in the last close callback, so whatever must happen once the handles are gone
 // (releasing a per-client slot, leaving a listener's set) belongs there.
@@ -19,6 +23,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <string_view>
 
 #include "dns/uv/handle.hh"
 
@@ -64,7 +69,7 @@ class StreamSession : public HandleOwner {
   void setReading(bool want) {
     if (d_closing || want == d_reading) return;
     if (want) {
-      if (uv_read_start(d_session_stream, Derived::onAlloc, Derived::onRead) != 0) {
+      if (uv_read_start(d_session_stream, Derived::onAlloc, onRead) != 0) {
         close();
         return;
       }
@@ -84,12 +89,32 @@ class StreamSession : public HandleOwner {
     return uv_write(request, d_session_stream, &buf, 1, Derived::onWritten);
   }
 
-  // Set by the session; Derived reads them, and clears d_reading when libuv stops reading on
-  // its own (at EOF).
+  // Set by the session; Derived reads them.
   bool d_reading = false;
   bool d_closing = false;
+  bool d_peer_done = false;  // EOF: the client half-closed; answer what is left, then close
 
  private:
+  static void onRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+    auto* self = static_cast<Derived*>(stream->data);
+    if (nread == 0) return;  // EAGAIN
+    if (nread > 0) {
+      self->restartIdleTimer();
+      self->received({buf->base, static_cast<size_t>(nread)});
+      return;
+    }
+    if (nread == UV_EOF) {
+      // A client may half-close after its last request and still wait for the answers (RFC 7766
+      // 6.2.4 for DNS; socat does it on the control socket). libuv has already stopped reading.
+      self->d_reading = false;
+      self->d_peer_done = true;
+      self->peerDone();
+      return;
+    }
+    self->readFailed(static_cast<int>(nread));
+    self->close();
+  }
+
   static void onClosed(uv_handle_t* handle) {
     StreamSession* self = static_cast<Derived*>(handle->data);
     if (--self->d_open_handles == 0) delete self;
