@@ -142,7 +142,7 @@ void Reloader::apply(Job& job) {
 
   d_publisher.publish(job.zones.zones);
   for (const auto& zone : job.zones.zones->zones()) spdlog::info("zone {}", describeZone(*zone));
-  spdlog::info("reload done: serving {} zones", job.zones.zones->zones().size());
+  spdlog::info("reload done: serving {}", quantity(job.zones.zones->zones().size(), "zone"));
 }
 
 void Reloader::warnAboutRestartOnlyChanges(const Config& fresh) const {

@@ -5,11 +5,14 @@
 
 namespace rrdns::app {
 
+std::string quantity(size_t count, std::string_view noun) {
+  return std::to_string(count) + " " + std::string(noun) + (count == 1 ? "" : "s");
+}
+
 std::string describeZone(const zone::Zone& zone) {
   std::string text = wire::nameToText(zone.apex()) + " serial " + std::to_string(zone.serial()) +
-                     ", " + std::to_string(zone.recordCount()) + " records";
-  if (const size_t pools = zone.pools().size())
-    text += ", " + std::to_string(pools) + (pools == 1 ? " pool" : " pools");
+                     ", " + quantity(zone.recordCount(), "record");
+  if (const size_t pools = zone.pools().size()) text += ", " + quantity(pools, "pool");
   return text + " (" + zone.source() + ")";
 }
 

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "dns/answer/answer.hh"
+#include "dns/app/report.hh"
 
 namespace rrdns::app {
 
@@ -12,8 +13,9 @@ namespace rrdns::app {
 void logTableReady(const answer::PrecompiledAnswers& table, double seconds) {
   spdlog::info(
       "answer table ready: {} answers, {} MiB, built in {:.2f} s; ready-made NXDOMAIN and NODATA "
-      "for {} zone(s)",
-      table.size(), (table.bytes() + (1 << 19)) >> 20, seconds, table.replayedNegativeZones());
+      "for {}",
+      table.size(), (table.bytes() + (1 << 19)) >> 20, seconds,
+      quantity(table.replayedNegativeZones(), "zone"));
 }
 
 ServedZones::ServedZones(uv_loop_t* loop, CatalogPublisher& publisher, std::string resolver_servers)

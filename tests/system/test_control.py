@@ -752,6 +752,19 @@ def test_reload_applies_at_once(serve):
         assert ask(d, STATIC).addrs == ["192.0.2.78"]
 
 
+def test_a_count_of_one_is_singular(serve):
+    """Issue 19: the log said "reload done: serving 1 zones"."""
+    d = serve(ct_zone(1))
+    mark = d.stderr_mark()
+    ok(d, "reload")
+    assert d.wait_stderr("reload done", since=mark), d.diag()
+    assert d.wait_stderr("answer table ready", since=mark, timeout=10), d.diag()
+    text = d.stderr_text()
+    assert re.search(r"reload done: serving 1 zone$", text, re.M), d.diag()
+    assert re.search(r"NODATA for 1 zone$", text, re.M), d.diag()
+    assert "1 zones" not in text and "zone(s)" not in text, d.diag()
+
+
 @pytest.mark.parametrize("breakage", ["syntax", "bad-ip"])
 def test_reload_broken_file_keeps_old_data(serve, breakage):
     d = serve(ct_zone(1))
