@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -26,6 +28,16 @@ std::string dumpCompact(const Json& value) {
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+// Responses carry unix seconds, which scripts can compare; people read a date and a countdown.
+bool isUnixTime(std::string_view key, const Json& value) {
+  return key.ends_with("_until") && value.is_number_integer();
+}
+
+std::string formatField(std::string_view key, const Json& value) {
+  if (isUnixTime(key, value)) return formatUntil(value.get<int64_t>(), std::time(nullptr));
+  return formatValue(value);
+}
+
 // A flattened member: a line of text, or a table (rows kept by pointer into the response).
 struct Item {
   std::string key;
@@ -39,7 +51,7 @@ void flatten(const Json& value, const std::string& key, std::vector<Item>& out) 
   } else if (isTable(value)) {
     out.push_back({key, {}, &value});
   } else {
-    out.push_back({key, formatValue(value), nullptr});
+    out.push_back({key, formatField(key, value), nullptr});
   }
 }
 
@@ -71,8 +83,9 @@ void renderTable(const Json& rows, std::string& out) {
   for (size_t r = 0; r < cells.size(); ++r) {
     for (const auto& [column, value] : cells[r]) {
       size_t c = std::find(columns.begin(), columns.end(), column) - columns.begin();
-      text[r][c] = formatValue(*value);
-      if (!value->is_number() && !value->is_null()) numeric[c] = false;
+      text[r][c] = formatField(column, *value);
+      if ((!value->is_number() && !value->is_null()) || isUnixTime(column, *value))
+        numeric[c] = false;
       width[c] = std::max(width[c], text[r][c].size());
     }
   }
@@ -115,6 +128,16 @@ std::string formatNumber(double value) {
   while (s.back() == '0') s.pop_back();
   if (s.back() == '.') s.pop_back();
   return s == "-0" ? std::string("0") : s;
+}
+
+std::string formatUntil(int64_t until, int64_t now) {
+  const std::time_t t = static_cast<std::time_t>(until);
+  std::tm utc{};
+  char when[32];
+  if (gmtime_r(&t, &utc) == nullptr ||  // a year beyond int: shown as it came
+      std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc) == 0)
+    return std::to_string(until);
+  return std::string(when) + " (" + std::to_string(std::max<int64_t>(until - now, 0)) + " s left)";
 }
 
 std::string formatValue(const Json& value) {

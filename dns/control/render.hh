@@ -1,6 +1,7 @@
 // render.hh -- a response as text for people, whatever fields the command put in it.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "dns/control/protocol.hh"
@@ -13,9 +14,14 @@ namespace rrdns::control {
 //   - arrays of objects as a "key:" heading and a text table below it: columns are the union of
 //     the rows' keys in first-seen order (nested objects flattened with dots), a missing or null
 //     cell is "-", columns of numbers are right-aligned.
-// Strings are printed without quotes, floats with at most 3 decimals. Returns "" if there is
-// nothing to show. Every line ends in '\n'.
+// Strings are printed without quotes, floats with at most 3 decimals. A key ending in "_until"
+// with a whole number is a time in unix seconds (drain_until), shown as formatUntil() does.
+// Returns "" if there is nothing to show. Every line ends in '\n'.
 std::string renderText(const Json& response);
+
+// Unix time `until` for people, with what is left of it at `now`:
+// "2026-12-03T10:45:00Z (300 s left)" (0 s once it has passed).
+std::string formatUntil(int64_t until, int64_t now);
 
 // One value as a table cell or after "key: ": null "-", numbers compact, strings unquoted, arrays
 // of scalars joined with ", ", anything else compact JSON.

@@ -10,6 +10,7 @@ Checks run every 0.2 s with rise = fall = 2. Every wait is a bounded poll. Only 
 started here are stopped, by PID.
 """
 
+import calendar
 import json
 import os
 import re
@@ -399,6 +400,22 @@ def test_drain_table_output(replicas, serve):
     reps, d = pool_setup(replicas, serve)
     out = table(d, "drain", reps[0].host, must=("member:", reps[0].host, "drained:"))
     assert re.search(r"^drained:\s+true$", out, re.M), out
+
+
+def test_drain_until_is_a_utc_time_in_the_table(replicas, serve):
+    """Issue 19: the table showed drain_until as a raw epoch; --json keeps the number."""
+    reps, d = pool_setup(replicas, serve)
+    before = time.time()
+    out = table(d, "drain", reps[0].host, "--for", "5m", must=("drain_until:",))
+    after = time.time()
+    m = re.search(r"^drain_until:\s+(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) \((\d+) s left\)$",
+                  out, re.M)
+    assert m, out
+    until = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%SZ"))
+    assert before + 300 <= until <= after + 301, (out, before, after)
+    assert 295 <= int(m.group(2)) <= 301, out
+    js = ok(d, "drain", reps[0].host, "--for", "5m")
+    assert isinstance(js["drain_until"], int), js
 
 
 def test_drain_for_ends_by_itself(replicas, serve):

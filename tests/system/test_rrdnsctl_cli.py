@@ -6,6 +6,7 @@ and records the requests it got, so these tests pin the client's side of the pro
 
 import json
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -299,6 +300,21 @@ def test_text_rendering(ctl, fake):
         "\n"
         "threads:        4\n"
     )
+
+
+def test_drain_until_is_shown_as_a_utc_time_and_json_keeps_the_number(ctl, fake):
+    until = int(time.time()) + 300
+    d = fake({"drain": {"v": 1, "ok": True, "member": "web1", "drained": True,
+                        "drain_until": until}})
+    r = run(ctl, "--socket", d.path, "drain", "web1", "--for", "5m")
+    assert r.returncode == 0, r.stderr
+    m = re.search(r"^drain_until: +(\S+) \((\d+) s left\)$", r.stdout, re.M)
+    assert m, r.stdout
+    assert m.group(1) == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(until)), r.stdout
+    assert 290 <= int(m.group(2)) <= 300, r.stdout
+    r = run(ctl, "--socket", d.path, "--json", "drain", "web1", "--for", "5m")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["drain_until"] == until
 
 
 def test_json_output_is_the_line_as_received(ctl, fake):

@@ -76,3 +76,22 @@ TEST_CASE("render: numbers") {
   CHECK(formatValue(Json("text")) == "text");
   CHECK(formatValue(Json::array({1.5, 2, "x"})) == "1.5, 2, x");
 }
+
+TEST_CASE("render: a whole number under a key ending in _until is a unix time") {
+  CHECK(formatUntil(1796294700, 1796294400) == "2026-12-03T10:45:00Z (300 s left)");
+  CHECK(formatUntil(1796294700, 1796294701) == "2026-12-03T10:45:00Z (0 s left)");
+  // Time 0 has passed, so the text does not depend on the clock.
+  Json response = Json::parse(R"({"v":1,"ok":true,"member":"10.0.0.1","drain_until":0,
+      "members":[{"name":"a","drain_until":0},{"name":"b","drain_until":null}],
+      "not_until":1.5})");
+  CHECK(renderText(response) ==
+        "member:      10.0.0.1\n"
+        "drain_until: 1970-01-01T00:00:00Z (0 s left)\n"
+        "\n"
+        "members:\n"
+        "  name  drain_until\n"
+        "  a     1970-01-01T00:00:00Z (0 s left)\n"
+        "  b     -\n"
+        "\n"
+        "not_until:   1.5\n");
+}
