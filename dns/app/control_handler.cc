@@ -67,11 +67,18 @@ void applyAdmin(const std::string& cmd, const Json& request, MemberAdmin& entry)
     entry.drained = false;
     entry.drain_until.reset();
   } else if (cmd == "weight") {
-    if (!request.contains("weight") || !request["weight"].is_number_integer())
-      throw std::invalid_argument("missing \"weight\" (an integer from 0 to 1000)");
-    const int64_t weight = request["weight"].get<int64_t>();
-    if (weight < 0 || weight > 1000) throw std::invalid_argument("weight must be 0 to 1000");
-    entry.weight = static_cast<uint32_t>(weight);
+    const auto weight = request.find("weight");
+    if (weight != request.end() && *weight == "auto") {
+      entry.weight.reset();
+      return;
+    }
+    const std::string range = "0 to " + std::to_string(control::kMaxWeight);
+    if (weight == request.end() || !weight->is_number_integer())
+      throw std::invalid_argument("missing \"weight\" (" + range + ", or \"auto\")");
+    const int64_t value = weight->get<int64_t>();
+    if (value < 0 || value > control::kMaxWeight)
+      throw std::invalid_argument("weight must be " + range + ", or auto");
+    entry.weight = static_cast<uint32_t>(value);
   } else {  // mark
     const std::string state = requireString(request, "state");
     if (state == "up" || state == "down")

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,10 @@ using Json = nlohmann::ordered_json;
 
 inline constexpr int kProtocolVersion = 1;
 inline constexpr size_t kMaxLineBytes = 1024 * 1024;
+// The weight command's range: rrdnsctl refuses anything above it before sending, rrdnsd when it
+// arrives. An operator weight stands in for the zone file's, so this is the zone file's limit
+// too (kMaxWeight in dns/zone/toml_pools.cc, which cannot see this header).
+inline constexpr uint32_t kMaxWeight = 1000;
 
 // {"v":1,"ok":true} followed by the members of `result` (an object; other values are ignored).
 Json makeOk(const Json& result = Json::object());

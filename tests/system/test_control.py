@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import stat
 import subprocess
 import tempfile
@@ -178,6 +179,15 @@ def fails(d, *args, rc=1) -> CtlResult:
     r = ctl(d, *args)
     assert r.rc == rc, "expected exit %d\n%r\n%s" % (rc, r, d.diag())
     return r
+
+
+def raw(d, request: dict) -> dict:
+    """One request line straight to the socket, past rrdnsctl's own checks."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(CTL_TIMEOUT)
+        s.connect(str(d.sock))
+        s.sendall((json.dumps(request) + "\n").encode())
+        return json.loads(s.makefile().readline())
 
 
 def members_of(js) -> dict:
@@ -518,8 +528,35 @@ def test_weight_changes_first_address_shares(replicas, serve):
     assert abs(counts[reps[1].host] - 30) <= 10, counts
     assert abs(counts[reps[2].host] - 10) <= 10, counts
 
-    r = fails(d, "weight", target.host, 1001)
-    assert r["ok"] is False, r
+    # Past the limit: rrdnsctl refuses it as a usage error without sending, and so does rrdnsd
+    # when something else sends it.
+    r = fails(d, "weight", target.host, 1001, rc=2)
+    assert "0 to 1000" in r.err, r
+    js = raw(d, {"v": 1, "cmd": "weight", "member": target.host, "weight": 1001, "pool": "wgt"})
+    assert js["ok"] is False and "0 to 1000" in js["error"], js
+    assert members_of(ok(d, "pool", "wgt"))[target.host]["admin_weight"] == 300
+
+
+def test_weight_auto_goes_back_to_the_zone_files_weight(replicas, serve):
+    """Issue 19: an operator weight stayed pinned in the state file with no way back."""
+    reps, d = pool_setup(replicas, serve)
+    target = reps[0]
+    key = "wgt/" + target.host
+    ok(d, "weight", target.host, 10, "--pool", "wgt")
+    assert json.loads(d.state_file.read_text())["members"][key]["weight"] == 10
+    js = ok(d, "weight", target.host, "auto", "--pool", "wgt")
+    assert js["weight"] is None and js["persisted"] is True, js
+    m = members_of(ok(d, "pool", "wgt"))[target.host]
+    assert m["admin_weight"] is None and m["weight"] == 60 and m["effective_weight"] == 60, m
+    assert key not in json.loads(d.state_file.read_text())["members"]
+
+    # Without --pool, auto also ends a weight set for one pool (as mark auto does); any case.
+    ok(d, "weight", target.host, 10, "--pool", "wgt")
+    ok(d, "weight", target.host, 20)
+    table(d, "weight", target.host, "AUTO", must=("member:", target.host))
+    for pool in ("www", "wgt"):
+        assert members_of(ok(d, "pool", pool))[target.host]["admin_weight"] is None, pool
+    assert json.loads(d.state_file.read_text())["members"] == {}
 
 
 # --------------------------------------------------------------------------------------------

@@ -125,6 +125,8 @@ def fake(tmp_path):
     ["weight", "web1", "ten"],
     ["weight", "web1", "-1"],
     ["weight", "web1", "4294967296"],
+    ["weight", "web1", "1001"],  # above the daemon's limit: refused here, not sent
+    ["weight", "web1", "automatic"],
     ["drain", "web1", "--for", "5x"],
     ["drain", "web1", "--for", "1h30"],
     ["drain", "web1", "--for", "0s"],
@@ -145,6 +147,12 @@ def test_usage_errors_exit_2(ctl, tmp_path, args):
     assert r.stdout == ""
 
 
+def test_weight_out_of_range_names_the_range(ctl, tmp_path):
+    r = run(ctl, "--socket", tmp_path / "missing.sock", "weight", "web1", "1001")
+    assert r.returncode == 2
+    assert "weight needs a whole number from 0 to 1000, or auto, not '1001'" in r.stderr, r.stderr
+
+
 def test_unknown_command_lists_the_commands(ctl):
     r = run(ctl, "frobnicate")
     assert r.returncode == 2
@@ -156,6 +164,10 @@ def test_unknown_command_lists_the_commands(ctl):
 def test_help_and_version(ctl):
     r = run(ctl, "--help")
     assert r.returncode == 0 and "usage: rrdnsctl" in r.stdout and "exit status" in r.stdout
+    # The weight range the daemon takes, and auto.
+    weight_line = next(line for line in r.stdout.splitlines() if line.strip().startswith("weight"))
+    assert "N|auto" in weight_line and "0 to 1000" in weight_line, weight_line
+    assert "4294967295" not in r.stdout
     r = run(ctl, "--version")
     assert r.returncode == 0 and r.stdout.startswith("rrdnsctl ")
 
@@ -238,6 +250,10 @@ def test_permission_denied_exits_3(ctl, fake):
     (["undrain", "web1", "--pool", "www"],
      {"v": 1, "cmd": "undrain", "member": "web1", "pool": "www"}),
     (["weight", "web1", "50"], {"v": 1, "cmd": "weight", "member": "web1", "weight": 50}),
+    (["weight", "web1", "1000"], {"v": 1, "cmd": "weight", "member": "web1", "weight": 1000}),
+    (["weight", "web1", "auto"], {"v": 1, "cmd": "weight", "member": "web1", "weight": "auto"}),
+    (["weight", "web1", "Auto", "--pool", "www"],
+     {"v": 1, "cmd": "weight", "member": "web1", "weight": "auto", "pool": "www"}),
     (["mark", "web1", "DOWN", "--pool", "www"],
      {"v": 1, "cmd": "mark", "member": "web1", "state": "down", "pool": "www"}),
     (["mark", "web1", "auto"], {"v": 1, "cmd": "mark", "member": "web1", "state": "auto"}),

@@ -11,7 +11,7 @@
 
 namespace rrdns::ctl {
 
-const char* const kUsage =
+const std::string kUsage =
     "usage: rrdnsctl [--socket PATH] [--json[=pretty]] [--timeout SECONDS] COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
@@ -22,7 +22,8 @@ const char* const kUsage =
     "  drain MEMBER [--for DURATION] [--pool NAME]\n"
     "                                             take a member out of answers (for a while)\n"
     "  undrain MEMBER [--pool NAME]               put a drained member back\n"
-    "  weight MEMBER N [--pool NAME]              set a member's weight\n"
+    "  weight MEMBER N|auto [--pool NAME]         set a member's weight, 0 to " +
+    std::to_string(control::kMaxWeight) + " (auto: the zone file's)\n"
     "  mark MEMBER up|down|auto [--pool NAME]     override health checks (auto: follow them)\n"
     "  stats                                      counters\n"
     "  explain NAME [TYPE]                        how the answer for NAME (TYPE, default A) is made\n"
@@ -68,6 +69,12 @@ std::optional<double> parsePositive(const std::string& text) {
   double value = std::strtod(text.c_str(), &end);
   if (end != text.c_str() + text.size() || !std::isfinite(value) || value <= 0) return std::nullopt;
   return value;
+}
+
+std::string lowercase(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return text;
 }
 
 // Whole seconds go out as integers, so a handler reading an int is not surprised by 300.0.
@@ -243,19 +250,22 @@ std::optional<CommandLine> parseCommandLine(int argc, char** argv, std::string& 
     }
     if (command == "weight") {
       const std::string& n = args[1];
-      bool digits = !n.empty() && n.size() <= 10 &&
-                    std::all_of(n.begin(), n.end(), [](unsigned char c) { return std::isdigit(c); });
-      unsigned long long weight = digits ? std::strtoull(n.c_str(), nullptr, 10) : 0;
-      if (!digits || weight > 0xffffffffULL) {
-        error = "weight needs a whole number from 0 to 4294967295, not '" + n + "'";
+      const bool digits =
+          !n.empty() && n.size() <= 10 &&
+          std::all_of(n.begin(), n.end(), [](unsigned char c) { return std::isdigit(c); });
+      const unsigned long long weight = digits ? std::strtoull(n.c_str(), nullptr, 10) : 0;
+      if (lowercase(n) == "auto") {
+        request["weight"] = "auto";
+      } else if (!digits || weight > control::kMaxWeight) {
+        error = "weight needs a whole number from 0 to " + std::to_string(control::kMaxWeight) +
+                ", or auto, not '" + n + "'";
         return std::nullopt;
+      } else {
+        request["weight"] = weight;
       }
-      request["weight"] = weight;
     }
     if (command == "mark") {
-      std::string state = args[1];
-      std::transform(state.begin(), state.end(), state.begin(),
-                     [](unsigned char c) { return std::tolower(c); });
+      const std::string state = lowercase(args[1]);
       if (state != "up" && state != "down" && state != "auto") {
         error = "mark needs up, down or auto, not '" + args[1] + "'";
         return std::nullopt;

@@ -28,6 +28,6 @@ std::optional<CommandLine> parseCommandLine(int argc, char** argv, std::string& 
 // "90", "30s", "5m", "1h", "1h30m", "1.5h" -> seconds; nullopt unless finite and > 0.
 std::optional<double> parseDuration(const std::string& text);
 
-extern const char* const kUsage;
+extern const std::string kUsage;
 
 }  // namespace rrdns::ctl
