@@ -1,5 +1,5 @@
 """Hostile traffic: random and crafted datagrams, garbage TCP streams. The server must survive,
-react to each kind of damage as README "What rrdnsd answers" documents (FORMERR, NOTIMP,
+react to each kind of damage as docs/answers.md documents (FORMERR, NOTIMP,
 REFUSED, BADVERS or silence), and keep answering valid queries correctly throughout."""
 
 import random
@@ -210,7 +210,7 @@ def padded_query(qid, total):
 
 
 # (name, builder(qid) -> bytes, expected reaction). Knot DNS 3.2 (knotd) on the same input is
-# noted where it differs; README "What rrdnsd answers" lists both.
+# noted where it differs; docs/answers.md lists both.
 CATEGORIES = [
     ("header only, QDCOUNT 0", lambda i: hdr(i, qd=0), FORMERR),
     ("header only, QDCOUNT 1 (question missing)", lambda i: hdr(i), FORMERR),  # Knot: silence

@@ -2,7 +2,7 @@
 
 Both servers load tests/system/zones/diff.test.zone (which $INCLUDEs diff.test.many.zone) and
 get the same queries, over UDP and TCP, with EDNS (payload 1232) and without. Knot is the
-oracle: README "What rrdnsd answers" says rrdnsd answers as Knot DNS does wherever the RFCs
+oracle: docs/answers.md says rrdnsd answers as Knot DNS does wherever the RFCs
 leave a choice. Compared per query:
 
 - RCODE and the flags QR, AA, TC, RD, RA; the question as echoed (letter case included);
@@ -45,7 +45,7 @@ QUERY_TIMEOUT = 3.0
 
 # --------------------------------------------------------------------------------------------
 # Deliberate differences. Each entry: a predicate on the query, the reason (a choice documented
-# in README "What rrdnsd answers"), and a check of rrdnsd's documented answer that replaces the
+# in docs/answers.md), and a check of rrdnsd's documented answer that replaces the
 # comparison with Knot for those queries.
 
 def _is_ch(q):
