@@ -12,7 +12,8 @@
 3. Every command of an rrdns binary in any code block or inline code span, run or not, may only
    name options and subcommands that the binary's --help lists. test_checker_bites feeds the
    checker made-up ones, so this cannot pass by checking nothing.
-4. Every relative link resolves to a file, and every #anchor to a heading of that file.
+4. Every relative link resolves to a file, and every #anchor to a heading of that file; the
+   index (docs/README.md) links every page.
 5. The layout page names only paths that exist, and every dns/ module.
 
 Only processes started here are stopped, by PID (a block runs in its own session, killed as a
@@ -564,3 +565,12 @@ def test_blocks_run_against_the_demo(demo):
         "only %d blocks and %d tool calls ran: is the extraction broken?" % (ran, tool_calls))
     assert not failures, "documented commands that fail against the demo:\n\n" + "\n\n".join(
         failures)
+
+
+def test_index_lists_every_page():
+    """docs/README.md links every page of docs/, and README.md links docs/README.md."""
+    index = (SOURCE / "docs" / "README.md").read_text()
+    linked = set(re.findall(r"\]\(([\w.-]+\.md)(?:#[^)]*)?\)", index))
+    pages_ = {p.name for p in (SOURCE / "docs").glob("*.md")} - {"README.md"}
+    assert not pages_ - linked, "docs/README.md does not link %s" % sorted(pages_ - linked)
+    assert "(docs/README.md)" in (SOURCE / "README.md").read_text()
