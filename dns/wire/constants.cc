@@ -1,6 +1,7 @@
 #include "dns/wire/constants.hh"
 
 #include <charconv>
+#include <iterator>
 
 #include "dns/wire/rrtype.hh"
 
@@ -19,22 +20,10 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
 }  // namespace
 
 std::string rcodeName(uint16_t code) {
-  switch (code) {
-    case rcode::NOERROR:
-      return "NOERROR";
-    case rcode::FORMERR:
-      return "FORMERR";
-    case rcode::SERVFAIL:
-      return "SERVFAIL";
-    case rcode::NXDOMAIN:
-      return "NXDOMAIN";
-    case rcode::NOTIMP:
-      return "NOTIMP";
-    case rcode::REFUSED:
-      return "REFUSED";
-    case rcode::BADVERS:
-      return "BADVERS";
-  }
+  static constexpr const char* kNames[] = {"NOERROR", "FORMERR", "SERVFAIL",
+                                           "NXDOMAIN", "NOTIMP", "REFUSED"};
+  if (code < std::size(kNames)) return kNames[code];
+  if (code == rcode::BADVERS) return "BADVERS";
   return "RCODE" + std::to_string(code);
 }
 

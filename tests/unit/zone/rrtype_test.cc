@@ -137,3 +137,11 @@ TEST_CASE("additional-section targets are the NS, MX and SRV names") {
     CHECK(wire::additionalTarget(t, rdata.substr(0, 1)).empty());
   }
 }
+
+TEST_CASE("RCODE mnemonics as RFC 6895 lists them, RCODE<n> for the rest") {
+  CHECK(wire::rcodeName(wire::rcode::NOERROR) == "NOERROR");
+  CHECK(wire::rcodeName(wire::rcode::NXDOMAIN) == "NXDOMAIN");
+  CHECK(wire::rcodeName(wire::rcode::REFUSED) == "REFUSED");
+  CHECK(wire::rcodeName(wire::rcode::BADVERS) == "BADVERS");
+  CHECK(wire::rcodeName(9) == "RCODE9");
+}
