@@ -15,25 +15,6 @@ namespace {
 
 constexpr uint64_t kTickMs = 250;
 
-// The health of `targets`, taken by key from `previous` (indexed like `previous_targets`); a
-// target that is new starts at its initial state.
-std::shared_ptr<const health::HealthSnapshot> carryOver(
-    const std::vector<health::CheckSpec>& targets,
-    const std::vector<health::CheckSpec>* previous_targets,
-    const health::HealthSnapshot* previous) {
-  auto snapshot = std::make_shared<health::HealthSnapshot>();
-  snapshot->taken_ms = monotonicMs();
-  std::unordered_map<std::string, size_t> index;
-  if (previous && previous_targets && previous->targets.size() == previous_targets->size())
-    for (size_t i = 0; i < previous_targets->size(); ++i) index.emplace((*previous_targets)[i].key(), i);
-  for (const auto& spec : targets) {
-    auto it = index.find(spec.key());
-    snapshot->targets.push_back(it != index.end() ? previous->targets[it->second]
-                                                  : health::TargetHealth{spec.startsUp(), 100, 0});
-  }
-  return snapshot;
-}
-
 }  // namespace
 
 CatalogPublisher::CatalogPublisher(uv_loop_t* loop, server::Server& server)
@@ -65,7 +46,8 @@ void CatalogPublisher::close() {
 
 void CatalogPublisher::publish(std::shared_ptr<const answer::Catalog> catalog) {
   const auto& targets = catalog->zones->targets();
-  d_health = carryOver(targets, d_catalog ? &d_catalog->zones->targets() : nullptr, d_health.get());
+  d_health = health::carryOver(targets, d_catalog ? &d_catalog->zones->targets() : nullptr,
+                               d_health.get(), monotonicMs());
   d_catalog = std::move(catalog);
   char when[32];
   const std::time_t now = std::time(nullptr);

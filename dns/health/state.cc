@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <unordered_map>
 
 namespace rrdns::health {
 
@@ -108,6 +109,23 @@ std::string CheckSpec::description() const {
       return "none " + address;
   }
   return "?";
+}
+
+std::shared_ptr<const HealthSnapshot> carryOver(const std::vector<CheckSpec>& targets,
+                                                const std::vector<CheckSpec>* previous_targets,
+                                                const HealthSnapshot* previous, uint64_t now_ms) {
+  auto snapshot = std::make_shared<HealthSnapshot>();
+  snapshot->taken_ms = now_ms;
+  std::unordered_map<std::string, size_t> index;
+  if (previous && previous_targets && previous->targets.size() == previous_targets->size())
+    for (size_t i = 0; i < previous_targets->size(); ++i)
+      index.emplace((*previous_targets)[i].key(), i);
+  for (const auto& spec : targets) {
+    auto it = index.find(spec.key());
+    snapshot->targets.push_back(it != index.end() ? previous->targets[it->second]
+                                                  : TargetHealth{spec.startsUp(), 100, 0});
+  }
+  return snapshot;
 }
 
 }  // namespace rrdns::health

@@ -86,4 +86,11 @@ struct HealthSnapshot {
   uint64_t generation = 0;
 };
 
+// The health of `targets` after a reload, taken by key from `previous` (indexed like
+// `previous_targets`), so that a reload changes no member's state; a target that is new starts at
+// its initial state. `previous` of another length than `previous_targets` is ignored.
+std::shared_ptr<const HealthSnapshot> carryOver(const std::vector<CheckSpec>& targets,
+                                                const std::vector<CheckSpec>* previous_targets,
+                                                const HealthSnapshot* previous, uint64_t now_ms);
+
 }  // namespace rrdns::health

@@ -192,3 +192,30 @@ TEST_CASE("CheckSpec::startsUp: initial state, and an unchecked target is always
   spec.kind = CheckKind::None;
   CHECK(spec.startsUp());
 }
+
+TEST_CASE("carryOver: a reload keeps each target's health by key; new targets start initial") {
+  CheckSpec a, b, c;
+  a.address = "192.0.2.1";
+  b.address = "192.0.2.2";
+  c.address = "192.0.2.3";
+  c.initial_up = false;
+  const std::vector<CheckSpec> before = {a, b};
+  HealthSnapshot previous;
+  previous.targets = {{false, 100, 7}, {true, 40, 9}};
+  // b moved to the front, a is gone, c is new.
+  const auto after = carryOver({b, c}, &before, &previous, 1234);
+  REQUIRE(after->targets.size() == 2);
+  CHECK(after->taken_ms == 1234);
+  CHECK(after->targets[0].up);
+  CHECK(after->targets[0].load_weight == 40);
+  CHECK(after->targets[0].changed_ms == 9);
+  CHECK_FALSE(after->targets[1].up);  // c: initial = down
+  CHECK(after->targets[1].load_weight == 100);
+
+  // A snapshot of another target list (a reload raced a check round) carries nothing.
+  previous.targets.pop_back();
+  const auto fresh = carryOver({a}, &before, &previous, 0);
+  CHECK(fresh->targets[0].up);  // a's initial state, not the stale "down"
+  // No previous catalog: every target at its initial state.
+  CHECK(carryOver({c}, nullptr, nullptr, 0)->targets[0].up == false);
+}
