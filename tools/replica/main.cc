@@ -353,5 +353,9 @@ int main(int argc, char** argv) {
     std::cout << usage();
     return kOk;
   }
+  if (command_line.version) {
+    std::cout << "rrdns-replica " << RRDNS_VERSION << "\n";
+    return kOk;
+  }
   return run(command_line);
 }

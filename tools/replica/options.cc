@@ -81,6 +81,9 @@ std::string parseCommandLine(int argc, char** argv, CommandLine& out) {
     if (arg == "--help" || arg == "-h") {
       out.help = true;
       return "";
+    } else if (arg == "--version") {
+      out.version = true;
+      return "";
     } else if (arg == "--unhealthy") {
       out.unhealthy = true;
     } else if (isOption(arg, "--listen")) {
@@ -115,7 +118,7 @@ std::string parseCommandLine(int argc, char** argv, CommandLine& out) {
 std::string usage() {
   return R"(usage: rrdns-replica --listen ADDR:PORT [--name NAME] [--latency-ms N] [--weight W]
                      [--unhealthy]
-       rrdns-replica --help
+       rrdns-replica --help | --version
 
 A stand-in web replica for rrdnsd demos and tests.
 
@@ -124,6 +127,8 @@ A stand-in web replica for rrdnsd demos and tests.
   --latency-ms N      delay every GET / and /healthz response by N ms (0-60000, default 0)
   --weight W          send X-Rrdns-Weight: W (0-100) with /healthz (default: no header)
   --unhealthy         start with /healthz answering 503
+  -h, --help          this text
+  --version           the version
 
 Endpoints:
   GET  /               200 "NAME ADDR:PORT"

@@ -18,6 +18,7 @@ struct ListenAddress {
 
 struct CommandLine {
   bool help = false;
+  bool version = false;
   ListenAddress listen;
   std::string name;  // defaults to listen.text() once the port is known
   int latency_ms = 0;
