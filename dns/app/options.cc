@@ -37,7 +37,7 @@ std::string usage() {
          "                      open TCP connections one client address may hold (default 10,\n"
          "                      0: no limit)\n"
          "  --check             load the configuration and zones, report, exit; binds nothing\n"
-         "  --help              this text\n"
+         "  -h, --help          this text\n"
          "  --version           the version\n"
          "\n"
          "Zone files ending in .toml are TOML zones; any other name is an RFC 1035 master file.\n"

@@ -32,7 +32,7 @@ const std::string kUsage =
     "  --socket PATH       control socket (default: $RRDNS_CONTROL, else /run/rrdns/control.sock)\n"
     "  --json[=pretty]     print the daemon's JSON response as received (pretty: indented)\n"
     "  --timeout SECONDS   give up waiting for the reply after this long (default 30)\n"
-    "  --help, --version\n"
+    "  -h, --help, --version\n"
     "\n"
     "DURATION: seconds (90), or with units s, m, h, d (30s, 5m, 1h30m).\n"
     "exit status: 0 ok; 1 rrdnsd reported an error; 2 usage error;\n"

@@ -3,7 +3,7 @@
 //   watch     steady queries; one line per change of the answered address set
 //   latency   closed loop (--concurrency) or open loop Poisson (--rate); percentiles, histogram
 // Output is text, or one JSON object with --json; --svg FILE writes a chart.
-// Exit: 0 ok/PASS, 1 FAIL, 2 usage, 3 no answers.
+// Exit: 0 ok/PASS, 1 FAIL, 2 usage, 3 no answers. --help and --version print to stdout, exit 0.
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -34,21 +35,59 @@ using Json = nlohmann::json;
 volatile std::sig_atomic_t g_interrupted = 0;
 void onSigint(int) { g_interrupted = 1; }
 
-constexpr const char* kUsage =
-    "usage:\n"
-    "  rrdns-verify rotation --server HOST:PORT --count N [--expect ADDR=WEIGHT,...]\n"
-    "                        [--expect-from FILE|-] [--tcp]\n"
-    "                        [--json] [--svg FILE] [--aaaa] NAME\n"
-    "  rrdns-verify watch --server HOST:PORT [--interval 0.1] [--duration S] [--tcp] [--json]\n"
-    "                     [--svg FILE] [--aaaa] NAME\n"
-    "  rrdns-verify latency --server HOST:PORT [--concurrency C | --rate QPS] --duration S\n"
-    "                       [--timeout 1] [--tcp] [--json] [--svg FILE] [--aaaa] NAME\n";
+// The synopsis goes with every usage error; --help adds the rest (docs/man/rrdns-verify.1.md
+// documents the same options, and the man-flags test keeps the two in step).
+constexpr const char* kSynopsis =
+    "usage: rrdns-verify rotation --server HOST:PORT --count N [--expect ADDR=WEIGHT,...]\n"
+    "                             [--expect-from FILE|-] [OPTIONS] NAME\n"
+    "       rrdns-verify watch --server HOST:PORT [--interval S] [--duration S] [OPTIONS] NAME\n"
+    "       rrdns-verify latency --server HOST:PORT [--concurrency C | --rate QPS] --duration S\n"
+    "                            [OPTIONS] NAME\n"
+    "       rrdns-verify --help | --version\n";
+
+constexpr const char* kHelp =
+    "\n"
+    "Sends its own queries for NAME (A, or AAAA with --aaaa) to one DNS server and checks the\n"
+    "addresses in the answers, in wire order.\n"
+    "\n"
+    "modes:\n"
+    "  rotation  --count queries; each address's share of first place against the expected\n"
+    "            shares (chi-square test): PASS when p >= 0.001, else FAIL\n"
+    "  watch     a query every --interval seconds; a line whenever the set of addresses\n"
+    "            changes, a summary at the end (--duration, or Ctrl-C)\n"
+    "  latency   a closed loop (--concurrency) or an open loop (--rate) for --duration\n"
+    "            seconds: percentiles, histogram and CDF of the answer times\n"
+    "\n"
+    "options:\n"
+    "  --server HOST:PORT     the server (required): 127.0.0.1:5353, [::1]:5353\n"
+    "  --count N              rotation: how many queries\n"
+    "  --expect ADDR=WEIGHT,...\n"
+    "                         rotation: expected weights (normalised); default: equal shares\n"
+    "                         over the addresses seen\n"
+    "  --expect-from FILE|-   rotation: expected weights from `rrdnsctl pool NAME --json`\n"
+    "  --interval S           watch: seconds between queries (default 0.1)\n"
+    "  --duration S           watch: stop after S seconds (default: at Ctrl-C);\n"
+    "                         latency: how long to send queries (required)\n"
+    "  --concurrency C        latency: queries outstanding at once (default 1)\n"
+    "  --rate QPS             latency: Poisson arrivals at QPS queries per second\n"
+    "  --timeout S            a query unanswered after S seconds is lost (default 1)\n"
+    "  --tcp                  query over TCP (default: UDP)\n"
+    "  --aaaa                 ask for AAAA records instead of A\n"
+    "  --json                 print one JSON object instead of text\n"
+    "  --svg FILE             also write a chart: rotation shares, watch timeline, latency CDF\n"
+    "  -h, --help             this text\n"
+    "  --version              the version\n"
+    "\n"
+    "Options also take the form --server=HOST:PORT.\n"
+    "exit status: 0 ok (rotation: PASS); 1 rotation FAIL; 2 usage error; 3 no answers\n";
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
 struct Options {
+  bool help = false;
+  bool version = false;
   std::string mode;
   std::string server;
   std::string name;
@@ -78,14 +117,33 @@ double toNumber(const std::string& flag, const std::string& text) {
 }
 
 Options parseCommandLine(int argc, char** argv) {
-  if (argc < 2) throw UsageError("missing mode");
   Options o;
+  // --help and --version win wherever they are, as for rrdnsd and rrdnsctl: no mode needed.
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      o.help = true;
+      return o;
+    }
+    if (arg == "--version") {
+      o.version = true;
+      return o;
+    }
+  }
+  if (argc < 2) throw UsageError("missing mode (rotation, watch or latency)");
   o.mode = argv[1];
   if (o.mode != "rotation" && o.mode != "watch" && o.mode != "latency")
-    throw UsageError("unknown mode '" + o.mode + "'");
+    throw UsageError("unknown mode '" + o.mode + "' (rotation, watch or latency)");
   for (int i = 2; i < argc; ++i) {
     std::string arg = argv[i];
+    // "--name value" or "--name=value".
+    std::optional<std::string> inline_value;
+    if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      inline_value = arg.substr(eq + 1);
+      arg.resize(eq);
+    }
     auto value = [&]() -> std::string {
+      if (inline_value) return *inline_value;
       if (i + 1 >= argc) throw UsageError(arg + " needs a value");
       return argv[++i];
     };
@@ -99,10 +157,11 @@ Options parseCommandLine(int argc, char** argv) {
     else if (arg == "--concurrency") o.concurrency = static_cast<long>(toNumber(arg, value()));
     else if (arg == "--rate") o.rate = toNumber(arg, value());
     else if (arg == "--svg") o.svg = value();
+    else if (inline_value && (arg == "--tcp" || arg == "--json" || arg == "--aaaa"))
+      throw UsageError(arg + " takes no value");
     else if (arg == "--tcp") o.tcp = true;
     else if (arg == "--json") o.json = true;
     else if (arg == "--aaaa") o.aaaa = true;
-    else if (arg == "-h" || arg == "--help") throw UsageError("");
     else if (!arg.empty() && arg[0] == '-') throw UsageError("unknown option " + arg);
     else if (o.name.empty()) o.name = arg;
     else throw UsageError("more than one NAME");
@@ -535,9 +594,18 @@ int main(int argc, char** argv) {
   try {
     o = parseCommandLine(argc, argv);
   } catch (const UsageError& e) {
-    if (*e.what()) std::fprintf(stderr, "rrdns-verify: %s\n", e.what());
-    std::fputs(kUsage, stderr);
+    std::fprintf(stderr, "rrdns-verify: %s\n%s(rrdns-verify --help for more)\n", e.what(),
+                 kSynopsis);
     return 2;
+  }
+  if (o.help) {
+    std::fputs(kSynopsis, stdout);
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  if (o.version) {
+    std::printf("rrdns-verify %s\n", RRDNS_VERSION);
+    return 0;
   }
   try {
     if (o.mode == "rotation") return runRotation(o);
