@@ -16,7 +16,8 @@ METRICS_PORT=${METRICS_PORT:-9153}
 JOBS=${JOBS:-$(nproc)}
 
 # Build tools and libraries, plus what the tests drive the daemon with (dig, pytest, dnspython).
-PACKAGES=(g++ cmake ninja-build pkg-config
+# pandoc builds the man pages (docs/man); man-db's man and lexgrog check them.
+PACKAGES=(g++ cmake ninja-build pkg-config pandoc man-db
           libuv1-dev libc-ares-dev libtomlplusplus-dev libspdlog-dev doctest-dev
           libcpp-httplib-dev libcurl4-openssl-dev nlohmann-json3-dev prometheus-cpp-dev libknot-dev
           bind9-dnsutils knot dnsperf python3 python3-pytest python3-dnspython openssl
