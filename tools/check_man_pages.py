@@ -13,12 +13,15 @@ flags: for each program, the set of flags its --help prints (every --long and -s
   COMMANDS and MODES sections, i.e. the first line of each top-level item written as
       - `--threads` *N*\\
   (the term, then a backslash for the line break; docs/man/deflist.lua makes these .TP entries).
-  A flag that appears only in the prose does not count as documented.
+  A flag that appears only in the prose does not count as documented. Then every command line of
+  the four programs that any page shows (in a code block or an inline code span) may only use
+  flags its --help lists, and rrdnsctl and rrdns-verify lines must name a command or mode that
+  exists, so no example teaches a flag that is not there.
 
 --self-test (the negative control): runs the flags check on altered copies of each page (one
-  option's entry removed; an entry for a flag the program lacks added; one command removed) and
-  on a page with a bad macro for the render check, and passes only if every alteration is caught
-  and named.
+  option's entry removed; an entry for a flag the program lacks added; one command removed; an
+  example using a flag the program lacks added) and on a page with a bad macro for the render
+  check, and passes only if every alteration is caught and named.
 
 Usage: check_man_pages.py render PAGE_FILE...
        check_man_pages.py flags --pages DIR PROGRAM=BINARY... [--self-test]
@@ -28,6 +31,7 @@ Exit status: 0 clean, 1 problems found (listed on stderr), 2 the check itself co
 import argparse
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -186,6 +190,74 @@ def compare(program, page, help_text, page_text):
     return problems
 
 
+def command_lines(text):
+    """(line number, command text, in a code block) of the page's code: indented code blocks
+    (with backslash continuations joined) and inline code spans."""
+    out = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("    ") and not line.lstrip().startswith("- "):
+            start, joined = i + 1, line.strip()
+            while joined.endswith("\\") and i + 1 < len(lines):
+                i += 1
+                joined = joined[:-1] + " " + lines[i].strip()
+            out.append((start, joined, True))
+        else:
+            out += [(i + 1, span, False) for span in re.findall(r"`([^`]+)`", line)]
+        i += 1
+    return out
+
+
+def invocations(command):
+    """(program, words) for each of the four programs a shell command line runs."""
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    lexer.commenters = "#"
+    try:
+        tokens = list(lexer)
+    except ValueError:  # unbalanced quotes: not a shell command (a log line, a TOML value)
+        return []
+    out, current = [], None
+    for token in tokens:
+        if token and set(token) <= set("|&;()<>"):
+            current = None
+        elif current is not None:
+            current[1].append(token)
+        elif token in PAGES:
+            current = (token, [])
+            out.append(current)
+    return out
+
+
+def example_problems(page, text, helps):
+    """Flags, commands and modes the page's command lines use that --help does not list."""
+    problems = []
+    for number, command, block in command_lines(text):
+        for program, words in invocations(command):
+            if program not in helps:
+                continue
+            flags, commands = help_items(helps[program])
+            for word in words:
+                if word.startswith("-") and word != "-" and not re.match(r"-[\d.]", word):
+                    flag = word.split("=", 1)[0]
+                    if flag not in flags:
+                        problems.append(f"{page}:{number}: `{command}` uses {flag}, which "
+                                        f"`{program} --help` does not list")
+            # A code block's command line names its command or mode (an inline span may show
+            # just a fragment, such as `rrdnsctl VERSION`).
+            positional = [w for w in words if not w.startswith("-")]
+            if commands and block and not {"-h", "--help", "--version"} & set(words):
+                if program == "rrdns-verify" and words[0] not in commands:
+                    problems.append(f"{page}:{number}: `{command}`: rrdns-verify's mode comes "
+                                    f"first, one of {', '.join(sorted(commands))}")
+                elif program == "rrdnsctl" and not set(positional) & commands:
+                    problems.append(f"{page}:{number}: `{command}` names no rrdnsctl command "
+                                    f"that --help lists")
+    return problems
+
+
 def without_term(text, item):
     """The page with every entry (term line) that documents `item` taken out."""
     kept, removed = [], 0
@@ -237,6 +309,27 @@ def flags_self_test(program, page, help_text, page_text):
     return failures
 
 
+def examples_self_test(page, text, helps):
+    """Problems unless a command line with a made-up flag, and one with a made-up command or
+    mode, added to the page's code are reported."""
+    failures = []
+    before = set(example_problems(page, text, helps))
+    cases = [(f"{program} --no-such-example-flag", "--no-such-example-flag") for program in helps]
+    if "rrdnsctl" in helps:
+        cases.append(("rrdnsctl frobnicate", "names no rrdnsctl command"))
+    if "rrdns-verify" in helps:
+        cases.append(("rrdns-verify spin --server 127.0.0.1:53 x", "mode comes first"))
+    for line, named in cases:
+        altered = text.rstrip("\n") + "\n\n    " + line + "\n"
+        new = set(example_problems(page, altered, helps)) - before
+        if not any(named in problem for problem in new):
+            failures.append(f"{page}: self-test: an example `{line}` was not reported "
+                            f"(new problems: {sorted(new)})")
+    if not failures:
+        print(f"self-test ok: made-up flags, commands and modes in {page}'s examples are reported")
+    return failures
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="check", required=True)
@@ -257,6 +350,7 @@ def main():
             if args.self_test:
                 problems += render_self_test()
         else:
+            helps = {}
             for item in args.programs:
                 program, _, binary = item.partition("=")
                 if program not in PAGES or not binary:
@@ -266,10 +360,20 @@ def main():
                 with open(page, encoding="utf-8") as f:
                     page_text = f.read()
                 help_text = program_help(program, binary)
+                helps[program] = help_text
                 if args.self_test:
                     problems += flags_self_test(program, PAGES[program], help_text, page_text)
                 else:
                     problems += compare(program, PAGES[program], help_text, page_text)
+            for page in sorted(os.listdir(args.pages)):
+                if not page.endswith(".md"):
+                    continue
+                with open(os.path.join(args.pages, page), encoding="utf-8") as f:
+                    text = f.read()
+                if args.self_test:
+                    problems += examples_self_test(page, text, helps)
+                else:
+                    problems += example_problems(page, text, helps)
     except (CheckError, OSError) as e:
         print(f"check_man_pages.py: {e}", file=sys.stderr)
         return 2
