@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Replica, rrdnsctl_path, rrdnsd_path, stop_replicas, write_zone
+from conftest import (Replica, replica_path, rrdnsctl_path, rrdnsd_path, stop_replicas,
+                      write_zone)
 
 ORIGIN = "vt.test."
 ADDRS = ["127.0.0.21", "127.0.0.22", "127.0.0.23"]
@@ -118,6 +119,36 @@ def test_usage_and_no_answers(verify_binary, weighted):
     assert p.returncode == 2, show(p)
     p = run(verify_binary, weighted, "rotation", "--count", "3", "nothing.example.")
     assert p.returncode == 3, show(p)
+
+
+def test_help_version_and_usage_errors(verify_binary):
+    """--help and --version as rrdnsd and rrdnsctl do them: stdout, exit 0, no mode needed."""
+    def call(*args):
+        return subprocess.run([str(verify_binary), *args], capture_output=True, text=True,
+                              timeout=10)
+    for args in (["--help"], ["-h"], ["rotation", "--help"], ["latency", "--server", "x", "-h"]):
+        p = call(*args)
+        assert p.returncode == 0 and p.stderr == "", show(p)
+        assert p.stdout.startswith("usage: rrdns-verify rotation"), show(p)
+        for word in ("modes:", "--expect-from", "--timeout", "exit status"):
+            assert word in p.stdout, (word, show(p))
+    p = call("--version")
+    assert p.returncode == 0 and p.stdout.startswith("rrdns-verify "), show(p)
+    p = call("spin", "--server", "127.0.0.1:53", "x")
+    assert p.returncode == 2 and p.stdout == "", show(p)
+    assert "rrdns-verify: unknown mode 'spin'" in p.stderr, show(p)
+    assert "usage: rrdns-verify" in p.stderr and "--help for more" in p.stderr, show(p)
+
+
+def test_every_binary_prints_the_same_version(verify_binary):
+    versions = {}
+    for path in (rrdnsd_path(), rrdnsctl_path(), verify_binary, replica_path()):
+        p = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=10)
+        assert p.returncode == 0 and p.stderr == "", show(p)
+        name, version = p.stdout.split()[:2]
+        assert name == path.name, show(p)
+        versions[name] = version
+    assert len(set(versions.values())) == 1, versions
 
 
 def test_latency_open_loop(verify_binary, weighted, tmp_path):
