@@ -14,11 +14,6 @@
 namespace rrdns::answer {
 namespace {
 
-namespace type = wire::type;
-namespace rcode = wire::rcode;
-using wire::flag::AA;
-using wire::flag::TC;
-
 // The general path's bookkeeping limits; a catalog beyond them answers the rest the general way.
 constexpr size_t kMaxPrecompiledEntries = size_t{1} << 20;
 constexpr size_t kMaxPrecompiledBytes = size_t{64} << 20;
@@ -54,7 +49,7 @@ NegativeAnswer probeNegative(const Catalog& catalog, const zone::Zone& zone,
   std::vector<uint8_t> out(wire::kMaxMessageSize);
   wire::Writer w(out.data(), out.size());
   wire::Query q;
-  if (!startLoadTimeQuery(name, type::A, q, w)) return t;
+  if (!startLoadTimeQuery(name, wire::type::A, q, w)) return t;
   const size_t qend = w.size();
   std::vector<uint16_t> pointers;
   w.logPointers(&pointers);
@@ -63,8 +58,9 @@ NegativeAnswer probeNegative(const Catalog& catalog, const zone::Zone& zone,
   response.record(&rec);
   response.resolve();
   w.logPointers(nullptr);
-  if (!w.ok() || rec.dynamic || rec.rotating || rec.pool || response.rcode() != rcode::NXDOMAIN ||
-      response.flags() != AA || response.count(kAnswer) != 0 || response.count(kAdditional) != 0)
+  if (!w.ok() || rec.dynamic || rec.rotating || rec.pool ||
+      response.rcode() != wire::rcode::NXDOMAIN || response.flags() != wire::flag::AA ||
+      response.count(kAnswer) != 0 || response.count(kAdditional) != 0)
     return t;
   for (const uint16_t at : pointers) {
     // Only pointers into the apex part of the question, or past it, move alike.
@@ -155,9 +151,9 @@ std::shared_ptr<const PrecompiledAnswers> precompile(const Catalog& catalog,
           all_types = false;
       };
       for (const auto& rrset : node.rrsets) want(rrset.type);
-      if (node.pool || node.find(type::CNAME)) {
-        want(type::A);
-        want(type::AAAA);
+      if (node.pool || node.find(wire::type::CNAME)) {
+        want(wire::type::A);
+        want(wire::type::AAAA);
       }
       size_t made = 0;
       for (size_t t = 0; t < count; ++t) {
@@ -174,7 +170,7 @@ std::shared_ptr<const PrecompiledAnswers> precompile(const Catalog& catalog,
         response.record(&rec);
         response.resolve();
         if (rec.dynamic || rec.rotating > 1 || (rec.pool && rec.rotating) ||
-            (response.flags() & TC) || response.transferZone() || !w.ok() ||
+            (response.flags() & wire::flag::TC) || response.transferZone() || !w.ok() ||
             w.size() - qend > UINT16_MAX)
           continue;
         PrecompiledAnswer e;
@@ -202,7 +198,7 @@ std::shared_ptr<const PrecompiledAnswers> precompile(const Catalog& catalog,
       // NODATA for the types the name lacks is the zone's negative answer only where the zone
       // answers for the name (not data under a child zone's apex) and nothing redirects it.
       const bool nodata = made == count && all_types && !node.delegation &&
-                          !node.find(type::CNAME) &&
+                          !node.find(wire::type::CNAME) &&
                           (zones.size() == 1 || catalog.zones->findZone(name) == zone.get());
       if (made > 0) {
         table->markNodata(made, nodata);
