@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "dns/control/protocol.hh"
+
 namespace rrdns::app {
 
 const MemberAdmin* AdminState::find(const std::string& key) const {
@@ -84,7 +86,17 @@ Result<void> AdminState::load(const std::string& path) {
       MemberAdmin admin;
       admin.drained = entry.value("drained", false);
       if (entry.contains("drain_until")) admin.drain_until = entry.at("drain_until").get<int64_t>();
-      if (entry.contains("weight")) admin.weight = entry.at("weight").get<uint32_t>();
+      if (entry.contains("weight")) {
+        // The range `rrdnsctl weight` is held to; get<uint32_t>() alone would turn a
+        // hand-edited -1 into 4294967295.
+        const nlohmann::json& weight = entry.at("weight");
+        if (!weight.is_number_integer() || weight.get<int64_t>() < 0 ||
+            weight.get<int64_t>() > control::kMaxWeight)
+          return errorAt(path, 0, key,
+                         "weight " + weight.dump() + " is not an integer from 0 to " +
+                             std::to_string(control::kMaxWeight));
+        admin.weight = weight.get<uint32_t>();
+      }
       if (entry.contains("mark")) {
         const std::string mark = entry.at("mark").get<std::string>();
         if (mark != "up" && mark != "down") return errorAt(path, 0, key, "mark is not up or down");

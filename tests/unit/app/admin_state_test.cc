@@ -191,3 +191,31 @@ TEST_CASE("admin state: a missing state file is an empty state, a bad one an err
     CHECK(loaded.find("192.0.2.1") == nullptr);  // left empty
   }
 }
+
+TEST_CASE("admin state: a weight of -1 in a hand-edited state file is refused, not read as 4294967295") {
+  TempDir tmp;
+  for (const char* weight : {"-1", "1001", "4294967295", "2.5", "\"5\""}) {
+    const std::string path = tmp.file(
+        "state.json", std::string("{\"version\": 1, \"members\": {\"192.0.2.1\": {\"drained\": "
+                                  "true}, \"www/192.0.2.2\": {\"weight\": ") +
+                          weight + "}}}");
+    AdminState state;
+    const rrdns::Result<void> result = state.load(path);
+    INFO(weight);
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().text() == path + ": www/192.0.2.2: weight " + weight +
+                                       " is not an integer from 0 to 1000");
+    // As with every bad entry, the file is not half applied.
+    CHECK(state.find("192.0.2.1") == nullptr);
+    CHECK(state.find("www/192.0.2.2") == nullptr);
+  }
+  for (const char* weight : {"0", "1000"}) {
+    const std::string path = tmp.file(
+        "state.json",
+        std::string("{\"version\": 1, \"members\": {\"a\": {\"weight\": ") + weight + "}}}");
+    AdminState state;
+    REQUIRE(state.load(path).ok());
+    REQUIRE(state.find("a"));
+    CHECK(state.find("a")->weight == static_cast<uint32_t>(std::stoul(weight)));
+  }
+}
