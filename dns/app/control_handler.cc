@@ -19,9 +19,9 @@ namespace {
 
 using control::Json;
 
-Json failure(std::string message, std::vector<std::string> errors = {}) {
+Json failure(std::string message, const Errors& errors = {}) {
   Json reply = {{"ok", false}, {"error", std::move(message)}};
-  if (!errors.empty()) reply["errors"] = std::move(errors);
+  if (!errors.empty()) reply["errors"] = texts(errors);
   return reply;
 }
 
@@ -362,12 +362,14 @@ void ControlHandler::validateReloadZone(const Json& request) const {
 void ControlHandler::reload(const Json&, control::Reply reply) {
   // Zones are checked as one set (a name may only live in one zone), so every file is read
   // again; the reply comes once the new data serves, or with the errors and the old data kept.
-  d_reloader.request([reply = std::move(reply)](const Reloader::Result& result) {
-    if (!result.ok) return reply(failure("reload failed; still serving the previous zones", result.errors));
+  d_reloader.request([reply = std::move(reply)](const zone::ZoneSetLoad& result) {
+    if (!result.zones.ok())
+      return reply(
+          failure("reload failed; still serving the previous zones", result.zones.errors()));
     Json zones = Json::array();
-    for (const auto& z : result.zones->zones()) zones.push_back(describeZone(*z));
+    for (const auto& z : (*result.zones)->zones()) zones.push_back(describeZone(*z));
     Json body = {{"reloaded", std::move(zones)}};
-    if (!result.warnings.empty()) body["warnings"] = result.warnings;
+    if (!result.warnings.empty()) body["warnings"] = texts(result.warnings);
     reply(std::move(body));
   });
 }
@@ -400,10 +402,12 @@ std::map<std::string, std::set<std::string>> contents(const zone::ZoneSet& zones
 
 void ControlHandler::check(control::Reply reply) {
   std::shared_ptr<const zone::ZoneSet> serving = d_publisher.catalog()->zones;
-  d_reloader.check([reply = std::move(reply), serving](const Reloader::Result& result) {
-    if (!result.ok) return reply(failure("the files have errors; a reload would fail", result.errors));
+  d_reloader.check([reply = std::move(reply), serving](const zone::ZoneSetLoad& result) {
+    if (!result.zones.ok())
+      return reply(failure("the files have errors; a reload would fail", result.zones.errors()));
+    const zone::ZoneSet& loaded = **result.zones;
     const auto before = contents(*serving);
-    const auto after = contents(*result.zones);
+    const auto after = contents(loaded);
     Json changes = Json::array();
     std::set<std::string> zones;
     for (const auto& [zone, lines] : before) zones.insert(zone);
@@ -418,8 +422,8 @@ void ControlHandler::check(control::Reply reply) {
         if (!new_lines.count(line)) changes.push_back({{"zone", zone}, {"change", "-"}, {"record", line}});
     }
     Json reply_body = {{"would_serve", Json::array()}, {"changes", std::move(changes)}};
-    for (const auto& z : result.zones->zones()) reply_body["would_serve"].push_back(describeZone(*z));
-    if (!result.warnings.empty()) reply_body["warnings"] = result.warnings;
+    for (const auto& z : loaded.zones()) reply_body["would_serve"].push_back(describeZone(*z));
+    if (!result.warnings.empty()) reply_body["warnings"] = texts(result.warnings);
     reply_body["summary"] = reply_body["changes"].empty() ? "no changes" : std::to_string(reply_body["changes"].size()) + " changed lines";
     reply(std::move(reply_body));
   });

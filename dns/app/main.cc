@@ -191,18 +191,18 @@ int run(int argc, char** argv) {
   setUpLogging(command_line.log_level.value_or(spdlog::level::info));
   const bool check = command_line.check;
   // --check reports plainly, one line per problem; the daemon reports through the log.
-  auto report = [check](const std::vector<std::string>& errors) {
-    for (const std::string& line : errors) {
+  auto report = [check](const Errors& errors) {
+    for (const Error& error : errors) {
       if (check)
-        std::cerr << line << "\n";
+        std::cerr << error.text() << "\n";
       else
-        spdlog::error("{}", line);
+        spdlog::error("{}", error.text());
     }
   };
 
   ConfigLoad config = resolveConfig(command_line);
   if (!config.ok()) {
-    report(texts(config.errors()));
+    report(config.errors());
     if (!check) spdlog::error("cannot start: bad configuration");
     return kFailure;
   }
@@ -210,26 +210,25 @@ int run(int argc, char** argv) {
 
   zone::ZoneSetLoad zones = zone::loadZoneSet(config->zones);
   // Warnings never stop a load; --check prints them with a prefix so scripts can tell them apart.
-  for (const std::string& line : zones.warnings) {
+  for (const Error& warning : zones.warnings) {
     if (check)
-      std::cerr << "warning: " << line << "\n";
+      std::cerr << "warning: " << warning.text() << "\n";
     else
-      spdlog::warn("{}", line);
+      spdlog::warn("{}", warning.text());
   }
-  if (!zones.errors.empty() || !zones.zones) {
-    if (zones.errors.empty()) zones.errors.push_back("no zones loaded");
-    report(zones.errors);
+  if (!zones.zones.ok()) {
+    report(zones.zones.errors());
     if (!check) spdlog::error("cannot start: zone errors");
     return kFailure;
   }
 
+  std::shared_ptr<const zone::ZoneSet> loaded = std::move(zones.zones).value();
   if (check) {
-    for (const auto& zone : zones.zones->zones())
-      std::cout << "OK: " << describeZone(*zone) << "\n";
+    for (const auto& zone : loaded->zones()) std::cout << "OK: " << describeZone(*zone) << "\n";
     return kOk;
   }
-  for (const auto& zone : zones.zones->zones()) spdlog::info("zone {}", describeZone(*zone));
-  return serve(command_line, *config, std::move(zones.zones));
+  for (const auto& zone : loaded->zones()) spdlog::info("zone {}", describeZone(*zone));
+  return serve(command_line, *config, std::move(loaded));
 }
 
 }  // namespace

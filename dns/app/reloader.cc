@@ -36,9 +36,7 @@ void Reloader::check(Done done) {
   job->self = this;
   job->work.data = job.get();
   if (uv_queue_work(d_loop, &job->work, load, checked) != 0) {
-    Result failed;
-    failed.errors.push_back("cannot start loading");
-    job->waiters.front()(failed);
+    job->waiters.front()({rrdns::error("cannot start loading"), {}});
     return;
   }
   job.release();  // owned by the work request until checked()
@@ -47,19 +45,14 @@ void Reloader::check(Done done) {
 void Reloader::checked(uv_work_t* work, int) {
   std::unique_ptr<Job> job(static_cast<Job*>(work->data));
   if (job->self->d_shut_down) return;
-  const Result result = resultOf(*job);
-  for (auto& waiter : job->waiters) waiter(result);
+  const zone::ZoneSetLoad outcome = outcomeOf(*job);
+  for (auto& waiter : job->waiters) waiter(outcome);
 }
 
-Reloader::Result Reloader::resultOf(const Job& job) {
-  Result result;
-  result.errors = texts(job.config.errors());
-  result.errors.insert(result.errors.end(), job.zones.errors.begin(), job.zones.errors.end());
-  if (result.errors.empty() && !job.zones.zones) result.errors.push_back("no zones loaded");
-  result.warnings = job.zones.warnings;
-  result.ok = result.errors.empty();
-  if (result.ok) result.zones = job.zones.zones;
-  return result;
+// The zones are only loaded with a good config.
+zone::ZoneSetLoad Reloader::outcomeOf(const Job& job) {
+  if (!job.config.ok()) return {job.config.errors(), {}};
+  return job.zones;
 }
 
 void Reloader::shutdown() {
@@ -77,8 +70,8 @@ void Reloader::begin() {
   int rc = uv_queue_work(d_loop, &d_job->work, load, loaded);
   if (rc != 0) {
     spdlog::error("reload failed, still serving the previous zones: {}", uv_strerror(rc));
-    Result failed;
-    failed.errors.push_back(std::string("cannot start loading: ") + uv_strerror(rc));
+    const zone::ZoneSetLoad failed{
+        rrdns::error(std::string("cannot start loading: ") + uv_strerror(rc)), {}};
     for (auto& waiter : d_job->waiters) waiter(failed);
     ++d_failed;
     d_job.reset();
@@ -104,35 +97,33 @@ void Reloader::loaded(uv_work_t* work, int) {
   Reloader* self = job->self;
   std::unique_ptr<Job> done = std::move(self->d_job);
   if (self->d_shut_down) return;
-  Result result = resultOf(*done);
+  zone::ZoneSetLoad outcome = outcomeOf(*done);
   try {
-    self->apply(*done);
+    self->apply(*done, outcome);
   } catch (const std::exception& e) {
     spdlog::error("reload failed, still serving the previous zones: {}", e.what());
-    result = Result{false, {std::string("reload: ") + e.what()}, {}, nullptr};
+    outcome = {rrdns::error(std::string("reload: ") + e.what()), {}};
   }
-  ++(result.ok ? self->d_succeeded : self->d_failed);
+  ++(outcome.zones.ok() ? self->d_succeeded : self->d_failed);
   // Waiters hear only now, after the new zones were handed to the workers: a reply of "ok"
   // means the new data serves.
-  for (auto& waiter : done->waiters) waiter(result);
+  for (auto& waiter : done->waiters) waiter(outcome);
   if (self->d_again) {
     self->d_again = false;
     self->begin();
   }
 }
 
-void Reloader::apply(Job& job) {
-  for (const std::string& line : job.zones.warnings) spdlog::warn("{}", line);
-  std::vector<std::string> errors = texts(job.config.errors());
-  errors.insert(errors.end(), job.zones.errors.begin(), job.zones.errors.end());
-  if (errors.empty() && !job.zones.zones) errors.push_back("no zones loaded");
-  if (!errors.empty()) {
-    for (const std::string& line : errors) spdlog::error("{}", line);
+// `outcome` is outcomeOf(job).
+void Reloader::apply(const Job& job, const zone::ZoneSetLoad& outcome) {
+  for (const Error& warning : outcome.warnings) spdlog::warn("{}", warning.text());
+  if (!outcome.zones.ok()) {
+    for (const Error& error : outcome.zones.errors()) spdlog::error("{}", error.text());
     spdlog::error("reload failed, still serving the previous zones");
     return;
   }
 
-  Config& fresh = *job.config;
+  const Config& fresh = *job.config;
   warnAboutRestartOnlyChanges(fresh);
   if (fresh.log_level != d_running.log_level) {
     spdlog::set_level(fresh.log_level);
@@ -140,9 +131,10 @@ void Reloader::apply(Job& job) {
   }
   d_running.zones = fresh.zones;
 
-  d_publisher.publish(job.zones.zones);
-  for (const auto& zone : job.zones.zones->zones()) spdlog::info("zone {}", describeZone(*zone));
-  spdlog::info("reload done: serving {}", quantity(job.zones.zones->zones().size(), "zone"));
+  const auto& zones = *outcome.zones;
+  d_publisher.publish(zones);
+  for (const auto& zone : zones->zones()) spdlog::info("zone {}", describeZone(*zone));
+  spdlog::info("reload done: serving {}", quantity(zones->zones().size(), "zone"));
 }
 
 void Reloader::warnAboutRestartOnlyChanges(const Config& fresh) const {

@@ -26,13 +26,9 @@ class Reloader {
   Reloader(const Reloader&) = delete;
   Reloader& operator=(const Reloader&) = delete;
 
-  struct Result {
-    bool ok = false;
-    std::vector<std::string> errors;             // file:line: key: message, one per line
-    std::vector<std::string> warnings;           // the same form; they never fail a load
-    std::shared_ptr<const zone::ZoneSet> zones;  // what was loaded (null on errors)
-  };
-  using Done = std::function<void(const Result&)>;
+  // Hears what a load gave: the zones and their warnings, or the errors of the config or of the
+  // zone files.
+  using Done = std::function<void(const zone::ZoneSetLoad&)>;
 
   // Starts a reload, or, while one is running, makes it run once more when that one ends (so the
   // files are re-read after the latest request, however many came in the meantime). `done`, if
@@ -56,7 +52,7 @@ class Reloader {
     bool apply = true;
     std::vector<Done> waiters;
     ConfigLoad config = rrdns::error("not loaded yet");  // load() sets it
-    zone::ZoneSetLoad zones;
+    zone::ZoneSetLoad zones{rrdns::error("not loaded yet"), {}};  // load() sets it
   };
 
   static void load(uv_work_t* work);
@@ -64,8 +60,8 @@ class Reloader {
   void begin();
   bool queue(std::unique_ptr<Job> job);
   static void checked(uv_work_t* work, int status);
-  static Result resultOf(const Job& job);
-  void apply(Job& job);
+  static zone::ZoneSetLoad outcomeOf(const Job& job);
+  void apply(const Job& job, const zone::ZoneSetLoad& outcome);
   void warnAboutRestartOnlyChanges(const Config& fresh) const;
 
   uv_loop_t* d_loop;

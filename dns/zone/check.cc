@@ -88,22 +88,22 @@ void checkZone(const Zone& zone, std::vector<ZoneFinding>& errors,
 void applyZoneChecks(ZoneLoad& load, const std::string& path, const LineOf& line_of) {
   if (!load.zone) return;
   std::vector<ZoneFinding> errors, warnings;
-  checkZone(*load.zone, errors, warnings);
-  auto where = [&](const ZoneFinding& finding) {
+  checkZone(**load.zone, errors, warnings);
+  auto where = [&](ZoneFinding& finding) {
     const uint64_t line = line_of ? line_of(finding.owner) : 0;
-    return path + (line ? ":" + std::to_string(line) : "") + ": " + finding.message;
+    return errorAt(path, static_cast<uint32_t>(line), "", std::move(finding.message));
   };
-  size_t kept = 0;
+  Errors found;
   for (auto& finding : errors) {
-    if (kept++ == kMaxErrors) {
-      load.errors.push_back(path + ": more than " + std::to_string(kMaxErrors) +
-                            " errors; stopping here");
+    if (found.size() == kMaxErrors) {
+      found.push_back(errorAt(
+          path, 0, "", "more than " + std::to_string(kMaxErrors) + " errors; stopping here"));
       break;
     }
-    load.errors.push_back(where(finding));
+    found.push_back(where(finding));
   }
   for (auto& finding : warnings) load.warnings.push_back(where(finding));
-  if (!load.errors.empty()) load.zone = nullptr;
+  if (!found.empty()) load.zone = std::move(found);
 }
 
 }  // namespace rrdns::zone

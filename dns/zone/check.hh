@@ -27,8 +27,9 @@ void checkZone(const Zone& zone, std::vector<ZoneFinding>& errors,
 // The line a name's records start at in the file, or 0 when unknown.
 using LineOf = std::function<uint64_t(std::string_view owner)>;
 
-// Runs checkZone() on a loaded zone and files its findings as "PATH:LINE: message" (or
-// "PATH: message") in `load`; a zone with errors is dropped, as every failed load returns none.
+// Runs checkZone() on a loaded zone and files its findings in `load` as Errors at PATH and the
+// line `line_of` gives (none when it is 0); a zone with errors is dropped, as every failed load
+// returns none.
 void applyZoneChecks(ZoneLoad& load, const std::string& path, const LineOf& line_of = {});
 
 }  // namespace rrdns::zone

@@ -20,12 +20,17 @@ std::string sourceOf(const ZoneSet& set, const std::string& apex) {
   return {};
 }
 
-void addZone(ZoneSet& set, std::shared_ptr<Zone> zone, std::vector<std::string>& errors) {
+// Adds `zone` to `set`, or says in `errors` which file has its apex already.
+void addZone(ZoneSet& set, std::shared_ptr<Zone> zone, Errors& errors) {
   const std::string apex = zone->apex();
   const std::string source = zone->source();
   const std::string first = sourceOf(set, apex);
-  if (Result<void> added = set.add(std::move(zone)); !added.ok())
-    errors.push_back(source + ": " + added.error().text() + " (also in " + first + ")");
+  if (Result<void> added = set.add(std::move(zone)); !added.ok()) {
+    Error error = added.error();
+    error.file = source;
+    error.message += " (also in " + first + ")";
+    errors.push_back(std::move(error));
+  }
 }
 
 }  // namespace
@@ -38,22 +43,24 @@ ZoneLoad loadZoneFile(const std::string& path) {
 }
 
 ZoneSetLoad loadZoneSet(const std::vector<std::string>& paths) {
-  ZoneSetLoad result;
+  Errors errors, warnings;
   try {
     auto set = std::make_shared<ZoneSet>();
     for (const auto& path : paths) {
       ZoneLoad load = loadZoneFile(path);
-      result.errors.insert(result.errors.end(), load.errors.begin(), load.errors.end());
-      result.warnings.insert(result.warnings.end(), load.warnings.begin(), load.warnings.end());
-      if (load.zone) addZone(*set, std::move(load.zone), result.errors);
+      warnings.insert(warnings.end(), load.warnings.begin(), load.warnings.end());
+      if (load.zone)
+        addZone(*set, std::move(load.zone).value(), errors);
+      else
+        errors.insert(errors.end(), load.zone.errors().begin(), load.zone.errors().end());
     }
     set->assignRotationSlots();
-    if (result.errors.empty()) result.zones = std::move(set);
+    if (errors.empty())
+      return {std::shared_ptr<const ZoneSet>(std::move(set)), std::move(warnings)};
   } catch (const std::exception& e) {
-    result.zones = nullptr;
-    result.errors.push_back(std::string("cannot load zones: ") + e.what());
+    errors.push_back(error(std::string("cannot load zones: ") + e.what()));
   }
-  return result;
+  return {std::move(errors), std::move(warnings)};
 }
 
 }  // namespace rrdns::zone

@@ -1,23 +1,24 @@
 // loader.hh -- reading zone files into the zone model.
 //
-// Every error is one line "FILE:LINE: KEY: what is wrong" (LINE and KEY where known), ready to
-// print. Loading never throws; a failed load returns no zone and leaves whatever was serving.
-// Warnings have the same form; they never fail a load (a TTL mismatch inside an RRset, a
-// duplicate record, data hidden below a zone cut), as in Knot.
+// Every error is an rrdns::Error with its file, and its line and key where they are known: it
+// prints as the one line "FILE:LINE: KEY: what is wrong". Loading never throws; a failed load
+// returns no zone and leaves whatever was serving. Warnings are Errors too, but they never fail
+// a load (a TTL mismatch inside an RRset, a duplicate record, data hidden below a zone cut), as
+// in Knot.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "dns/base/result.hh"
 #include "dns/zone/zone.hh"
 
 namespace rrdns::zone {
 
 struct ZoneLoad {
-  std::shared_ptr<Zone> zone;         // null when errors is not empty
-  std::vector<std::string> errors;    // "file:line: key: message"
-  std::vector<std::string> warnings;  // same form; the zone still loads
+  Result<std::shared_ptr<Zone>> zone;  // the zone, or every error that kept it from loading
+  Errors warnings;                     // whether or not it loaded
 };
 
 // A TOML zone (format documented in README.md, example in zones/rr.test.toml).
@@ -30,19 +31,18 @@ ZoneLoad loadTomlZone(const std::string& path);
 ZoneLoad loadMasterFile(const std::string& path, std::string origin_hint = "");
 
 // Reads the records of an RFC 1035 file into `builder`, with the builder's apex as origin (a
-// TOML zone's `file = "..."`: static records under pools and extra records). Error and warning
-// lines are appended; the zone checks run later, on the whole zone.
-void readMasterFileInto(const std::string& path, ZoneBuilder& builder,
-                        std::vector<std::string>& errors, std::vector<std::string>& warnings);
+// TOML zone's `file = "..."`: static records under pools and extra records). Returns its errors
+// and appends its warnings; the zone checks run later, on the whole zone.
+Result<void> readMasterFileInto(const std::string& path, ZoneBuilder& builder, Errors& warnings);
 
 // Picks the loader by file name: *.toml is TOML; anything else is an RFC 1035 master file.
 // Either way the zone checks of check.hh run on the result.
 ZoneLoad loadZoneFile(const std::string& path);
 
 struct ZoneSetLoad {
-  std::shared_ptr<const ZoneSet> zones;  // null when errors is not empty
-  std::vector<std::string> errors;
-  std::vector<std::string> warnings;  // of every file; they do not stop the set loading
+  // The set, or the errors of every file (the reloader puts the config's errors here too).
+  Result<std::shared_ptr<const ZoneSet>> zones;
+  Errors warnings;  // of every file; they do not stop the set loading
 };
 
 // Loads every file; the set is only returned when all of them load. Rotation slots are assigned.

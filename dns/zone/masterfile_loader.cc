@@ -3,7 +3,7 @@
 // libzscanner does the whole presentation syntax ($ORIGIN, $TTL, $INCLUDE, every type Knot
 // knows, RFC 3597 unknown types) and hands over each record in uncompressed wire form. What is
 // left here: choosing the apex, lower-casing the names our answer code compares byte for byte,
-// and turning scanner and ZoneBuilder complaints into "FILE:LINE: message" lines. Includes are
+// and turning scanner and ZoneBuilder complaints into Errors at their file and line. Includes are
 // parsed by a nested scanner that libzscanner creates with our callbacks, so the scanner a
 // callback gets always knows the file and line the record came from.
 // The libzscanner headers have no extern "C" guards of their own.
@@ -97,30 +97,30 @@ class MasterFileReader {
       : d_path(path), d_hint(std::move(origin_hint)) {}
 
   // Records go into `target` (another loader's zone) rather than a zone of this file's own.
-  void readInto(ZoneBuilder& target, std::vector<std::string>& errors,
-                std::vector<std::string>& warnings) {
+  Result<void> readInto(ZoneBuilder& target, Errors& warnings) {
     d_builder = &target;
     d_hint = wire::nameToText(target.apex());
     readFile();
-    errors.insert(errors.end(), d_errors.begin(), d_errors.end());
     warnings.insert(warnings.end(), d_warnings.begin(), d_warnings.end());
+    return std::move(d_errors);
   }
 
   ZoneLoad read() {
     readFile();
+    std::shared_ptr<Zone> zone;
     if (d_errors.empty() && d_builder) {  // d_builder is d_own here
-      std::vector<std::string> zone_errors;
-      auto zone = d_builder->finish(zone_errors);
-      for (const auto& message : zone_errors) reportFile(message);
-      if (d_errors.empty()) d_load.zone = std::move(zone);
+      Result<std::shared_ptr<Zone>> finished = d_builder->finish();
+      if (finished) zone = std::move(finished).value();
+      for (const Error& error : finished.errors()) reportFile(error.message);
     }
-    d_load.errors = std::move(d_errors);
-    d_load.warnings = std::move(d_warnings);
-    applyZoneChecks(d_load, d_path, [this](std::string_view owner) -> uint64_t {
+    ZoneLoad load{d_errors.empty() ? Result<std::shared_ptr<Zone>>(std::move(zone))
+                                   : Result<std::shared_ptr<Zone>>(std::move(d_errors)),
+                  std::move(d_warnings)};
+    applyZoneChecks(load, d_path, [this](std::string_view owner) -> uint64_t {
       auto it = d_ns_lines.find(owner);
       return it == d_ns_lines.end() ? 0 : it->second;
     });
-    return std::move(d_load);
+    return load;
   }
 
  private:
@@ -196,15 +196,16 @@ class MasterFileReader {
     std::string rdata(reinterpret_cast<const char*>(s->r_data), s->r_data_length);
     lowerRdataNames(s->r_type, rdata);
     if (s->r_type == wire::type::NS) d_ns_lines.try_emplace(owner, s->line_counter);
-    std::string warning;
-    std::string message = d_builder->add(owner, s->r_type, s->r_ttl, std::move(rdata), &warning);
-    if (!message.empty()) {
+    std::optional<Error> warning;
+    Result<void> added = d_builder->add(owner, s->r_type, s->r_ttl, std::move(rdata), &warning);
+    if (!added) {
+      std::string& message = added.errors().front().message;
       if (d_origin_source != "$ORIGIN" && message.find("outside the zone") != std::string::npos)
         message += " (the origin comes from " + d_origin_source +
                    "; start the file with $ORIGIN to name the zone)";
-      return report(s, message);
+      return report(s, std::move(message));
     }
-    if (!warning.empty()) d_warnings.push_back(where(s) + warning);
+    if (warning) d_warnings.push_back(at(s, std::move(warning->message)));
   }
 
   void error(zs_scanner_t* s) {
@@ -220,30 +221,32 @@ class MasterFileReader {
     else if (s->error.code == ZS_UNPROCESSED_INCLUDE || s->error.code == ZS_UNOPENED_INCLUDE ||
              s->error.code == ZS_FILE_OPEN || s->error.code == ZS_FILE_ACCESS)
       message += std::string(" ($INCLUDE ") + s->include_filename + ")";
-    report(s, message);
+    report(s, std::move(message));
   }
 
-  std::string where(const zs_scanner_t* s) const {
-    return std::string(s->file.name ? s->file.name : d_path.c_str()) + ":" +
-           std::to_string(s->line_counter) + ": ";
+  // At the line the scanner is on, in the file it reads (an $INCLUDEd one, or this one).
+  Error at(const zs_scanner_t* s, std::string message) const {
+    return errorAt(s->file.name ? s->file.name : d_path, static_cast<uint32_t>(s->line_counter), "",
+                   std::move(message));
   }
 
-  void report(zs_scanner_t* s, const std::string& message) {
+  void report(zs_scanner_t* s, std::string message) {
     if (d_stopped) {
       s->state = ZS_STATE_STOP;
       return;
     }
     if (d_errors.size() == kMaxErrors) {
-      d_errors.push_back(d_path + ": more than " + std::to_string(kMaxErrors) +
-                         " errors; stopping here");
+      reportFile("more than " + std::to_string(kMaxErrors) + " errors; stopping here");
       d_stopped = true;
       s->state = ZS_STATE_STOP;
       return;
     }
-    d_errors.push_back(where(s) + message);
+    d_errors.push_back(at(s, std::move(message)));
   }
 
-  void reportFile(const std::string& message) { d_errors.push_back(d_path + ": " + message); }
+  void reportFile(std::string message) {
+    d_errors.push_back(errorAt(d_path, 0, "", std::move(message)));
+  }
 
   const std::string& d_path;
   std::string d_hint;
@@ -252,20 +255,18 @@ class MasterFileReader {
   ZoneBuilder* d_builder = nullptr;  // d_own, or the including zone's builder
   // First line of each NS RRset: the zone checks report missing glue there.
   std::unordered_map<std::string, uint64_t, NameHash, std::equal_to<>> d_ns_lines;
-  std::vector<std::string> d_errors;
-  std::vector<std::string> d_warnings;
-  ZoneLoad d_load;
+  Errors d_errors;
+  Errors d_warnings;
   bool d_stopped = false;
 };
 
 }  // namespace
 
-void readMasterFileInto(const std::string& path, ZoneBuilder& builder,
-                        std::vector<std::string>& errors, std::vector<std::string>& warnings) {
+Result<void> readMasterFileInto(const std::string& path, ZoneBuilder& builder, Errors& warnings) {
   try {
-    MasterFileReader(path, "").readInto(builder, errors, warnings);
+    return MasterFileReader(path, "").readInto(builder, warnings);
   } catch (const std::exception& e) {
-    errors.push_back(path + ": cannot load: " + e.what());
+    return errorAt(path, 0, "", std::string("cannot load: ") + e.what());
   }
 }
 
@@ -273,7 +274,7 @@ ZoneLoad loadMasterFile(const std::string& path, std::string origin_hint) {
   try {
     return MasterFileReader(path, std::move(origin_hint)).read();
   } catch (const std::exception& e) {
-    return ZoneLoad{nullptr, {path + ": cannot load: " + e.what()}, {}};
+    return ZoneLoad{errorAt(path, 0, "", std::string("cannot load: ") + e.what()), {}};
   }
 }
 

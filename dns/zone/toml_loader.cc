@@ -75,17 +75,14 @@ class TomlZoneReader : private TomlReporter {
   explicit TomlZoneReader(const std::string& path) : TomlReporter(path) {}
 
   ZoneLoad read() {
-    ZoneLoad load;
     try {
       readDocument();
     } catch (const TooManyErrors&) {
-      appendUncounted(path() + ": more than " + std::to_string(kMaxErrors) +
-                      " errors; stopping here");
+      appendUncounted(errorAt(
+          path(), 0, "", "more than " + std::to_string(kMaxErrors) + " errors; stopping here"));
     }
-    if (errorCount() == 0) load.zone = std::move(d_zone);
-    load.errors = texts(takeErrors());
-    load.warnings = std::move(d_warnings);
-    return load;
+    if (errorCount() != 0) return {takeErrors(), std::move(d_warnings)};
+    return {std::move(d_zone), std::move(d_warnings)};
   }
 
  private:
@@ -111,9 +108,9 @@ class TomlZoneReader : private TomlReporter {
     if (const auto* pools = root.get("pools"))
       readPools(*pools, d_origin, d_zone_ttl, *d_builder, *this);
 
-    std::vector<std::string> zone_errors;
-    d_zone = d_builder->finish(zone_errors);
-    for (const auto& message : zone_errors) reportFile(message);
+    Result<std::shared_ptr<Zone>> finished = d_builder->finish();
+    if (finished) d_zone = std::move(finished).value();
+    for (const Error& refused : finished.errors()) reportFile(refused.message);
   }
 
   // file = "static.zone": an RFC 1035 file with the zone's static records, relative to this
@@ -129,10 +126,9 @@ class TomlZoneReader : private TomlReporter {
                                  : (std::filesystem::path(path()).parent_path() / relative)
                                        .lexically_normal()
                                        .string();
-    std::vector<std::string> errors;
-    readMasterFileInto(file, *d_builder, errors, d_warnings);
-    // Already "FILE:LINE: message" lines of the included file.
-    for (auto& error : errors) appendUncounted(std::move(error));
+    Result<void> read = readMasterFileInto(file, *d_builder, d_warnings);
+    // At their place in the included file already.
+    for (Error& error : read.errors()) appendUncounted(std::move(error));
     return true;
   }
 
@@ -161,11 +157,12 @@ class TomlZoneReader : private TomlReporter {
     uint32_t ttl = d_zone_ttl;
     if (readSoaTable(node, rdata, ttl))
       return addRecord(d_origin, type::SOA, ttl, rdata, *node, "soa");
-    // A stand-in so finish() still checks the rest of the zone; the errors reported discard it.
+    // A stand-in so finish() still checks the rest of the zone; the errors reported discard it
+    // (and when add() refuses it, an SOA from the static file is there already).
     // Written out rather than through encodeSOA, where a contact of "@" reads as a mailbox and
     // fails, which left a SOA too short for finish() to read its serial from.
     std::string placeholder = d_origin + d_origin + std::string(20, '\0');
-    d_builder->add(d_origin, type::SOA, d_zone_ttl, std::move(placeholder));
+    (void)d_builder->add(d_origin, type::SOA, d_zone_ttl, std::move(placeholder));
   }
 
   bool readSoaTable(const toml::node* node, std::string& rdata, uint32_t& ttl) {
@@ -328,8 +325,8 @@ class TomlZoneReader : private TomlReporter {
 
   void addRecord(std::string_view owner, uint16_t rtype, uint32_t ttl, std::string rdata,
                  const toml::node& at, std::string_view path) {
-    const std::string error = d_builder->add(owner, rtype, ttl, std::move(rdata));
-    if (!error.empty()) report(at, path, error);
+    if (Result<void> added = d_builder->add(owner, rtype, ttl, std::move(rdata)); !added)
+      report(at, path, added.error().message);
   }
 
   // --- structured records ---
@@ -416,7 +413,7 @@ class TomlZoneReader : private TomlReporter {
 
   std::string d_origin;  // wire form
   uint32_t d_zone_ttl = kDefaultTtl;
-  std::vector<std::string> d_warnings;  // from an included RFC 1035 file
+  Errors d_warnings;  // from an included RFC 1035 file
   std::optional<ZoneBuilder> d_builder;
   std::shared_ptr<Zone> d_zone;
 };
@@ -427,7 +424,7 @@ ZoneLoad loadTomlZone(const std::string& path) {
   try {
     return TomlZoneReader(path).read();
   } catch (const std::exception& e) {
-    return ZoneLoad{nullptr, {path + ": cannot load: " + e.what()}};
+    return ZoneLoad{errorAt(path, 0, "", std::string("cannot load: ") + e.what()), {}};
   }
 }
 

@@ -144,8 +144,8 @@ class PoolReader {
 
     d_r.sortByLineSince(errors_before);
     if (d_r.errorCount() != errors_before) return;
-    const std::string error = d_builder.addPool(std::move(pool));
-    if (!error.empty()) d_r.report(*table, path, error);
+    if (Result<void> added = d_builder.addPool(std::move(pool)); !added)
+      d_r.report(*table, path, added.error().message);
   }
 
   void readOwners(const toml::table& pool, const std::string& path,

@@ -66,10 +66,9 @@ class TomlReporter {
     report(at.source().begin.line, key, message);
   }
   void reportFile(std::string_view message) { report(0, "", message); }
-  // Appends a line that does not count towards kMaxErrors (the "stopping here" note).
-  void appendUncounted(std::string message) {
-    d_errors.push_back(rrdns::error(std::move(message)));
-  }
+  // Appends an error that does not count towards kMaxErrors (the "stopping here" note, the
+  // errors of an included file).
+  void appendUncounted(Error error) { d_errors.push_back(std::move(error)); }
   // Puts the errors reported since errorCount() was `mark` in line order, for readers that must
   // check things in another order than they are written (a pool's members need its check), or
   // that read the keys of a table in toml++'s order (by name) rather than the file's.

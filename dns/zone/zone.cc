@@ -62,19 +62,20 @@ ZoneBuilder::ZoneBuilder(std::string apex, std::string source) : d_zone(std::mak
   d_zone->d_source = std::move(source);
 }
 
-std::string ZoneBuilder::add(std::string_view owner, uint16_t rtype, uint32_t ttl,
-                             std::string rdata, std::string* warning) {
+Result<void> ZoneBuilder::add(std::string_view owner, uint16_t rtype, uint32_t ttl,
+                              std::string rdata, std::optional<Error>* warning) {
   const std::string& apex = d_zone->d_apex;
   if (!wire::isSubdomainOf(owner, apex))
-    return "'" + wire::nameToText(owner) + "' is outside the zone " + wire::nameToText(apex);
+    return error("'" + wire::nameToText(owner) + "' is outside the zone " + wire::nameToText(apex));
   if (rtype == type::SOA && owner != apex)
-    return "SOA must be at the zone apex " + wire::nameToText(apex);
+    return error("SOA must be at the zone apex " + wire::nameToText(apex));
   if (rtype == type::OPT || rtype == type::ANY || rtype == type::AXFR || rtype == type::IXFR)
-    return "type " + wire::typeName(rtype) + " cannot be stored in a zone";
-  if (ttl > 0x7FFFFFFF) return "TTL " + std::to_string(ttl) + " is above 2^31-1 (RFC 2181 8)";
+    return error("type " + wire::typeName(rtype) + " cannot be stored in a zone");
+  if (ttl > 0x7FFFFFFF)
+    return error("TTL " + std::to_string(ttl) + " is above 2^31-1 (RFC 2181 8)");
   if (!rdataWellFormed(rtype, rdata))
-    return "the RDATA of this " + wire::typeName(rtype) + " record does not have the form " +
-           wire::typeName(rtype) + " requires (RFC 1035 3.3; check a \\# RFC 3597 form)";
+    return error("the RDATA of this " + wire::typeName(rtype) + " record does not have the form " +
+                 wire::typeName(rtype) + " requires (RFC 1035 3.3; check a \\# RFC 3597 form)");
 
   auto [it, inserted] = d_zone->d_nodes.try_emplace(std::string(owner));
   Node& node = it->second;
@@ -83,9 +84,9 @@ std::string ZoneBuilder::add(std::string_view owner, uint16_t rtype, uint32_t tt
     const bool has_cname = node.find(type::CNAME) != nullptr;
     const bool is_cname = rtype == type::CNAME;
     if ((is_cname && !node.rrsets.empty() && !has_cname) || (!is_cname && has_cname))
-      return "'" + wire::nameToText(owner) +
-             "' has a CNAME and other data; a CNAME must be alone (RFC 1034 3.6.2): keep either "
-             "the CNAME or the other records";
+      return error("'" + wire::nameToText(owner) +
+                   "' has a CNAME and other data; a CNAME must be alone (RFC 1034 3.6.2): keep "
+                   "either the CNAME or the other records");
   }
   auto rrset = std::find_if(node.rrsets.begin(), node.rrsets.end(),
                             [&](const RRset& r) { return r.type == rtype; });
@@ -93,48 +94,49 @@ std::string ZoneBuilder::add(std::string_view owner, uint16_t rtype, uint32_t tt
     node.rrsets.push_back(RRset{rtype, ttl, {}, kNoRotation});
     rrset = node.rrsets.end() - 1;
   } else {
-    if (rtype == type::SOA) return "a zone has exactly one SOA record";
+    if (rtype == type::SOA) return error("a zone has exactly one SOA record");
     if (rtype == type::CNAME)
-      return "'" + wire::nameToText(owner) + "' has more than one CNAME (RFC 2181 10.1)";
+      return error("'" + wire::nameToText(owner) + "' has more than one CNAME (RFC 2181 10.1)");
     if (rrset->ttl != ttl && !warning)
-      return "TTL " + std::to_string(ttl) + " differs from " + std::to_string(rrset->ttl) +
-             " of the other " + wire::typeName(rtype) + " records at '" + wire::nameToText(owner) +
-             "' (RFC 2181 5.2)";
+      return error("TTL " + std::to_string(ttl) + " differs from " + std::to_string(rrset->ttl) +
+                   " of the other " + wire::typeName(rtype) + " records at '" +
+                   wire::nameToText(owner) + "' (RFC 2181 5.2)");
     // Duplicate records collapse into one, as in an RRset they are a set (RFC 2181 5).
     if (std::find(rrset->rdata.begin(), rrset->rdata.end(), rdata) != rrset->rdata.end()) {
       if (warning)
-        *warning = "duplicate " + wire::typeName(rtype) + " record at '" + wire::nameToText(owner) +
-                   "' is served once; delete the repeated line";
-      return {};
+        *warning = error("duplicate " + wire::typeName(rtype) + " record at '" +
+                         wire::nameToText(owner) + "' is served once; delete the repeated line");
+      return success();
     }
     if (rrset->ttl != ttl)
-      *warning = "TTL " + std::to_string(ttl) + " differs from " + std::to_string(rrset->ttl) +
-                 " of the other " + wire::typeName(rtype) + " records at '" +
-                 wire::nameToText(owner) + "'; the RRset is served with " +
-                 std::to_string(rrset->ttl) + " (RFC 2181 5.2); give its records one TTL";
+      *warning = error("TTL " + std::to_string(ttl) + " differs from " +
+                       std::to_string(rrset->ttl) + " of the other " + wire::typeName(rtype) +
+                       " records at '" + wire::nameToText(owner) + "'; the RRset is served with " +
+                       std::to_string(rrset->ttl) + " (RFC 2181 5.2); give its records one TTL");
   }
   rrset->rdata.push_back(std::move(rdata));
   ++d_zone->d_records;
-  return {};
+  return success();
 }
 
-std::string ZoneBuilder::addPool(Pool pool) {
+Result<void> ZoneBuilder::addPool(Pool pool) {
   Zone& z = *d_zone;
   if (pool.members.empty() && pool.discover.empty())
-    return "pool '" + pool.name + "' has no members";
+    return error("pool '" + pool.name + "' has no members");
   if (pool.members.size() > kMaxPoolMembers)
-    return "pool '" + pool.name + "' has " + std::to_string(pool.members.size()) +
-           " members; at most " + std::to_string(kMaxPoolMembers) + " are allowed";
-  if (pool.owners.empty()) return "pool '" + pool.name + "' answers no names";
+    return error("pool '" + pool.name + "' has " + std::to_string(pool.members.size()) +
+                 " members; at most " + std::to_string(kMaxPoolMembers) + " are allowed");
+  if (pool.owners.empty()) return error("pool '" + pool.name + "' answers no names");
   for (const auto& other : z.d_pools)
-    if (other->name == pool.name) return "pool '" + pool.name + "' is defined twice";
+    if (other->name == pool.name) return error("pool '" + pool.name + "' is defined twice");
   for (const auto& owner : pool.owners) {
     if (!wire::isSubdomainOf(owner, z.d_apex))
-      return "'" + wire::nameToText(owner) + "' is outside the zone " + wire::nameToText(z.d_apex);
+      return error("'" + wire::nameToText(owner) + "' is outside the zone " +
+                   wire::nameToText(z.d_apex));
     auto it = z.d_nodes.find(owner);
     if (it != z.d_nodes.end() && it->second.pool)
-      return "'" + wire::nameToText(owner) + "' is already answered by pool '" +
-             it->second.pool->name + "'";
+      return error("'" + wire::nameToText(owner) + "' is already answered by pool '" +
+                   it->second.pool->name + "'");
   }
   pool.zone = z.d_apex;
   auto stored = std::make_unique<Pool>(std::move(pool));
@@ -144,19 +146,19 @@ std::string ZoneBuilder::addPool(Pool pool) {
     it->second.pool = stored.get();
   }
   z.d_pools.push_back(std::move(stored));
-  return {};
+  return success();
 }
 
-std::shared_ptr<Zone> ZoneBuilder::finish(std::vector<std::string>& errors) {
+Result<std::shared_ptr<Zone>> ZoneBuilder::finish() {
   Zone& z = *d_zone;
-  const size_t errors_before = errors.size();
+  Errors errors;
   const std::string apex_text = wire::nameToText(z.d_apex);
 
   auto apex = z.d_nodes.find(z.d_apex);
   if (apex == z.d_nodes.end() || !apex->second.find(type::SOA)) {
-    errors.push_back("zone " + apex_text + " has no SOA record at its apex");
+    errors.push_back(error("zone " + apex_text + " has no SOA record at its apex"));
   } else if (!apex->second.find(type::NS)) {
-    errors.push_back("zone " + apex_text + " has no NS records at its apex");
+    errors.push_back(error("zone " + apex_text + " has no NS records at its apex"));
   }
 
   // Owners whose parent is below the apex: their ancestors may be missing. A view of a key
@@ -168,18 +170,20 @@ std::shared_ptr<Zone> ZoneBuilder::finish(std::vector<std::string>& errors) {
     z.indexNode(owner, node);
     if (wire::parentOf(owner).size() > z.d_apex.size()) deep.push_back(owner);
     if (node.find(type::CNAME) && node.rrsets.size() > 1)
-      errors.push_back("'" + wire::nameToText(owner) +
-                       "' has a CNAME and other data; a CNAME must be alone (RFC 1034 3.6.2)");
+      errors.push_back(error("'" + wire::nameToText(owner) +
+                             "' has a CNAME and other data; a CNAME must be alone (RFC 1034 "
+                             "3.6.2)"));
     if (owner == z.d_apex && node.find(type::CNAME))
-      errors.push_back("the zone apex " + apex_text + " cannot be a CNAME");
+      errors.push_back(error("the zone apex " + apex_text + " cannot be a CNAME"));
     if (node.pool && (node.find(type::A) || node.find(type::AAAA) || node.find(type::CNAME)))
-      errors.push_back("'" + wire::nameToText(owner) + "' is answered by pool '" +
-                       node.pool->name + "' and also has A, AAAA or CNAME records; keep one");
+      errors.push_back(error("'" + wire::nameToText(owner) + "' is answered by pool '" +
+                             node.pool->name +
+                             "' and also has A, AAAA or CNAME records; keep one"));
     if (node.pool && owner != z.d_apex && node.find(type::NS))
-      errors.push_back("'" + wire::nameToText(owner) + "' is answered by pool '" +
-                       node.pool->name + "' but is also a delegation (NS)");
+      errors.push_back(error("'" + wire::nameToText(owner) + "' is answered by pool '" +
+                             node.pool->name + "' but is also a delegation (NS)"));
   }
-  if (errors.size() != errors_before) return nullptr;
+  if (!errors.empty()) return errors;
 
   // Empty non-terminals: every ancestor up to the apex exists (RFC 4592 2.2.2).
   for (std::string_view name : deep) {

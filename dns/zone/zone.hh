@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -189,12 +190,13 @@ class ZoneBuilder {
   // the previous setting.
   bool refuseCnameConflicts(bool on) { return std::exchange(d_refuse_cname_conflicts, on); }
 
-  // Adds one record. Returns an empty string, or what is wrong with it (the caller adds the
-  // file:line). Without `warning`, a second record of an existing RRset must carry the same TTL
-  // and a duplicate record collapses silently. With it, both are set there as a warning instead
-  // (the RRset keeps its first TTL, as Knot and BIND do) and the record is kept.
-  std::string add(std::string_view owner, uint16_t rtype, uint32_t ttl, std::string rdata,
-                  std::string* warning = nullptr);
+  // Adds one record, or says what is wrong with it: an Error with only a message, to which the
+  // caller adds the file and line it knows. Without `warning`, a second record of an existing
+  // RRset must carry the same TTL and a duplicate record collapses silently. With it, both are
+  // set there as a warning instead (the RRset keeps its first TTL, as Knot and BIND do) and the
+  // record is kept; a warning has only a message as well.
+  Result<void> add(std::string_view owner, uint16_t rtype, uint32_t ttl, std::string rdata,
+                   std::optional<Error>* warning = nullptr);
 
   // The node at `owner` (lower-cased wire) as added so far, or nullptr: lets a loader check a
   // record against its neighbours while it still knows the record's line.
@@ -203,14 +205,15 @@ class ZoneBuilder {
     return it == d_zone->d_nodes.end() ? nullptr : &it->second;
   }
 
-  // Adds a pool answering A/AAAA at pool.owners. Returns "" or what is wrong (a pool name used
-  // twice, an owner outside the zone or already served by another pool, no members). Conflicts
-  // with records at those names (static A/AAAA, a CNAME) are reported by finish().
-  std::string addPool(Pool pool);
+  // Adds a pool answering A/AAAA at pool.owners, or says what is wrong (a pool name used twice,
+  // an owner outside the zone or already served by another pool, no members), as add() does.
+  // Conflicts with records at those names (static A/AAAA, a CNAME) are reported by finish().
+  Result<void> addPool(Pool pool);
 
   // Whole-zone checks (SOA and NS at the apex, CNAME beside other data), empty non-terminals,
-  // zone cuts. On success returns the zone; otherwise appends messages to `errors`.
-  std::shared_ptr<Zone> finish(std::vector<std::string>& errors);
+  // zone cuts. Returns the zone, or every error found, each with only a message (they are
+  // about the whole file: the caller adds it). Call once.
+  Result<std::shared_ptr<Zone>> finish();
 
  private:
   std::unique_ptr<Zone> d_zone;

@@ -24,12 +24,13 @@ const Served& served() {
     const std::string root = RRDNS_SOURCE_DIR;
     auto load = zone::loadZoneSet({root + "/zones/rr.test.toml", root + "/zones/demo.toml"});
     if (!load.zones) fuzz::fail("the fuzz catalog's zones did not load");
+    const auto& zones = *load.zones;
     Served out;
-    out.catalog = answer::Catalog::make(load.zones);
+    out.catalog = answer::Catalog::make(zones);
     health::HealthSnapshot snapshot;
-    snapshot.targets.resize(load.zones->targets().size());
+    snapshot.targets.resize(zones->targets().size());
     for (auto& t : snapshot.targets) t.up = false;
-    out.all_down = answer::computePoolStates(*load.zones, &snapshot, 1000);
+    out.all_down = answer::computePoolStates(*zones, &snapshot, 1000);
     out.all_down->catalog = out.catalog.get();
     return out;
   }();

@@ -147,14 +147,15 @@ std::string writeScratch(const char* name, const std::string& text) {
 Pair makePair(const std::vector<std::string>& files) {
   auto load = zone::loadZoneSet(files);
   if (!load.zones) {
-    for (const auto& e : load.errors) std::fprintf(stderr, "%s\n", e.c_str());
+    for (const auto& e : load.zones.errors()) std::fprintf(stderr, "%s\n", e.text().c_str());
     fuzz::fail("the differential fuzz catalog's zones did not load");
   }
+  const auto& zones = *load.zones;
   Pair p;
-  p.fast = answer::Catalog::make(load.zones);
+  p.fast = answer::Catalog::make(zones);
   p.general = fuzz::withoutFastPath(p.fast);
 
-  const size_t targets = load.zones->targets().size();
+  const size_t targets = zones->targets().size();
   for (int variant = 0; variant < 2; ++variant) {
     health::HealthSnapshot snapshot;
     snapshot.targets.resize(targets);
@@ -169,7 +170,7 @@ Pair makePair(const std::vector<std::string>& files) {
         t.up = false;
       }
     }
-    auto states = answer::computePoolStates(*load.zones, &snapshot, snapshot.taken_ms);
+    auto states = answer::computePoolStates(*zones, &snapshot, snapshot.taken_ms);
     states->catalog = p.fast.get();
     auto copy = std::make_shared<answer::PoolStates>(*states);
     copy->catalog = p.general.get();

@@ -9,8 +9,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = fuzz::inputFile(data, size, "rr.test.zone");
   rrdns::zone::ZoneLoad load = rrdns::zone::loadZoneFile(path);
-  if (load.zone && !load.errors.empty()) fuzz::fail("a zone came back with errors");
-  if (!load.zone && load.errors.empty()) fuzz::fail("no zone and no error");
-  if (load.zone) fuzz::serveZone(std::move(load.zone));
+  if (load.zone && !*load.zone) fuzz::fail("a zone came back null");
+  if (!load.zone && load.zone.errors().empty()) fuzz::fail("no zone and no error");
+  if (load.zone) fuzz::serveZone(std::move(load.zone).value());
   return 0;
 }

@@ -138,9 +138,9 @@ int main(int argc, char** argv) {
   if (args.size() < 2 || rounds < 1 || ms < 1) return usage();
 
   zone::ZoneSetLoad load = zone::loadZoneSet({args.begin() + 1, args.end()});
-  for (const std::string& e : load.errors) std::fprintf(stderr, "%s\n", e.c_str());
+  for (const Error& e : load.zones.errors()) std::fprintf(stderr, "%s\n", e.text().c_str());
   if (!load.zones) return 1;
-  auto catalog = answer::Catalog::make(load.zones, answer::Precompile::Now);
+  auto catalog = answer::Catalog::make(*load.zones, answer::Precompile::Now);
 
   std::vector<Query> queries, extra;
   if (!readQueries(args[0], edns, queries) || (!each_file.empty() && !readQueries(each_file, edns, extra)))

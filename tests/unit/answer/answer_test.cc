@@ -30,7 +30,8 @@ struct Fixture {
   Fixture() {
     zone::ZoneBuilder b(testutil::name("example.test."), "test");
     auto add = [&](const char* owner, uint16_t t, uint32_t ttl, std::string rdata) {
-      const std::string err = b.add(testutil::name(owner), t, ttl, std::move(rdata));
+      const std::string err =
+          zonetest::messageOf(b.add(testutil::name(owner), t, ttl, std::move(rdata)));
       REQUIRE_MESSAGE(err.empty(), err);
     };
     add("example.test.", type::SOA, 300, testutil::soaRdata("example.test.", 2024010101, 120));

@@ -9,16 +9,16 @@
 
 #include "dns/answer/catalog.hh"
 #include "dns/zone/zone.hh"
+#include "tests/unit/zone/zone_test_util.hh"
 
 namespace testutil {
 
 // The zone `b` describes, alone in a zone set with its rotation slots assigned.
 inline std::shared_ptr<const rrdns::zone::ZoneSet> zoneSetOf(rrdns::zone::ZoneBuilder& b) {
-  std::vector<std::string> errors;
-  auto zone = b.finish(errors);
-  REQUIRE(errors.empty());
+  auto zone = b.finish();
+  REQUIRE_MESSAGE(zone.ok(), zonetest::joined(zone.errors()));
   auto set = std::make_shared<rrdns::zone::ZoneSet>();
-  REQUIRE(set->add(zone).ok());
+  REQUIRE(set->add(*zone).ok());
   set->assignRotationSlots();
   return set;
 }

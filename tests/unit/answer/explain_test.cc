@@ -26,7 +26,8 @@ struct Fixture {
   Fixture() {
     zone::ZoneBuilder b(testutil::name("ex.test."), "test");
     auto add = [&](const char* owner, uint16_t t, uint32_t ttl, std::string rdata) {
-      const std::string err = b.add(testutil::name(owner), t, ttl, std::move(rdata));
+      const std::string err =
+          zonetest::messageOf(b.add(testutil::name(owner), t, ttl, std::move(rdata)));
       REQUIRE_MESSAGE(err.empty(), err);
     };
     add("ex.test.", type::SOA, 300, testutil::soaRdata("ex.test.", 1, 120));
@@ -176,9 +177,9 @@ TEST_CASE_FIXTURE(Fixture, "explain names the outcome and says why, step by step
 TEST_CASE("explain follows a weighted pool's schedule as answer() does") {
   zone::ZoneBuilder b(testutil::name("pool.test."), "test");
   REQUIRE(b.add(testutil::name("pool.test."), type::SOA, 300,
-                testutil::soaRdata("pool.test.", 1, 60)).empty());
+                testutil::soaRdata("pool.test.", 1, 60)).ok());
   REQUIRE(b.add(testutil::name("pool.test."), type::NS, 300, testutil::name("ns1.pool.test."))
-              .empty());
+              .ok());
   zone::Pool p;
   p.name = "www";
   p.owners = {testutil::name("www.pool.test.")};
@@ -196,7 +197,7 @@ TEST_CASE("explain follows a weighted pool's schedule as answer() does") {
     m.check.port = 8080;
     p.members.push_back(std::move(m));
   }
-  REQUIRE(b.addPool(std::move(p)).empty());
+  REQUIRE(b.addPool(std::move(p)).ok());
   auto zones = testutil::zoneSetOf(b);
   auto catalog = answer::Catalog::make(zones);
   health::HealthSnapshot snapshot;

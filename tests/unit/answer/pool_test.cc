@@ -59,12 +59,12 @@ struct PoolFixture {
   // Builds pool.test with the given pools; `configure` may adjust them first.
   explicit PoolFixture(std::vector<zone::Pool> pools) {
     zone::ZoneBuilder b(testutil::name("pool.test."), "test");
-    REQUIRE(b.add(testutil::name("pool.test."), type::SOA, 300, testutil::soaRdata("pool.test.", 1, 60)).empty());
-    REQUIRE(b.add(testutil::name("pool.test."), type::NS, 300, testutil::name("ns1.pool.test.")).empty());
+    REQUIRE(b.add(testutil::name("pool.test."), type::SOA, 300, testutil::soaRdata("pool.test.", 1, 60)).ok());
+    REQUIRE(b.add(testutil::name("pool.test."), type::NS, 300, testutil::name("ns1.pool.test.")).ok());
     REQUIRE(b.add(testutil::name("alias.pool.test."), type::CNAME, 300,
-                  testutil::name("www.pool.test.")).empty());
+                  testutil::name("www.pool.test.")).ok());
     for (auto& p : pools) {
-      const std::string err = b.addPool(std::move(p));
+      const std::string err = zonetest::messageOf(b.addPool(std::move(p)));
       REQUIRE_MESSAGE(err.empty(), err);
     }
     zones = testutil::zoneSetOf(b);

@@ -22,8 +22,8 @@ std::shared_ptr<const zone::ZoneSet> demoZones() {
   auto zones = std::make_shared<zone::ZoneSet>();
   for (const char* file : {"/zones/rr.test.toml", "/zones/demo.toml", "/zones/example.toml"}) {
     zone::ZoneLoad load = zone::loadTomlZone(std::string(RRDNS_SOURCE_DIR) + file);
-    REQUIRE_MESSAGE(load.errors.empty(), (load.errors.empty() ? "" : load.errors.front()));
-    REQUIRE(zones->add(load.zone).ok());
+    REQUIRE_MESSAGE(load.zone.ok(), zonetest::joined(load.zone.errors()));
+    REQUIRE(zones->add(*load.zone).ok());
   }
   zones->assignRotationSlots();
   return zones;
@@ -123,9 +123,9 @@ TEST_CASE("precompiled: negative answers of an RFC 1035 zone with odd corners") 
   for (int t = 0; t < 20; ++t) text += "many TYPE" + std::to_string(65280 + t) + " \\# 0\n";
   zonetest::TempFile file(text, ".zone");
   zone::ZoneLoad load = zone::loadMasterFile(file.path());
-  REQUIRE_MESSAGE(load.errors.empty(), (load.errors.empty() ? "" : load.errors.front()));
+  REQUIRE_MESSAGE(load.zone.ok(), zonetest::joined(load.zone.errors()));
   auto zones = std::make_shared<zone::ZoneSet>();
-  REQUIRE(zones->add(load.zone).ok());
+  REQUIRE(zones->add(*load.zone).ok());
   zones->assignRotationSlots();
   auto fast = answer::Catalog::make(zones);
   REQUIRE(fast->precompiled->negatives().size() == 1);
@@ -236,16 +236,17 @@ TEST_CASE("precompiled: a catalog dropped while its table is built stops the bui
   // A zone big enough that the build is still running when the catalog goes.
   zone::ZoneBuilder builder(std::string("\3big\4test\0", 10), "test");
   REQUIRE(builder.add(builder.apex(), type::SOA, 300,
-                      std::string("\3ns1\0\1h\0", 8) + std::string(20, '\1')) == "");
-  REQUIRE(builder.add(builder.apex(), type::NS, 300, std::string("\3ns1\0", 5)) == "");
+                      std::string("\3ns1\0\1h\0", 8) + std::string(20, '\1')).ok());
+  REQUIRE(builder.add(builder.apex(), type::NS, 300, std::string("\3ns1\0", 5)).ok());
   for (int i = 0; i < 50000; ++i) {
     const std::string label = "h" + std::to_string(i);
     REQUIRE(builder.add(std::string(1, static_cast<char>(label.size())) + label + builder.apex(),
-                        type::A, 300, std::string("\12\0\0\1", 4)) == "");
+                        type::A, 300, std::string("\12\0\0\1", 4)).ok());
   }
-  std::vector<std::string> errors;
+  auto zone = builder.finish();
+  REQUIRE(zone);
   auto zones = std::make_shared<zone::ZoneSet>();
-  REQUIRE(zones->add(builder.finish(errors)).ok());
+  REQUIRE(zones->add(*zone).ok());
   zones->assignRotationSlots();
   for (int i = 0; i < 3; ++i) {
     auto catalog = answer::Catalog::make(zones, answer::Precompile::Background);
@@ -259,13 +260,12 @@ TEST_CASE("precompiled: ready-made negative answers hold for 1,000 zones") {
   auto zones = std::make_shared<zone::ZoneSet>();
   auto addZone = [&](const std::string& apex) {
     zone::ZoneBuilder b(testutil::name(apex), "test");
-    REQUIRE(b.add(testutil::name(apex), type::SOA, 300, testutil::soaRdata(apex, 1, 60)).empty());
-    REQUIRE(b.add(testutil::name(apex), type::NS, 300, testutil::name("ns.elsewhere.example.")).empty());
-    REQUIRE(b.add(testutil::name("www." + apex), type::A, 300, testutil::a("192.0.2.1")).empty());
-    std::vector<std::string> errors;
-    auto zone = b.finish(errors);
-    REQUIRE(errors.empty());
-    REQUIRE(zones->add(zone).ok());
+    REQUIRE(b.add(testutil::name(apex), type::SOA, 300, testutil::soaRdata(apex, 1, 60)).ok());
+    REQUIRE(b.add(testutil::name(apex), type::NS, 300, testutil::name("ns.elsewhere.example.")).ok());
+    REQUIRE(b.add(testutil::name("www." + apex), type::A, 300, testutil::a("192.0.2.1")).ok());
+    auto zone = b.finish();
+    REQUIRE(zone);
+    REQUIRE(zones->add(*zone).ok());
   };
   for (int i = 0; i < 999; ++i) addZone("z" + std::to_string(i) + ".test.");
   addZone("child.z7.test.");  // below another zone's apex: the longer apex wins

@@ -24,7 +24,8 @@ struct Fixture {
   Fixture() {
     zone::ZoneBuilder b(testutil::name("slip.test."), "test");
     auto add = [&](const char* owner, uint16_t t, std::string rdata) {
-      const std::string err = b.add(testutil::name(owner), t, 300, std::move(rdata));
+      const std::string err =
+          zonetest::messageOf(b.add(testutil::name(owner), t, 300, std::move(rdata)));
       REQUIRE_MESSAGE(err.empty(), err);
     };
     add("slip.test.", type::SOA, testutil::soaRdata("slip.test.", 1, 120));

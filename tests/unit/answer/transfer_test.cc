@@ -51,7 +51,7 @@ struct Fixture {
   explicit Fixture(size_t extra = 0) {
     zone::ZoneBuilder b(testutil::name("xfr.test."), "test");
     auto add = [&](const std::string& owner, uint16_t t, uint32_t ttl, std::string rdata) {
-      const std::string err = b.add(testutil::name(owner), t, ttl, rdata);
+      const std::string err = zonetest::messageOf(b.add(testutil::name(owner), t, ttl, rdata));
       REQUIRE_MESSAGE(err.empty(), err);
       if (t != type::SOA) expected.emplace(owner, t, ttl, rdata);
     };
@@ -83,7 +83,7 @@ struct Fixture {
     p.degraded_ttl = 5;
     for (const char* owner : {"www.xfr.test.", "www2.xfr.test."})
       for (const auto& m : p.members) expected.emplace(owner, m.rtype, 20u, m.address);
-    REQUIRE(b.addPool(std::move(p)).empty());
+    REQUIRE(b.addPool(std::move(p)).ok());
 
     catalog = testutil::catalogOf(b);
   }

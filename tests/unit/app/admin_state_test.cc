@@ -27,9 +27,9 @@ std::shared_ptr<zone::ZoneSet> twoPools() {
       "[pools.api]\nnames = [\"api\"]\nmembers = [\"192.0.2.2\", \"192.0.2.3\"]\n"
       "[pools.api.check]\ntype = \"none\"\n");
   zone::ZoneLoad load = zone::loadTomlZone(file.path());
-  REQUIRE_MESSAGE(load.errors.empty(), zonetest::joined(load.errors));
+  REQUIRE_MESSAGE(load.zone.ok(), zonetest::joined(load.zone.errors()));
   auto zones = std::make_shared<zone::ZoneSet>();
-  REQUIRE(zones->add(load.zone).ok());
+  REQUIRE(zones->add(*load.zone).ok());
   zones->assignRotationSlots();
   return zones;
 }

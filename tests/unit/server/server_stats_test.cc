@@ -135,8 +135,8 @@ uint64_t sum(const std::vector<uint64_t>& v) {
 
 std::shared_ptr<const answer::Catalog> loadCatalog(const std::string& path) {
   zone::ZoneSetLoad load = zone::loadZoneSet({path});
-  REQUIRE_MESSAGE(load.errors.empty(), (load.errors.empty() ? "" : load.errors.front()));
-  return answer::Catalog::make(load.zones);
+  REQUIRE_MESSAGE(load.zones.ok(), (load.zones.ok() ? "" : load.zones.error().text()));
+  return answer::Catalog::make(*load.zones);
 }
 
 }  // namespace

@@ -123,8 +123,8 @@ www 60 A 192.0.2.2
 )",
                        ".zone");
   const auto load = loadZoneSet({pools.path(), plain.path()});
-  REQUIRE_MESSAGE(load.errors.empty(), joined(load.errors));
-  const ZoneSet& loaded_set = *load.zones;
+  REQUIRE_MESSAGE(errorLines(load).empty(), joined(errorLines(load)));
+  const ZoneSet& loaded_set = **load.zones;
   const auto sources = loaded_set.discoverySources();
   REQUIRE(sources.size() == 2);
   CHECK(sources[0].hostname == "web.svc.test.");
@@ -184,13 +184,13 @@ names = ["web"]
 discover = { name = "many", family = "A" }
 )"));
   const auto load = loadZoneSet({text.path()});
-  REQUIRE_MESSAGE(load.errors.empty(), joined(load.errors));
+  REQUIRE_MESSAGE(errorLines(load).empty(), joined(errorLines(load)));
   std::vector<DiscoveredAddress> many{v6one()};
   for (int i = 0; i < 300; ++i)
     many.push_back(v4(10, 0, static_cast<uint8_t>(i / 256), static_cast<uint8_t>(i % 256)));
   std::vector<std::string> warnings;
-  auto served = load.zones->withDiscovered(
-      [&](const DiscoverySource&) { return &many; }, warnings);
+  auto served =
+      (*load.zones)->withDiscovered([&](const DiscoverySource&) { return &many; }, warnings);
   const Pool& web = onlyPool(*served);
   CHECK(web.members.size() == kMaxPoolMembers);
   CHECK(web.members.front().rtype == type::A);  // ::1 is not wanted

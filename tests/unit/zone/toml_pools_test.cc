@@ -45,8 +45,8 @@ void checkAnsweredBy(const Zone& zone, std::string_view name, std::string_view p
 TEST_CASE("zones/demo.toml: pools www and weighted over three replicas") {
   const std::string path = sourcePath("zones/demo.toml");
   const auto set_load = loadZoneSet({path});
-  REQUIRE_MESSAGE(set_load.errors.empty(), joined(set_load.errors));
-  const ZoneSet& set = *set_load.zones;
+  REQUIRE_MESSAGE(errorLines(set_load).empty(), joined(errorLines(set_load)));
+  const ZoneSet& set = **set_load.zones;
   const Zone* zone = set.findZone(wireName("www.demo.test."));
   REQUIRE(zone);
   CHECK(zone->apex() == wireName("demo.test."));
@@ -462,6 +462,6 @@ members = ["192.0.2.3"]
 TEST_CASE("pools is a top-level key and must be a table") {
   const TextZone text(withHeader("")), wrong("pools = 1\n" + withHeader(""));
   CHECK(text.load().zone);
-  CHECK(text.load().zone->pools().empty());
+  CHECK((*text.load().zone)->pools().empty());
   CHECK_ERROR(wrong, wrong.at(1, "pools"), "expected a table of pools");
 }

@@ -42,10 +42,26 @@ inline std::string joined(const std::vector<std::string>& lines) {
   return text;
 }
 
+// The lines operators see: each error's text(), none when `result` holds a value.
+template <typename T>
+std::vector<std::string> errorLines(const rrdns::Result<T>& result) {
+  return rrdns::texts(result.errors());
+}
+inline std::vector<std::string> errorLines(const ZoneLoad& load) { return errorLines(load.zone); }
+inline std::vector<std::string> errorLines(const rrdns::zone::ZoneSetLoad& load) {
+  return errorLines(load.zones);
+}
+inline std::string joined(const rrdns::Errors& errors) { return joined(rrdns::texts(errors)); }
+
+// The message of what add() refused, or "".
+inline std::string messageOf(const rrdns::Result<void>& added) {
+  return added.ok() ? std::string() : added.error().message;
+}
+
 inline const Zone& loaded(const ZoneLoad& load) {
-  REQUIRE_MESSAGE(load.errors.empty(), joined(load.errors));
-  REQUIRE(load.zone);
-  return *load.zone;
+  REQUIRE_MESSAGE(load.zone.ok(), joined(errorLines(load)));
+  REQUIRE(*load.zone);
+  return **load.zone;
 }
 
 class TempFile {
@@ -75,7 +91,7 @@ class TextZone {
 
   const std::string& path() const { return d_file.path(); }
   const ZoneLoad& load() const { return d_load; }
-  const std::vector<std::string>& errors() const { return d_load.errors; }
+  std::vector<std::string> errors() const { return errorLines(d_load); }
 
   // "FILE:LINE: KEY: ", the start of an error line.
   std::string at(int line, std::string_view key) const {
