@@ -115,7 +115,8 @@ int serve(const CommandLine& command_line, const Config& config,
     return kFailure;
   };
   ServedZones served(&loop, publisher, config.resolver);
-  if (std::string why = served.publish(catalog); !why.empty()) return failStartup(why);
+  if (Result<void> published = served.publish(catalog); !published.ok())
+    return failStartup(published.error().text());
   Reloader reloader(&loop, command_line, config, served);
   ControlHandler control_handler(publisher, reloader, *server, settings);
   MetricsFeed metrics_feed(*server, publisher, reloader);

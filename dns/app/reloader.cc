@@ -132,7 +132,8 @@ void Reloader::apply(const Job& job, const zone::ZoneSetLoad& outcome) {
   d_running.zones = fresh.zones;
 
   const auto& zones = *outcome.zones;
-  d_publisher.publish(zones);
+  // A resolver that cannot start is logged there, once; the pools keep their configured members.
+  (void)d_publisher.publish(zones);
   for (const auto& zone : zones->zones()) spdlog::info("zone {}", describeZone(*zone));
   spdlog::info("reload done: serving {}", quantity(zones->zones().size(), "zone"));
 }

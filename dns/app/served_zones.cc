@@ -25,33 +25,35 @@ ServedZones::ServedZones(uv_loop_t* loop, CatalogPublisher& publisher, std::stri
 // owns no handle.
 ServedZones::~ServedZones() = default;
 
-std::string ServedZones::publish(std::shared_ptr<const zone::ZoneSet> loaded) {
+Result<void> ServedZones::publish(std::shared_ptr<const zone::ZoneSet> loaded) {
   return publish(loaded, nullptr);
 }
 
-std::string ServedZones::publish(std::shared_ptr<const answer::Catalog> catalog) {
+Result<void> ServedZones::publish(std::shared_ptr<const answer::Catalog> catalog) {
   auto zones = catalog->zones;
   return publish(std::move(zones), std::move(catalog));
 }
 
-std::string ServedZones::publish(std::shared_ptr<const zone::ZoneSet> loaded,
-                                 std::shared_ptr<const answer::Catalog> made) {
+Result<void> ServedZones::publish(std::shared_ptr<const zone::ZoneSet> loaded,
+                                  std::shared_ptr<const answer::Catalog> made) {
   d_loaded = std::move(loaded);
   const auto sources = d_loaded->discoverySources();
-  std::string error;
+  Result<void> published;
   if ((!sources.empty() || !d_resolver_servers.empty()) && !d_resolver && !d_resolver_failed) {
-    d_resolver = discovery::Resolver::create(d_loop, d_resolver_servers, error);
+    std::string why;
+    d_resolver = discovery::Resolver::create(d_loop, d_resolver_servers, why);
     if (d_resolver) {
       d_discovery = std::make_unique<discovery::Discovery>(d_loop, *d_resolver,
                                                            [this] { rebuild(); });
     } else {
       d_resolver_failed = true;
-      spdlog::error("member discovery is off: {}", error);
+      spdlog::error("member discovery is off: {}", why);
+      published = error(std::move(why));
     }
   }
   if (d_discovery) d_discovery->setSources(sources);
   rebuild(std::move(made));
-  return error;
+  return published;
 }
 
 // The fast path is built in the background (answer::Precompile): a big zone is served from the

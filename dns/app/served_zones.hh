@@ -9,6 +9,7 @@
 
 #include "dns/answer/precompiled.hh"
 #include "dns/app/catalog_publisher.hh"
+#include "dns/base/result.hh"
 #include "dns/discovery/discovery.hh"
 #include "dns/discovery/resolver.hh"
 #include "dns/zone/zone.hh"
@@ -32,16 +33,16 @@ class ServedZones {
 
   // Serves `loaded` from now on, with what discovery knows so far (at startup: nothing, so
   // discovered members join as their names resolve, a few milliseconds later).
-  // Returns "" or why discovery cannot run (a bad resolver list: logged, pools keep their
-  // configured members).
-  std::string publish(std::shared_ptr<const zone::ZoneSet> loaded);
+  // Fails when discovery cannot run (a bad resolver list), which is logged once: the zones are
+  // served all the same, their pools with their configured members.
+  Result<void> publish(std::shared_ptr<const zone::ZoneSet> loaded);
   // The same for a catalog already made of the loaded zones (start-up: the one the workers
   // start with), which is served as it is while nothing is discovered.
-  std::string publish(std::shared_ptr<const answer::Catalog> catalog);
+  Result<void> publish(std::shared_ptr<const answer::Catalog> catalog);
 
  private:
-  std::string publish(std::shared_ptr<const zone::ZoneSet> loaded,
-                      std::shared_ptr<const answer::Catalog> made);
+  Result<void> publish(std::shared_ptr<const zone::ZoneSet> loaded,
+                       std::shared_ptr<const answer::Catalog> made);
   void rebuild(std::shared_ptr<const answer::Catalog> made = nullptr);
 
   uv_loop_t* d_loop;
