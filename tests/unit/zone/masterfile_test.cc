@@ -284,6 +284,29 @@ TEST_CASE("a name server below a delegation needs glue") {
             "(an A or AAAA record)");
 }
 
+TEST_CASE("more than 50 missing glue records stop the report") {
+  std::string body;
+  for (int i = 0; i < 60; ++i)
+    body += "d" + std::to_string(i) + " NS ns.d" + std::to_string(i) + "\n";
+  const MasterZone zone(head(body));
+  CHECK(!zone.load.zone);
+  const std::vector<std::string> errors = errorLines(zone.load);
+  REQUIRE(errors.size() == 51);
+  CHECK(errors.back() == zone.path + ": more than 50 errors; stopping here");
+  for (size_t i = 0; i < 50; ++i) CHECK(errors[i].find("needs glue") != std::string::npos);
+}
+
+TEST_CASE("a file a TOML zone includes must not name another zone") {
+  const TempFile records("$ORIGIN other.test.\nwww A 192.0.2.1\n", ".zone");
+  const TextZone zone("origin = \"t.test.\"\nfile = \"" +
+                      std::filesystem::path(records.path()).filename().string() + "\"\n" +
+                      std::string(kHeader.substr(kHeader.find('\n') + 1)));
+  CHECK_FALSE(zone.load().zone);
+  CHECK(zone.errors() ==
+        std::vector<std::string>{records.path() + ": $ORIGIN other.test. is not the zone t.test. "
+                                                  "that includes this file"});
+}
+
 TEST_CASE("the glue check applies to TOML zones too") {
   TempFile file(withHeader("[names.sub]\nNS = \"ns1.sub\"\n"));
   const auto load = loadZoneFile(file.path());

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "dns/wire/constants.hh"
@@ -144,6 +145,72 @@ TEST_CASE("a CNAME at the apex is refused") {
   const std::vector<std::string> errors = errorLines(finished);
   CHECK(std::find(errors.begin(), errors.end(), "the zone apex z.test. cannot be a CNAME") !=
         errors.end());
+}
+
+TEST_CASE("the builder's errors and warnings carry only a message; the loader places them") {
+  ZFixture z;
+  const Result<void> refused = z.builder.add(wireName("www.other.test."), type::A, 60, kAddress1);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().file.empty());
+  CHECK(refused.error().line == 0);
+  CHECK(refused.error().text() == "'www.other.test.' is outside the zone z.test.");
+
+  std::optional<Error> warning;
+  REQUIRE(z.builder.add(wireName("www.z.test."), type::A, 60, kAddress1, &warning).ok());
+  CHECK_FALSE(warning);
+  REQUIRE(z.builder.add(wireName("www.z.test."), type::A, 60, kAddress1, &warning).ok());
+  REQUIRE(warning);
+  CHECK(warning->text() ==
+        "duplicate A record at 'www.z.test.' is served once; delete the repeated line");
+}
+
+TEST_CASE("pools the builder refuses") {
+  auto pool = [](std::string name, std::vector<std::string> owners, size_t members) {
+    Pool p;
+    p.name = std::move(name);
+    for (const auto& owner : owners) p.owners.push_back(wireName(owner));
+    for (size_t i = 0; i < members; ++i) {
+      PoolMember m;
+      m.address = kAddress1;
+      m.text = "192.0.2.1";
+      m.rtype = type::A;
+      p.members.push_back(std::move(m));
+    }
+    return p;
+  };
+  ZFixture z;
+  CHECK(messageOf(z.builder.addPool(pool("www", {"www.z.test."}, 0))) ==
+        "pool 'www' has no members");
+  CHECK(messageOf(z.builder.addPool(pool("www", {"www.z.test."}, kMaxPoolMembers + 1))) ==
+        "pool 'www' has 257 members; at most 256 are allowed");
+  CHECK(messageOf(z.builder.addPool(pool("www", {}, 1))) == "pool 'www' answers no names");
+  CHECK(messageOf(z.builder.addPool(pool("www", {"www.other.test."}, 1))) ==
+        "'www.other.test.' is outside the zone z.test.");
+  REQUIRE(z.builder.addPool(pool("www", {"www.z.test."}, 1)).ok());
+  CHECK(messageOf(z.builder.addPool(pool("www", {"api.z.test."}, 1))) ==
+        "pool 'www' is defined twice");
+  CHECK(messageOf(z.builder.addPool(pool("api", {"www.z.test."}, 1))) ==
+        "'www.z.test.' is already answered by pool 'www'");
+}
+
+TEST_CASE("finish refuses a pool at a delegation, and reports every error it finds") {
+  ZFixture z;
+  z.add("sub.z.test.", type::NS, 60, wireName("ns.elsewhere.test."));
+  z.add("alias.z.test.", type::CNAME, 60, wireName("www.z.test."));
+  z.add("alias.z.test.", type::TXT, 60, std::string("\1x", 2));
+  Pool p;
+  p.name = "sub";
+  p.owners = {wireName("sub.z.test.")};
+  p.members.push_back(PoolMember{kAddress1, "192.0.2.1", type::A});
+  REQUIRE(z.builder.addPool(std::move(p)).ok());
+  const Result<std::shared_ptr<Zone>> finished = z.builder.finish();
+  REQUIRE_FALSE(finished.ok());
+  std::vector<std::string> errors = errorLines(finished);
+  std::sort(errors.begin(), errors.end());  // in the order of the node map
+  CHECK(errors == std::vector<std::string>{
+                      "'alias.z.test.' has a CNAME and other data; a CNAME must be alone (RFC "
+                      "1034 3.6.2)",
+                      "'sub.z.test.' is answered by pool 'sub' but is also a delegation (NS)"});
 }
 
 // --- ZoneSet and loadZoneSet ---
