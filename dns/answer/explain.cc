@@ -20,18 +20,6 @@ std::string recordLine(std::string_view owner, uint32_t ttl, uint16_t rtype, std
          " " + zone::rdataToText(rtype, rdata);
 }
 
-const char* policyName(zone::PoolPolicy policy) {
-  switch (policy) {
-    case zone::PoolPolicy::Rotate:
-      return "rotate";
-    case zone::PoolPolicy::Weighted:
-      return "weighted";
-    case zone::PoolPolicy::Random:
-      return "random";
-  }
-  return "?";
-}
-
 // Turns the general path's steps into sentences. Knows nothing of how an answer is chosen: it
 // only hears what a dry run of the real thing decided (trace.hh).
 class Explainer final : public Trace {
@@ -79,7 +67,7 @@ class Explainer final : public Trace {
             const FamilyState& f) override {
     d_e.outcome = "pool";
     d_e.pool = p.name;
-    d_e.policy = policyName(p.policy);
+    d_e.policy = zone::policyName(p.policy);
     d_e.mode = poolModeName(f.mode);
     d_e.fail_open = f.mode == PoolMode::FailOpen;
     d_e.ttl = f.ttl;

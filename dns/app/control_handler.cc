@@ -241,11 +241,10 @@ Json ControlHandler::pool(const Json& request) const {
     discover.push_back({{"name", source.hostname},
                         {"interval_s", source.interval_ms / 1000.0},
                         {"weight", source.weight}});
-  const char* policies[] = {"rotate", "weighted", "random"};
   return {{"pool", p.name},
           {"discover", std::move(discover)},
           {"zone", wire::nameToText(p.zone)},
-          {"policy", policies[static_cast<int>(p.policy)]},
+          {"policy", zone::policyName(p.policy)},
           {"defined", p.source},
           {"families", std::move(families)},
           {"members", std::move(members)}};

@@ -74,6 +74,12 @@ enum class PoolPolicy : uint8_t {
   Random,    // first address drawn at random in proportion to weight
 };
 
+// As the TOML `policy` key spells it (status, pool and explain show it so).
+constexpr std::string_view policyName(PoolPolicy policy) {
+  constexpr std::string_view kNames[] = {"rotate", "weighted", "random"};
+  return kNames[static_cast<int>(policy)];
+}
+
 enum class AllDown : uint8_t {
   All,       // fail open: answer every member (the usual choice for DNS)
   None,      // NODATA
