@@ -130,7 +130,14 @@ int serve(const CommandLine& command_line, const Config& config,
     spdlog::info("metrics on http://{}/metrics", config.metrics);
   }
   std::unique_ptr<control::ControlServer> control;
+  std::vector<std::string> owned;  // handed to `user` before the switch
   if (!config.control.empty()) {
+    // The socket's directory goes to `user` too (/run/rrdns when rrdnsd runs without systemd's
+    // RuntimeDirectory=), so that rrdnsd, no longer root, can still remove its socket at stop.
+    if (std::string dir = makeParentDirectory(config.control); !dir.empty()) {
+      spdlog::info("control: created {}", dir);
+      owned.push_back(dir);
+    }
     auto created = control::ControlServer::create(
         &loop, config.control,
         [&control_handler](const control::Json& request, control::Reply reply) {
@@ -138,13 +145,12 @@ int serve(const CommandLine& command_line, const Config& config,
         });
     if (!created.ok()) return failStartup(created.error().text());
     control = std::move(created).value();
+    owned.push_back(config.control);
     spdlog::info("control socket {} (rrdnsctl --socket {})", config.control, config.control);
   }
   // Every socket is bound (ports below 1024 and the control socket's directory may need root):
   // from here on nothing does, so give it up before the first query is read.
   if (!config.user.empty()) {
-    std::vector<std::string> owned;
-    if (!config.control.empty()) owned.push_back(config.control);
     if (std::string why = dropPrivileges(config.user, owned); !why.empty()) return failStartup(why);
     spdlog::info("running as user {} (uid {}, gid {})", config.user, ::getuid(), ::getgid());
   } else if (::geteuid() == 0) {

@@ -3,10 +3,18 @@
 
 #include <charconv>
 
+// Set by CMake from the install prefix (GNUInstallDirs' sysconfdir): /etc/rrdns/rrdnsd.toml for
+// the Debian package.
+#ifndef RRDNS_DEFAULT_CONFIG
+#define RRDNS_DEFAULT_CONFIG "/etc/rrdns/rrdnsd.toml"
+#endif
+
 namespace rrdns::app {
 
+const char* const kDefaultConfig = RRDNS_DEFAULT_CONFIG;
+
 std::string synopsis() {
-  return "usage: rrdnsd --config FILE [--threads N] [--log-level LEVEL] [--check]\n"
+  return "usage: rrdnsd [--config FILE] [--threads N] [--log-level LEVEL] [--check]\n"
          "       rrdnsd --listen ADDR:PORT [--listen ...] [--threads N] [--log-level LEVEL]\n"
          "              [--control PATH] [--state-file PATH] [--metrics ADDR:PORT]\n"
          "              [--allow-transfer ADDR[/LEN] ...] [--resolver ADDR[:PORT],...]\n"
@@ -19,6 +27,7 @@ std::string usage() {
   return synopsis() +
          "\n"
          "  --config FILE       server configuration (TOML): listen addresses, zones, limits\n"
+         "                      (default: " RRDNS_DEFAULT_CONFIG ")\n"
          "  --listen ADDR:PORT  serve UDP and TCP on 127.0.0.1:5353 or [::1]:5353 (repeatable)\n"
          "  --zone FILE         a zone file, the same as giving it as an argument (repeatable)\n"
          "  --threads N         worker threads (default: one per CPU core)\n"
@@ -163,6 +172,11 @@ Result<CommandLine> parseCommandLine(int argc, char** argv) {
     if (!out.listen.empty() || !out.zones.empty())
       return error(
           "--config cannot be combined with --listen or zone files: list them in the config");
+    return out;
+  }
+  // Neither quick mode's addresses nor its zones: the installed configuration.
+  if (out.listen.empty() && out.zones.empty()) {
+    out.config = kDefaultConfig;
     return out;
   }
   if (out.zones.empty()) return error("no zone files (give ZONEFILE... or --config FILE)");

@@ -18,7 +18,7 @@ struct CommandLine {
   bool help = false;
   bool version = false;
   bool check = false;
-  std::string config;                                  // --config FILE; empty in quick mode
+  std::string config;                                  // --config FILE or kDefaultConfig
   std::vector<server::ListenAddress> listen;           // --listen (quick mode)
   std::vector<std::string> zones;                      // arguments and --zone (quick mode)
   std::optional<unsigned> threads;                     // --threads, overrides the config file
@@ -31,6 +31,9 @@ struct CommandLine {
   std::optional<unsigned> tcp_max_connections_per_client;  // --tcp-max-connections-per-client
   std::optional<std::string> resolver;                 // --resolver ADDR[:PORT][,...]
 };
+
+// The server configuration rrdnsd reads when given neither --config nor --listen and zone files.
+extern const char* const kDefaultConfig;
 
 // Reads argv; an error is what is wrong, for a usage error (exit status 2).
 Result<CommandLine> parseCommandLine(int argc, char** argv);

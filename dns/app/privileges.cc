@@ -3,6 +3,7 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -32,6 +33,13 @@ std::string dropPrivileges(const std::string& user, const std::vector<std::strin
   if (uid != 0 && (::setuid(0) == 0 || ::seteuid(0) == 0))
     return "still able to regain root after switching to user '" + user + "'";
   return {};
+}
+
+std::string makeParentDirectory(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos || slash == 0) return {};
+  std::string parent = path.substr(0, slash);
+  return ::mkdir(parent.c_str(), 0755) == 0 ? parent : std::string();
 }
 
 }  // namespace rrdns::app

@@ -13,4 +13,9 @@ namespace rrdns::app {
 // Already running as `user` is a no-op; switching from another non-root user is an error.
 std::string dropPrivileges(const std::string& user, const std::vector<std::string>& owned_paths);
 
+// Creates the directory that will hold `path` (one level, mode 0755: /run/rrdns is gone after a
+// reboot) so that it can be handed to `user` with the socket. Returns the directory if this call
+// created it, "" if it was there already or cannot be made (creating `path` then says why).
+std::string makeParentDirectory(const std::string& path);
+
 }  // namespace rrdns::app
