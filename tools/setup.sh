@@ -5,6 +5,8 @@
 #   tools/setup.sh test   runs every test (unit + system) through ctest; with CI=true (set by
 #                         .ci/run) or RRDNS_HARDENING=1 it then builds and tests everything
 #                         again under ASan + UBSan and runs each fuzzer for FUZZ_SECONDS (30)
+#   tools/setup.sh package  builds the Debian packages rrdns and rrdns-replica (debian/) into
+#                         dist/; install them with apt-get install ./dist/rrdns_*.deb
 # Environment: PORT, METRICS_PORT (default 9153), BUILD_DIR (default build/), JOBS (default:
 # number of cores).
 set -euo pipefail
@@ -31,9 +33,12 @@ say() { printf '==> %s\n' "$*" >&2; }
 # The hardening pass's compiler: clang with libFuzzer.
 HARDENING_PACKAGES=(clang-14 libclang-rt-14-dev)
 
-install_missing() {
+install_missing() { install_packages "${PACKAGES[@]}" "$@"; }
+
+# Those of the Debian packages "$@" that are not installed yet.
+install_packages() {
   local missing=() p
-  for p in "${PACKAGES[@]}" "$@"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   [[ ${#missing[@]} -eq 0 ]] && return
@@ -125,10 +130,47 @@ run_hardening() {
   "$ROOT/tests/fuzz/smoke.sh" "$fuzz" "${FUZZ_SECONDS:-30}"
 }
 
+# The Debian packages, built with dpkg-buildpackage from a copy of the tree in build-deb/ (it
+# writes into the source tree and puts the packages in its parent), then moved to dist/. The
+# version is CMakeLists.txt's; debian/changelog must say the same.
+package() {
+  install_packages dpkg-dev
+  local version logged work src
+  version=$(sed -n 's/^project(rrdns VERSION \([^ ]*\) .*/\1/p' "$ROOT/CMakeLists.txt")
+  logged=$(cd "$ROOT" && dpkg-parsechangelog -S Version)
+  if [[ -z $version || $version != "$logged" ]]; then
+    echo "setup.sh: CMakeLists.txt has version '$version' but debian/changelog '$logged':" \
+         "add a changelog entry for $version" >&2
+    exit 1
+  fi
+  if ! (cd "$ROOT" && dpkg-checkbuilddeps) 2>/dev/null; then
+    say "installing the build dependencies of debian/control"
+    local sudo=()
+    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -q
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get build-dep -y -q --no-install-recommends "$ROOT"
+  fi
+  work=$ROOT/build-deb
+  src=$work/rrdns-$version
+  rm -rf "$work"
+  mkdir -p "$src" "$ROOT/dist"
+  tar -C "$ROOT" --exclude=./.git --exclude='./build*' --exclude=./dist \
+      --exclude=./tools/deploy/node_modules -cf - . | tar -C "$src" -xf -
+  say "building the Debian packages $version in $work"
+  # noddebs: no -dbgsym packages beside the two.
+  (cd "$src" && DEB_BUILD_OPTIONS="parallel=$JOBS noddebs ${DEB_BUILD_OPTIONS:-}" \
+     dpkg-buildpackage -us -uc -b)
+  rm -f "$ROOT"/dist/*.deb
+  mv "$work"/*.deb "$ROOT/dist/"
+  say "packages in $ROOT/dist:"
+  ls -l "$ROOT"/dist/*.deb >&2
+}
+
 case "${1:-}" in
   run) install_missing; build; run ;;
   test)
     install_missing; install_node_modules; build; run_tests
     if [[ ${CI:-} == true || ${RRDNS_HARDENING:-} == 1 ]]; then run_hardening; fi ;;
-  *) echo "usage: tools/setup.sh run|test" >&2; exit 2 ;;
+  package) package ;;
+  *) echo "usage: tools/setup.sh run|test|package" >&2; exit 2 ;;
 esac
