@@ -84,7 +84,9 @@ grep -q 'flags:.* aa' <<<"$answer" || fail "the answer is not authoritative"
 grep -q '^www\.rr\.test\..*IN[[:space:]]*A' <<<"$answer" || fail "no A records in the answer"
 
 step "rrdnsctl status (no flags, as root)"
-rrdnsctl status | tee /dev/stderr | grep -q 'rr\.test' || fail "rrdnsctl status does not list rr.test."
+status_out=$(rrdnsctl status) || fail "rrdnsctl status fails as root"
+echo "$status_out"
+grep -q 'rr\.test' <<<"$status_out" || fail "rrdnsctl status does not list rr.test."
 step "rrdnsctl status (no flags, as the rrdns user)"
 runuser -u rrdns -- rrdnsctl status >/dev/null || fail "rrdnsctl status fails as the rrdns user"
 
