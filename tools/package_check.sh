@@ -51,7 +51,16 @@ cleanup() {
 trap cleanup EXIT
 
 step "installing dist/rrdns_*.deb dist/rrdns-replica_*.deb"
+# On a machine that runs systemd the package would start rrdnsd.service, which would hold
+# 127.0.0.1:53 before the foreground check below: policy-rc.d (101: action not allowed) keeps
+# the service from starting, as in image builds.
+policy=/usr/sbin/policy-rc.d
+own_policy=false
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=true
+fi
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q ./dist/rrdns_*.deb ./dist/rrdns-replica_*.deb
+if $own_policy; then rm -f "$policy"; fi
 getent passwd rrdns >/dev/null || fail "the package did not create the rrdns user"
 
 step "rrdnsd --check (the installed /etc/rrdns/rrdnsd.toml)"
