@@ -40,15 +40,15 @@ Result<void> ServedZones::publish(std::shared_ptr<const zone::ZoneSet> loaded,
   const auto sources = d_loaded->discoverySources();
   Result<void> published;
   if ((!sources.empty() || !d_resolver_servers.empty()) && !d_resolver && !d_resolver_failed) {
-    std::string why;
-    d_resolver = discovery::Resolver::create(d_loop, d_resolver_servers, why);
-    if (d_resolver) {
+    auto created = discovery::Resolver::create(d_loop, d_resolver_servers);
+    if (created) {
+      d_resolver = std::move(*created);
       d_discovery = std::make_unique<discovery::Discovery>(d_loop, *d_resolver,
                                                            [this] { rebuild(); });
     } else {
       d_resolver_failed = true;
-      spdlog::error("member discovery is off: {}", why);
-      published = error(std::move(why));
+      spdlog::error("member discovery is off: {}", created.error().text());
+      published = created.errors();
     }
   }
   if (d_discovery) d_discovery->setSources(sources);
@@ -66,11 +66,11 @@ void ServedZones::rebuild(std::shared_ptr<const answer::Catalog> made) {
              : answer::Catalog::make(d_loaded, answer::Precompile::Background, logTableReady));
     return;
   }
-  std::vector<std::string> warnings;
+  Errors warnings;
   auto served = d_loaded->withDiscovered(
       [this](const zone::DiscoverySource& source) { return d_discovery->addresses(source); },
       warnings);
-  for (const auto& line : warnings) spdlog::warn("{}", line);
+  for (const auto& warning : warnings) spdlog::warn("{}", warning.text());
   d_publisher.publish(
       answer::Catalog::make(std::move(served), answer::Precompile::Background, logTableReady));
 }

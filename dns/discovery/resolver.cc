@@ -30,8 +30,7 @@ const struct LibraryInit {
 
 Resolver::Resolver(uv_loop_t* loop) : d_loop(loop) {}
 
-std::unique_ptr<Resolver> Resolver::create(uv_loop_t* loop, const std::string& servers,
-                                           std::string& error) {
+Result<std::unique_ptr<Resolver>> Resolver::create(uv_loop_t* loop, const std::string& servers) {
   std::unique_ptr<Resolver> self(new Resolver(loop));
   ares_options options{};
   options.sock_state_cb = &Resolver::onSocketState;
@@ -40,14 +39,12 @@ std::unique_ptr<Resolver> Resolver::create(uv_loop_t* loop, const std::string& s
   options.tries = kTries;
   const int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
   if (int rc = ares_init_options(&self->d_channel, &options, mask); rc != ARES_SUCCESS) {
-    error = std::string("cannot start the resolver: ") + ares_strerror(rc);
-    return nullptr;
+    return error(std::string("cannot start the resolver: ") + ares_strerror(rc));
   }
   if (!servers.empty()) {
     if (int rc = ares_set_servers_ports_csv(self->d_channel, servers.c_str()); rc != ARES_SUCCESS) {
-      error = "resolver '" + servers + "': " + ares_strerror(rc) +
-              " (expected ADDRESS[:PORT] or [IPV6]:PORT, comma-separated)";
-      return nullptr;
+      return error("resolver '" + servers + "': " + ares_strerror(rc) +
+                   " (expected ADDRESS[:PORT] or [IPV6]:PORT, comma-separated)");
     }
   }
   uv_timer_init(loop, &self->d_timer);

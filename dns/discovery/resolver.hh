@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "dns/base/result.hh"
 #include "dns/uv/handle.hh"
 #include "dns/zone/zone.hh"
 
@@ -30,9 +31,8 @@ struct Lookup {
 class Resolver final : public uv::HandleOwner {
  public:
   // `servers` is "" (the host's /etc/resolv.conf, as getaddrinfo) or c-ares' server list
-  // "127.0.0.1:5300,[::1]:53". Returns null and sets `error` on a bad list.
-  static std::unique_ptr<Resolver> create(uv_loop_t* loop, const std::string& servers,
-                                          std::string& error);
+  // "127.0.0.1:5300,[::1]:53". Fails on a bad list.
+  static Result<std::unique_ptr<Resolver>> create(uv_loop_t* loop, const std::string& servers);
   ~Resolver();
   Resolver(const Resolver&) = delete;
   Resolver& operator=(const Resolver&) = delete;

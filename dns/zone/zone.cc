@@ -270,7 +270,7 @@ std::vector<DiscoverySource> ZoneSet::discoverySources() const {
 }
 
 std::shared_ptr<const ZoneSet> ZoneSet::withDiscovered(const ResolvedLookup& resolved,
-                                                       std::vector<std::string>& warnings) const {
+                                                       Errors& warnings) const {
   auto members = [&](const Pool& pool) {
     std::vector<PoolMember> out;
     for (const auto& m : pool.members)
@@ -285,9 +285,11 @@ std::shared_ptr<const ZoneSet> ZoneSet::withDiscovered(const ResolvedLookup& res
                         [&](const PoolMember& m) { return m.address == a.address; }))
           continue;  // configured, or found by an earlier source: the first one wins
         if (out.size() == kMaxPoolMembers) {
-          warnings.push_back(source.source + ": pool '" + pool.name + "': " + source.hostname +
-                             " has more addresses than fit (" + std::to_string(kMaxPoolMembers) +
-                             " members at most); " + a.text + " and later ones are left out");
+          // source.source is already "file:line".
+          warnings.push_back(errorAt(source.source, 0, "pool '" + pool.name + "'",
+                                     source.hostname + " has more addresses than fit (" +
+                                         std::to_string(kMaxPoolMembers) + " members at most); " +
+                                         a.text + " and later ones are left out"));
           break;
         }
         PoolMember m;

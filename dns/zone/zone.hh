@@ -262,7 +262,7 @@ class ZoneSet {
   using ResolvedLookup =
       std::function<const std::vector<DiscoveredAddress>*(const DiscoverySource&)>;
   std::shared_ptr<const ZoneSet> withDiscovered(const ResolvedLookup& resolved,
-                                                std::vector<std::string>& warnings) const;
+                                                Errors& warnings) const;
 
  private:
   std::vector<std::shared_ptr<const Zone>> d_list;

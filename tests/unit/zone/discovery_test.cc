@@ -138,7 +138,7 @@ www 60 A 192.0.2.2
     auto it = resolved.find(s.key());
     return it == resolved.end() ? nullptr : &it->second;  // "api": not resolved yet
   };
-  std::vector<std::string> warnings;
+  Errors warnings;
   auto served = loaded_set.withDiscovered(lookup, warnings);
   CHECK(warnings.empty());
   const Pool& web = onlyPool(*served);
@@ -188,12 +188,13 @@ discover = { name = "many", family = "A" }
   std::vector<DiscoveredAddress> many{v6one()};
   for (int i = 0; i < 300; ++i)
     many.push_back(v4(10, 0, static_cast<uint8_t>(i / 256), static_cast<uint8_t>(i % 256)));
-  std::vector<std::string> warnings;
+  Errors warnings;
   auto served =
       (*load.zones)->withDiscovered([&](const DiscoverySource&) { return &many; }, warnings);
   const Pool& web = onlyPool(*served);
   CHECK(web.members.size() == kMaxPoolMembers);
   CHECK(web.members.front().rtype == type::A);  // ::1 is not wanted
   REQUIRE(warnings.size() == 1);
-  CHECK(warnings[0].find("10.0.1.0 and later ones are left out") != std::string::npos);
+  CHECK(warnings[0].text().find("10.0.1.0 and later ones are left out") != std::string::npos);
+  CHECK(warnings[0].text().find(": pool '") != std::string::npos);
 }
