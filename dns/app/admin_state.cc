@@ -67,17 +67,33 @@ nlohmann::json AdminState::toJson() const {
     if (admin.mark) entry["mark"] = *admin.mark ? "up" : "down";
     members[key] = std::move(entry);
   }
-  return {{"version", 1}, {"members", std::move(members)}};
+  nlohmann::json doc = {{"version", 1}, {"members", std::move(members)}};
+  // Version 1 still: an older rrdnsd reads "members" and ignores this, and a file without it
+  // loads here as "nothing saved".
+  if (!d_health.empty()) {
+    nlohmann::json health = nlohmann::json::object();
+    for (const auto& [key, record] : d_health) {
+      nlohmann::json entry = {{"target", record.description},
+                              {"up", record.health.up},
+                              {"observed_ms", record.health.observed_unix_ms}};
+      if (record.health.reported_weight) entry["weight"] = *record.health.reported_weight;
+      health[key] = std::move(entry);
+    }
+    doc["health"] = std::move(health);
+  }
+  return doc;
 }
 
 Result<void> AdminState::load(const std::string& path) {
   d_members.clear();
+  d_health.clear();
   std::ifstream in(path);
   if (!in) {
     if (errno == ENOENT) return success();
     return errorAt(path, 0, "", std::string("cannot read: ") + std::strerror(errno));
   }
   std::map<std::string, MemberAdmin> loaded;
+  std::map<std::string, TargetRecord> health;
   try {
     const nlohmann::json doc = nlohmann::json::parse(in);
     if (doc.at("version").get<int>() != 1)
@@ -104,10 +120,39 @@ Result<void> AdminState::load(const std::string& path) {
       }
       loaded.emplace(key, admin);
     }
+    if (doc.contains("health")) {
+      const nlohmann::json& targets = doc.at("health");
+      if (!targets.is_object()) return errorAt(path, 0, "health", "is not an object");
+      for (const auto& [key, entry] : targets.items()) {
+        TargetRecord record;
+        if (!entry.is_object()) return errorAt(path, 0, key, "health entry is not an object");
+        if (!entry.contains("up") || !entry.at("up").is_boolean())
+          return errorAt(path, 0, key, "health entry has no \"up\" of true or false");
+        record.health.up = entry.at("up").get<bool>();
+        const nlohmann::json* observed =
+            entry.contains("observed_ms") ? &entry.at("observed_ms") : nullptr;
+        if (!observed || !observed->is_number_integer() || observed->get<int64_t>() <= 0)
+          return errorAt(path, 0, key,
+                         "health entry has no \"observed_ms\" (unix time in milliseconds)");
+        record.health.observed_unix_ms = observed->get<int64_t>();
+        if (entry.contains("weight")) {
+          const nlohmann::json& weight = entry.at("weight");
+          if (!weight.is_number_integer() || weight.get<int64_t>() < 0 ||
+              weight.get<int64_t>() > 100)
+            return errorAt(path, 0, key,
+                           "health weight " + weight.dump() + " is not an integer from 0 to 100");
+          record.health.reported_weight = weight.get<uint8_t>();
+        }
+        if (entry.contains("target") && entry.at("target").is_string())
+          record.description = entry.at("target").get<std::string>();
+        health.emplace(key, std::move(record));
+      }
+    }
   } catch (const std::exception& e) {
     return errorAt(path, 0, "", std::string("corrupt state file: ") + e.what());
   }
   d_members = std::move(loaded);
+  d_health = std::move(health);
   return success();
 }
 

@@ -1,5 +1,6 @@
 // admin_state.hh -- the operator's word on pool members (drain, weight, mark), kept in a state
-// file so that a restart keeps it.
+// file so that a restart keeps it; the file also keeps each check target's last known health, so
+// that a restart can start from it (health::savedHealthUsable says when it may).
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 
 #include "dns/answer/pool_state.hh"
 #include "dns/base/result.hh"
+#include "dns/health/state.hh"
 #include "dns/zone/zone.hh"
 
 namespace rrdns::app {
@@ -44,19 +46,30 @@ class AdminState {
   // The entry that applies to `member` of `pool`, or nullptr.
   const MemberAdmin* forMember(const zone::Pool& pool, const zone::PoolMember& member) const;
 
+  // Last known health by health::CheckSpec::key(), with a description for the human reader of
+  // the file (`target`, not read back). Replaced whole before each save.
+  struct TargetRecord {
+    std::string description;
+    health::SavedHealth health;
+  };
+  std::map<std::string, TargetRecord>& health() { return d_health; }
+  const std::map<std::string, TargetRecord>& health() const { return d_health; }
+
   // Ends drains whose time is up; true when something changed.
   bool expire(int64_t now_unix);
 
   nlohmann::json toJson() const;
 
-  // Reads the state file. A missing file is an empty state. A file that cannot be read or
-  // parsed leaves the state empty and returns what is wrong (the caller reports it).
+  // Reads the state file. A missing file is an empty state; a file without "health" (written
+  // before rrdnsd kept it) has no saved health. A file that cannot be read or parsed leaves the
+  // state empty and returns what is wrong (the caller reports it).
   Result<void> load(const std::string& path);
   // Writes the state file atomically (temporary file, fsync, rename).
   Result<void> save(const std::string& path) const;
 
  private:
   std::map<std::string, MemberAdmin> d_members;
+  std::map<std::string, TargetRecord> d_health;
 };
 
 }  // namespace rrdns::app

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 #include <uv.h>
 
+#include <map>
 #include <mutex>
 #include <random>
 #include <stdexcept>
@@ -31,7 +32,16 @@ struct SetOverride {
   std::string key;
   std::optional<bool> up;
 };
-using Command = std::variant<SetTargets, SetOverride>;
+struct SetSaved {
+  std::map<std::string, SavedHealth> saved;
+};
+using Command = std::variant<SetTargets, SetOverride, SetSaved>;
+
+int64_t wallClockMs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
 
 std::string count(uint32_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
@@ -144,6 +154,8 @@ struct Checker::Impl {
     for (Command& c : commands) {
       if (auto* st = std::get_if<SetTargets>(&c)) {
         self->applyTargets(std::move(st->targets));
+      } else if (auto* ss = std::get_if<SetSaved>(&c)) {
+        self->d_saved = std::move(ss->saved);
       } else {
         auto& so = std::get<SetOverride>(c);
         self->applyOverride(so.key, so.up);
@@ -176,15 +188,30 @@ struct Checker::Impl {
   }
 
   Target* createTarget(const CheckSpec& spec, std::string key) {
+    // Saved health serves once, for the target it was saved for: a target dropped and added back
+    // later is new to this rrdnsd, which by then knows better than an old file.
+    std::optional<SavedHealth> saved;
+    if (auto it = d_saved.find(key); it != d_saved.end()) {
+      if (savedHealthUsable(spec, it->second, wallClockMs())) saved = it->second;
+      d_saved.erase(it);
+    }
+    const bool unchecked = spec.kind == CheckKind::None;  // never probed: its state is final
     auto* t = new Target{this,
                          d_nextId++,
                          std::move(key),
-                         Hysteresis(spec.startsUp(), spec.rise, spec.fall),
+                         saved ? Hysteresis(saved->up, spec.rise, spec.fall, true)
+                               : Hysteresis(spec.startsUp(), spec.rise, spec.fall, unchecked),
                          false,
                          {},
                          {}};
     t->status.spec = spec;
     t->status.up = t->status.checks_up = t->hysteresis.up();
+    t->status.seen = t->hysteresis.seen();
+    if (saved) {
+      t->status.from_saved = true;
+      t->status.observed_unix_ms = saved->observed_unix_ms;
+      t->status.reported_weight = saved->reported_weight;
+    }
     t->status.changed_ms = monotonicMs();  // a new target gets the same slow start as a revived one
     uv_timer_init(&d_loop, &t->timer);
     t->timer.data = t;
@@ -293,6 +320,7 @@ struct Checker::Impl {
     TargetStatus& s = t->status;
     const bool was_up = s.up;
     const std::optional<uint8_t> old_weight = s.reported_weight;
+    const bool first = !s.seen;
     bool flipped;
     {
       std::lock_guard state(d_stateMutex);
@@ -304,6 +332,8 @@ struct Checker::Impl {
       s.last_latency_us = r.latency_us;
       s.latency.record(r.latency_us);
       s.last_check_ms = now;
+      s.observed_unix_ms = wallClockMs();
+      s.seen = true;
       // A failed probe says nothing about load (no answer, or an error page): keep the last
       // reported weight until a successful probe replaces it.
       if (r.ok) s.reported_weight = r.reported_weight;
@@ -312,25 +342,35 @@ struct Checker::Impl {
       if (s.up != was_up) s.changed_ms = now;
     }
     const std::string what = s.spec.description();
+    if (first && !flipped) {
+      spdlog::info("health: {} is {} (first result: {})", what, s.checks_up ? "up" : "down",
+                   r.reason);
+    }
     if (flipped) {
       // Say so when the verdict changes nothing for answers because an override holds.
       std::string note;
       if (s.override_up && *s.override_up != s.checks_up) {
         note = std::string("; override keeps it ") + (*s.override_up ? "up" : "down");
       }
+      // The first result decides at once: say so rather than "1 failure" against fall = 3.
+      const std::string run =
+          first ? std::string("first result")
+                : s.checks_up ? count(t->hysteresis.successes(), "success", "successes")
+                              : count(t->hysteresis.failures(), "failure", "failures");
       if (s.checks_up) {
-        spdlog::info("health: {} is up ({}, {}){}", what, r.reason,
-                     count(t->hysteresis.successes(), "success", "successes"), note);
+        spdlog::info("health: {} is up ({}, {}){}", what, r.reason, run, note);
       } else {
-        spdlog::warn("health: {} is down ({}, {}){}", what, r.reason,
-                     count(t->hysteresis.failures(), "failure", "failures"), note);
+        spdlog::warn("health: {} is down ({}, {}){}", what, r.reason, run, note);
       }
     }
     if (s.reported_weight != old_weight) {
       spdlog::info("health: {} reports weight {} (was {})", what, weightText(s.reported_weight),
                    weightText(old_weight));
     }
-    if (s.up != was_up || s.reported_weight.value_or(100) != old_weight.value_or(100)) publish();
+    // A first result publishes even when it confirms `initial`: the snapshot's awaiting_first
+    // count is what the start waits on.
+    if (first || s.up != was_up || s.reported_weight.value_or(100) != old_weight.value_or(100))
+      publish();
   }
 
   void publish() {
@@ -341,6 +381,8 @@ struct Checker::Impl {
       snapshot->targets.push_back(
           {t->status.up, t->status.reported_weight.value_or(100), t->status.changed_ms});
     }
+    for (const auto& [key, t] : d_byKey)  // by key: a target named twice waits once
+      if (!t->status.seen) ++snapshot->awaiting_first;
     snapshot->taken_ms = monotonicMs();
     snapshot->generation = d_generation;
     try {
@@ -375,6 +417,7 @@ struct Checker::Impl {
   // Loop thread only.
   std::unordered_map<std::string, Target*> d_byKey;
   std::unordered_map<uint64_t, Target*> d_byId;
+  std::map<std::string, SavedHealth> d_saved;  // setSavedHealth's entries not used yet
   uint64_t d_nextId = 1;
   std::mt19937 d_rng;
   bool d_stopping = false;
@@ -386,6 +429,9 @@ void Checker::start() { d_impl->start(); }
 void Checker::stop() { d_impl->stop(); }
 void Checker::setTargets(std::vector<CheckSpec> targets) {
   d_impl->post(SetTargets{std::move(targets)});
+}
+void Checker::setSavedHealth(std::map<std::string, SavedHealth> saved) {
+  d_impl->post(SetSaved{std::move(saved)});
 }
 void Checker::setOverride(const std::string& key, std::optional<bool> up) {
   d_impl->post(SetOverride{key, up});

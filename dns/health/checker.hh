@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,11 @@ struct TargetStatus {
   uint32_t last_latency_us = 0;
   uint64_t changed_ms = 0;     // monotonicMs() of the last change of `up` (or of creation)
   uint64_t last_check_ms = 0;  // monotonicMs() of the last probe result; 0: none yet
+  // Wall clock (unix ms) of the last probe result, or of the saved health the target started
+  // from; 0: nothing observed yet. What the state file keeps with the verdict.
+  int64_t observed_unix_ms = 0;
+  bool from_saved = false;  // started from saved health rather than `initial`
+  bool seen = false;        // has a result or saved health: `up` is no longer `initial`'s guess
   std::optional<uint8_t> reported_weight;  // last X-Rrdns-Weight from a successful probe
   uint64_t checks = 0, failures = 0;       // probes finished / of which failed, since creation
   bool checks_up = true;                   // the rise/fall verdict alone
@@ -70,6 +76,12 @@ class Checker {
   // targets[i]; entries with equal keys share one target (the first entry's spec wins).
   // A snapshot for the new list is published right away, on the checker thread.
   void setTargets(std::vector<CheckSpec> targets);
+
+  // Any thread: health saved by a previous rrdnsd (the state file), by CheckSpec::key(). A target
+  // created later (by the next setTargets: post this first) whose entry is usable
+  // (savedHealthUsable) starts from it instead of `initial`, with hysteresis applying from the
+  // start; any other starts never seen, and its first result decides. An entry serves once.
+  void setSavedHealth(std::map<std::string, SavedHealth> saved);
 
   // Any thread: force the target with this key() up or down, or (nullopt) go back to the checks'
   // verdict. Publishes when the override changes. Unknown keys are logged and ignored.

@@ -44,6 +44,15 @@ std::string hostPort(const std::string& address, uint16_t port) {
 }  // namespace
 
 bool Hysteresis::record(bool success) {
+  if (!d_seen) {
+    // The first verdict is the result itself; the runs start counting from it.
+    d_seen = true;
+    d_successes = success ? 1 : 0;
+    d_failures = success ? 0 : 1;
+    const bool changed = d_up != success;
+    d_up = success;
+    return changed;
+  }
   // The opposite result resets the run, so alternating results never reach either threshold.
   if (success) {
     d_failures = 0;
@@ -66,6 +75,20 @@ bool Hysteresis::record(bool success) {
 void Hysteresis::setThresholds(uint32_t rise, uint32_t fall) {
   d_rise = rise ? rise : 1;
   d_fall = fall ? fall : 1;
+}
+
+uint64_t savedHealthMaxAgeMs(const CheckSpec& spec, bool saved_up) {
+  const uint64_t period = uint64_t{spec.interval_ms ? spec.interval_ms : 1} + spec.jitter_ms;
+  const uint32_t probes = saved_up ? spec.fall : spec.rise;
+  return period * (probes ? probes : 1);
+}
+
+bool savedHealthUsable(const CheckSpec& spec, const SavedHealth& saved, int64_t now_unix_ms) {
+  constexpr int64_t kClockSlackMs = 1000;
+  if (spec.kind == CheckKind::None || saved.observed_unix_ms <= 0) return false;
+  const int64_t age = now_unix_ms - saved.observed_unix_ms;
+  if (age < -kClockSlackMs) return false;
+  return age < static_cast<int64_t>(savedHealthMaxAgeMs(spec, saved.up));
 }
 
 std::string CheckSpec::key() const {

@@ -48,16 +48,21 @@ struct ProbeResult {
 
 // Rise/fall hysteresis (as dnsdist's updateHealthCheckResult): `fall` consecutive failures take
 // an up target down, `rise` consecutive successes bring a down target up; anything else keeps
-// the state. The first result does not jump straight to its state: hysteresis applies from the
-// initial state, so a cold start with initial_up=false needs `rise` successes.
+// the state. A target never seen before (`seen` false: no result yet and no saved health) takes
+// its FIRST result as its state at once, as gdnsd's initial monitoring round does: `initial` is
+// only a guess, and waiting `rise` or `fall` probes to correct it would hand out a dead replica
+// (or withhold a live one) for that long. From then on hysteresis applies. A target seeded from
+// a known state (saved health over a restart) is `seen`: hysteresis applies from the start.
 class Hysteresis {
  public:
-  Hysteresis(bool initial_up, uint32_t rise, uint32_t fall)
-      : d_up(initial_up), d_rise(rise ? rise : 1), d_fall(fall ? fall : 1) {}
+  Hysteresis(bool initial_up, uint32_t rise, uint32_t fall, bool seen = false)
+      : d_up(initial_up), d_rise(rise ? rise : 1), d_fall(fall ? fall : 1), d_seen(seen) {}
 
   // Feeds one result; returns true when the up/down state changed.
   bool record(bool success);
   bool up() const { return d_up; }
+  // False until the first result (or a known starting state): the state is still `initial`'s guess.
+  bool seen() const { return d_seen; }
   // Current run of consecutive successes / failures (the opposite result resets each to 0).
   uint32_t successes() const { return d_successes; }
   uint32_t failures() const { return d_failures; }
@@ -67,8 +72,30 @@ class Hysteresis {
  private:
   bool d_up;
   uint32_t d_rise, d_fall;
+  bool d_seen;
   uint32_t d_successes = 0, d_failures = 0;
 };
+
+// A target's health as the state file keeps it over a restart: the checks' verdict (operator
+// overrides are kept apart), the weight it last reported, and when that was last observed.
+struct SavedHealth {
+  bool up = true;
+  std::optional<uint8_t> reported_weight;  // X-Rrdns-Weight, if the target reported one
+  int64_t observed_unix_ms = 0;            // wall clock of the probe result it comes from
+
+  bool operator==(const SavedHealth&) const = default;
+};
+
+// How old saved health may be and still seed a target at start: the time a running rrdnsd would
+// have taken to notice a change from that state, (interval + jitter) x fall for a target saved
+// up, x rise for one saved down. Younger than that, starting from it answers exactly as an
+// rrdnsd that had never stopped would; older, the checks could have known better by now, so the
+// target starts as never seen (its first result decides). No key to tune: it follows the check.
+uint64_t savedHealthMaxAgeMs(const CheckSpec& spec, bool saved_up);
+
+// Whether `saved` may seed `spec`'s target at `now_unix_ms`: recent enough as above, and not from
+// the future (beyond a second of clock slack: a clock stepped back must not make it immortal).
+bool savedHealthUsable(const CheckSpec& spec, const SavedHealth& saved, int64_t now_unix_ms);
 
 struct TargetHealth {
   bool up = true;
@@ -84,6 +111,9 @@ struct HealthSnapshot {
   // Which target list it describes: the number of Checker::setTargets calls applied before it
   // (0 before the first), so a reader can drop a snapshot of a list it has replaced.
   uint64_t generation = 0;
+  // Targets of that list with no result yet and no saved health to start from: their state is
+  // still `initial`'s guess. The start waits for this to reach 0 before answering.
+  size_t awaiting_first = 0;
 };
 
 // The health of `targets` after a reload, taken by key from `previous` (indexed like

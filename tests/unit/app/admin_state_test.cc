@@ -219,3 +219,81 @@ TEST_CASE("admin state: a weight of -1 in a hand-edited state file is refused, n
     CHECK(state.find("a")->weight == static_cast<uint32_t>(std::stoul(weight)));
   }
 }
+
+TEST_CASE("admin state: health round trip - verdict, weight, observed time - and its age") {
+  TempDir tmp;
+  const std::string path = (tmp.dir / "state.json").string();
+  rrdns::health::CheckSpec spec;
+  spec.address = "127.0.0.12";
+  spec.port = 8080;
+  spec.interval_ms = 1000;
+  spec.rise = 2;
+  spec.fall = 3;
+  const int64_t now = 1'764'770'000'000;
+  AdminState state;
+  state.at("192.0.2.1").drained = true;
+  state.health()[spec.key()] = {spec.description(), {false, std::nullopt, now - 1500}};
+  state.health()["tcp|11:192.0.2.7|443|1000|"] = {"tcp 192.0.2.7:443", {true, 40, now - 10}};
+  REQUIRE(state.save(path).ok());
+
+  AdminState back;
+  REQUIRE(back.load(path).ok());
+  CHECK(back.toJson() == state.toJson());
+  REQUIRE(back.find("192.0.2.1"));  // the operator's entries are kept beside it
+  REQUIRE(back.health().count(spec.key()) == 1);
+  const auto& down = back.health().at(spec.key());
+  CHECK(down.description == "http://127.0.0.12:8080/healthz");
+  CHECK(down.health == rrdns::health::SavedHealth{false, std::nullopt, now - 1500});
+  CHECK(back.health().at("tcp|11:192.0.2.7|443|1000|").health.reported_weight == 40);
+  // Saved down 1.5 s ago: usable for 1 s x rise 2; not once 2 s have passed.
+  CHECK(rrdns::health::savedHealthUsable(spec, down.health, now));
+  CHECK_FALSE(rrdns::health::savedHealthUsable(spec, down.health, now + 500));
+
+  // Loading replaces the saved health too.
+  const std::string plain = tmp.file("plain.json", "{\"version\": 1, \"members\": {}}");
+  REQUIRE(back.load(plain).ok());
+  CHECK(back.health().empty());
+}
+
+TEST_CASE("admin state: a state file from before saved health still loads") {
+  TempDir tmp;
+  const std::string path = tmp.file(
+      "old.json", "{\"version\": 1, \"members\": {\"www/192.0.2.2\": {\"weight\": 5}}}");
+  AdminState state;
+  REQUIRE(state.load(path).ok());
+  CHECK(state.find("www/192.0.2.2")->weight == 5u);
+  CHECK(state.health().empty());
+  CHECK_FALSE(state.toJson().contains("health"));  // and is written back the same way
+}
+
+TEST_CASE("admin state: a malformed health entry is an error naming the file and the entry") {
+  TempDir tmp;
+  struct Bad {
+    const char* health;
+    const char* error;
+  };
+  for (const Bad& bad : {
+           Bad{"[]", "health: is not an object"},
+           Bad{"{\"k\": 1}", "k: health entry is not an object"},
+           Bad{"{\"k\": {\"observed_ms\": 5}}", "k: health entry has no \"up\" of true or false"},
+           Bad{"{\"k\": {\"up\": \"yes\", \"observed_ms\": 5}}", "k: health entry has no \"up\""},
+           Bad{"{\"k\": {\"up\": true}}", "k: health entry has no \"observed_ms\""},
+           Bad{"{\"k\": {\"up\": true, \"observed_ms\": \"now\"}}", "no \"observed_ms\""},
+           Bad{"{\"k\": {\"up\": true, \"observed_ms\": -3}}", "no \"observed_ms\""},
+           Bad{"{\"k\": {\"up\": true, \"observed_ms\": 5, \"weight\": 101}}",
+               "k: health weight 101 is not an integer from 0 to 100"},
+       }) {
+    const std::string path = tmp.file(
+        "bad.json", std::string("{\"version\": 1, \"members\": {\"192.0.2.1\": {\"drained\": "
+                                "true}}, \"health\": ") +
+                        bad.health + "}");
+    AdminState state;
+    const rrdns::Result<void> result = state.load(path);
+    INFO(bad.health);
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().text().find(path) == 0);
+    CHECK(result.error().text().find(bad.error) != std::string::npos);
+    CHECK(state.find("192.0.2.1") == nullptr);  // nothing half applied
+    CHECK(state.health().empty());
+  }
+}

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <mutex>
 #include <vector>
 
@@ -77,7 +78,7 @@ TargetStatus statusOf(const Checker& c, size_t i = 0) {
 
 }  // namespace
 
-TEST_CASE("checker: HTTP up with 200, down after fall 503s, up again after rise 200s") {
+TEST_CASE("checker: HTTP up at the first 200, down after fall 503s, up again after rise 200s") {
   HttpServer server;
   Recorder rec;
   Checker checker(rec.callback());
@@ -87,7 +88,7 @@ TEST_CASE("checker: HTTP up with 200, down after fall 503s, up again after rise 
 
   REQUIRE(waitFor([&] { return statusOf(checker).up; }));
   auto s = statusOf(checker);
-  CHECK(s.checks >= 2);
+  CHECK(s.checks >= 1);  // never seen: its first result decides, whatever rise says
   CHECK(s.last_reason == "ok");
   CHECK(s.last_latency_us > 0);
   CHECK(s.changed_ms > 0);
@@ -119,12 +120,13 @@ TEST_CASE("checker: HTTP up with 200, down after fall 503s, up again after rise 
 
 TEST_CASE("checker: fall 503s take an up target down after exactly `fall` failures") {
   HttpServer server;
-  server.respond({503, "", {}, false});
   Checker checker(nullptr);
   CheckSpec spec = httpSpec(server.port());
   spec.fall = 3;
   spec.interval_ms = 100;
   startWith(checker, {spec});
+  REQUIRE(waitFor([&] { return statusOf(checker).checks >= 1; }));  // seen: hysteresis applies
+  server.respond({503, "", {}, false});
   bool early = false;  // down before the third failure
   REQUIRE(waitFor([&] {
     const TargetStatus st = statusOf(checker);
@@ -392,4 +394,69 @@ TEST_CASE("checker: stop with probes in flight, and stop without start") {
     Checker idle(nullptr);
     idle.setTargets({httpSpec(server.port())});
   }  // destroyed without start
+}
+
+TEST_CASE("checker: a never-seen target's first result decides - saved health seeds hysteresis") {
+  HttpServer server;  // answers 200: every target here is really up
+  Recorder rec;
+  Checker checker(rec.callback());
+  CheckSpec fresh = httpSpec(server.port());
+  fresh.rise = fresh.fall = 3;
+  fresh.initial_up = false;
+  CheckSpec saved_down = fresh;
+  saved_down.path = "/saved";  // another key, the same server
+  saved_down.interval_ms = 60'000;  // no second probe while the test runs
+  CheckSpec stale = fresh;
+  stale.path = "/stale";
+  CheckSpec dead = tcpSpec(testutil::closedPort());
+  dead.rise = dead.fall = 3;  // initial up: one refused connection takes it down at once
+
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  checker.setSavedHealth({{saved_down.key(), SavedHealth{false, 30, now - 1000}},
+                          {stale.key(), SavedHealth{false, std::nullopt, now - 3'600'000}}});
+  startWith(checker, {fresh, saved_down, stale, dead});
+  auto s = checker.status();
+  CHECK(s[1].from_saved);
+  CHECK(s[1].seen);
+  CHECK_FALSE(s[1].up);
+  CHECK(s[1].reported_weight == 30);
+  CHECK(s[1].observed_unix_ms == now - 1000);
+  CHECK_FALSE(s[2].from_saved);  // an hour old: ignored
+
+  REQUIRE(waitFor([&] {
+    auto l = rec.last();
+    return l && l->targets.size() == 4 && l->awaiting_first == 0;
+  }));
+  s = checker.status();
+  CHECK(s[0].up);  // one success with rise 3: the first result decides
+  CHECK(s[0].checks == 1);
+  CHECK(s[0].seen);
+  CHECK(s[0].observed_unix_ms >= now);
+  CHECK_FALSE(s[1].up);  // saved down: one success is not rise 3
+  CHECK(s[1].checks >= 1);
+  CHECK(s[2].up);  // the stale entry did not hold it down
+  CHECK_FALSE(s[3].up);  // one failure with fall 3
+  auto l = rec.last();
+  CHECK(l->targets[0].up);
+  CHECK_FALSE(l->targets[1].up);
+  CHECK_FALSE(l->targets[3].up);
+}
+
+TEST_CASE("checker: awaiting_first counts targets with no result yet") {
+  HttpServer server;
+  server.respond({200, "", {}, true});  // never answers: the probe times out
+  Recorder rec;
+  Checker checker(rec.callback());
+  CheckSpec silent = httpSpec(server.port());
+  silent.timeout_ms = 300;
+  CheckSpec none;
+  none.kind = CheckKind::None;
+  none.address = "127.0.0.9";
+  startWith(checker, {silent, none});
+  REQUIRE(waitFor([&] { return rec.last() != nullptr; }));
+  CHECK(rec.last()->awaiting_first == 1);  // `none` is never probed, so never waited for
+  REQUIRE(waitFor([&] { return rec.last()->awaiting_first == 0; }, 2000));
+  CHECK_FALSE(statusOf(checker).up);  // the timeout was its first result
 }

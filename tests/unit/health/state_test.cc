@@ -25,7 +25,7 @@ std::vector<bool> feed(Hysteresis& h, const std::vector<bool>& results) {
 }  // namespace
 
 TEST_CASE("Hysteresis: fall failures take an up target down, rise successes bring it back") {
-  Hysteresis h(true, 2, 3);
+  Hysteresis h(true, 2, 3, /*seen=*/true);
   CHECK(h.up());
   CHECK_FALSE(h.record(false));
   CHECK_FALSE(h.record(false));
@@ -41,18 +41,72 @@ TEST_CASE("Hysteresis: fall failures take an up target down, rise successes brin
   CHECK(h.successes() == 2);
 }
 
-TEST_CASE("Hysteresis: a cold start down needs rise successes - up needs fall failures") {
-  Hysteresis down(false, 3, 2);
+TEST_CASE("Hysteresis: a known starting state (saved health) needs rise successes or fall failures") {
+  Hysteresis down(false, 3, 2, true);
   CHECK(feed(down, {true, true, true, true}) == std::vector<bool>{false, false, true, true});
-  Hysteresis up(true, 3, 2);
+  Hysteresis up(true, 3, 2, true);
   CHECK(feed(up, {false, false, false}) == std::vector<bool>{true, false, false});
-  Hysteresis up_ok(true, 3, 2);
+  Hysteresis up_ok(true, 3, 2, true);
   CHECK(feed(up_ok, {true, true}) == std::vector<bool>{true, true});
+}
+
+TEST_CASE("Hysteresis: a never-seen target's first result decides - hysteresis from then on") {
+  SUBCASE("initial up, first result a failure: down at once") {
+    Hysteresis h(true, 3, 2);
+    CHECK_FALSE(h.seen());
+    CHECK(h.record(false));  // the change is reported
+    CHECK(h.seen());
+    CHECK_FALSE(h.up());
+    CHECK(h.failures() == 1);
+    // From here on rise applies: two successes are not enough with rise 3.
+    CHECK(feed(h, {true, true, true}) == std::vector<bool>{false, false, true});
+  }
+  SUBCASE("initial down, first result a success: up at once") {
+    Hysteresis h(false, 3, 2);
+    CHECK(h.record(true));
+    CHECK(h.up());
+    CHECK(h.successes() == 1);
+    CHECK(feed(h, {false, false}) == std::vector<bool>{true, false});
+  }
+  SUBCASE("a first result that confirms the initial state is no change, but it is seen") {
+    Hysteresis h(true, 2, 2);
+    CHECK_FALSE(h.record(true));
+    CHECK(h.seen());
+    CHECK(feed(h, {false, true, false}) == std::vector<bool>{true, true, true});
+  }
+}
+
+TEST_CASE("savedHealthUsable: younger than interval x fall (saved up) or x rise (saved down)") {
+  CheckSpec spec;
+  spec.interval_ms = 1000;
+  spec.jitter_ms = 500;
+  spec.rise = 4;
+  spec.fall = 2;
+  CHECK(savedHealthMaxAgeMs(spec, true) == 3000);
+  CHECK(savedHealthMaxAgeMs(spec, false) == 6000);
+  const int64_t now = 1'764'770'000'000;
+  SavedHealth up{true, std::nullopt, now - 2999};
+  CHECK(savedHealthUsable(spec, up, now));
+  up.observed_unix_ms = now - 3000;
+  CHECK_FALSE(savedHealthUsable(spec, up, now));
+  SavedHealth down{false, std::nullopt, now - 5999};
+  CHECK(savedHealthUsable(spec, down, now));
+  down.observed_unix_ms = now - 6000;
+  CHECK_FALSE(savedHealthUsable(spec, down, now));
+  // From the future: a second of slack, no more.
+  down.observed_unix_ms = now + 900;
+  CHECK(savedHealthUsable(spec, down, now));
+  down.observed_unix_ms = now + 1100;
+  CHECK_FALSE(savedHealthUsable(spec, down, now));
+  // Never observed, or nothing checks the target: nothing to start from.
+  CHECK_FALSE(savedHealthUsable(spec, SavedHealth{true, std::nullopt, 0}, now));
+  spec.kind = CheckKind::None;
+  CHECK_FALSE(savedHealthUsable(spec, SavedHealth{true, std::nullopt, now}, now));
 }
 
 TEST_CASE("Hysteresis: rise=1/fall=1 follows every result - 0 counts as 1") {
   for (uint32_t n : {0u, 1u}) {
-    Hysteresis h(true, n, n);
+    Hysteresis h(true, n, n, true);
     CHECK(feed(h, {false, true, false, false, true}) ==
           std::vector<bool>{false, true, false, false, true});
   }
@@ -60,7 +114,7 @@ TEST_CASE("Hysteresis: rise=1/fall=1 follows every result - 0 counts as 1") {
 
 TEST_CASE("Hysteresis: alternating results never flip with rise=fall=2") {
   for (bool initial : {true, false}) {
-    Hysteresis h(initial, 2, 2);
+    Hysteresis h(initial, 2, 2, true);
     for (int i = 0; i < 20; ++i) {
       CHECK_FALSE(h.record(i % 2 == 0));
       CHECK(h.up() == initial);
@@ -69,7 +123,7 @@ TEST_CASE("Hysteresis: alternating results never flip with rise=fall=2") {
 }
 
 TEST_CASE("Hysteresis: the opposite result resets the run") {
-  Hysteresis h(true, 2, 3);
+  Hysteresis h(true, 2, 3, /*seen=*/true);
   h.record(false);
   h.record(false);
   CHECK(h.failures() == 2);
@@ -84,7 +138,7 @@ TEST_CASE("Hysteresis: the opposite result resets the run") {
 }
 
 TEST_CASE("Hysteresis: setThresholds keeps state and runs") {
-  Hysteresis h(true, 2, 5);
+  Hysteresis h(true, 2, 5, true);
   h.record(false);
   h.record(false);
   h.setThresholds(2, 3);
