@@ -32,7 +32,23 @@ class CatalogPublisher final : public uv::HandleOwner {
   // with the previous catalog keep their health, so a reload never resets a down member to up.
   void publish(std::shared_ptr<const answer::Catalog> catalog);
 
-  // Main loop: closes the async and the timer and stops the checker (for closeAllHandles).
+  // Main loop: calls `ready` once every target of the catalog being served has its first result
+  // or starts from saved health, and `members_settled()` is true (discovery has answered for
+  // every name, so the members it gives are targets too), or when the bound passes: the longest
+  // check timeout of the catalog (discovery's checks included) plus kFirstRoundSlackMs. Logs what
+  // it waited for and how long. rrdnsd calls it before it reads its first query (a new daemon
+  // taking over from an old one waits the same way), so that a replica already dead at start is
+  // never answered. Not called if the publisher is closed first. Once at a time.
+  void awaitFirstHealth(std::function<bool()> members_settled, std::function<void()> ready);
+  // A timed-out probe reports at its timeout: the slack lets that result in before the bound.
+  static constexpr uint64_t kFirstRoundSlackMs = 200;
+
+  // Main loop: writes the state file now (operator entries and every target's last known
+  // health), if there is one. Health changes are saved by themselves (coalesced), and at close.
+  Result<void> saveState();
+
+  // Main loop: saves the state, closes the async and the timers and stops the checker (for
+  // closeAllHandles).
   void close() override;
 
   uint64_t failOpenEvents() const { return d_fail_open_events; }
@@ -64,6 +80,9 @@ class CatalogPublisher final : public uv::HandleOwner {
  private:
   static void onSnapshot(uv_async_t* async);
   static void onTick(uv_timer_t* timer);
+  static void onSaveDue(uv_timer_t* timer);
+  static void onFirstRoundTick(uv_timer_t* timer);
+  void healthToAdmin();
   void recompute();
   void logPoolChanges(const answer::PoolStates& after);
 
@@ -71,6 +90,8 @@ class CatalogPublisher final : public uv::HandleOwner {
   health::Checker d_checker;
   uv_async_t d_async;
   uv_timer_t d_tick;  // recomputes while a member is in slow start
+  uv_timer_t d_save;  // one save for the health changes of the last kSaveDelayMs
+  uv_timer_t d_first_round;  // polls while awaitFirstHealth waits
   bool d_closed = false;
 
   std::mutex d_mailbox_mutex;  // the checker thread's hand-over slot
@@ -86,6 +107,14 @@ class CatalogPublisher final : public uv::HandleOwner {
   AdminState d_admin;
   std::string d_published_at;
   std::string d_state_file;
+
+  struct FirstRound {
+    uint64_t started_ms = 0;
+    uint64_t bound_ms = 0;
+    std::function<bool()> members_settled;
+    std::function<void()> ready;
+  };
+  FirstRound d_wait;
 };
 
 }  // namespace rrdns::app

@@ -159,9 +159,15 @@ int serve(const CommandLine& command_line, const Config& config,
   // Signals are caught before the "listening" line, which is what scripts wait for.
   SignalHandlers signals(&loop, *server, reloader);
 
-  server->start();
-  for (const auto& address : settings.listen)
-    spdlog::info("listening on {} (udp+tcp), {} threads", address.text, settings.threads);
+  // Queries are read once every member's health is known (its first result, or saved health),
+  // bounded by the longest check timeout: a replica already dead at start is never answered.
+  publisher.awaitFirstHealth([&served] { return served.discoverySettled(); },
+                             [&server, &settings] {
+                               server->start();
+                               for (const auto& address : settings.listen)
+                                 spdlog::info("listening on {} (udp+tcp), {} threads",
+                                              address.text, settings.threads);
+                             });
 
   uv_run(&loop, UV_RUN_DEFAULT);
   server->stop();  // already stopped by the signal; here for the unexpected end of the loop

@@ -40,6 +40,10 @@ class ServedZones {
   // start with), which is served as it is while nothing is discovered.
   Result<void> publish(std::shared_ptr<const answer::Catalog> catalog);
 
+  // Whether discovery has answered (or failed) once for every name, so that the members it
+  // gives are in the catalog served; true when nothing is discovered.
+  bool discoverySettled() const { return !d_discovery || d_discovery->settled(); }
+
  private:
   Result<void> publish(std::shared_ptr<const zone::ZoneSet> loaded,
                        std::shared_ptr<const answer::Catalog> made);

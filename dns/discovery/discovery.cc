@@ -64,6 +64,11 @@ const std::vector<zone::DiscoveredAddress>* Discovery::addresses(
   return it != d_sources.end() && it->second.resolved ? &it->second.addresses : nullptr;
 }
 
+bool Discovery::settled() const {
+  return std::all_of(d_sources.begin(), d_sources.end(),
+                     [](const auto& entry) { return entry.second.answered; });
+}
+
 void Discovery::onTick(uv_timer_t* timer) { static_cast<Discovery*>(timer->data)->lookUpDue(); }
 
 void Discovery::lookUpDue() {
@@ -81,6 +86,7 @@ void Discovery::onLookup(const std::string& key, Lookup lookup) {
   if (it == d_sources.end()) return;  // no longer wanted
   SourceState& state = it->second;
   state.in_flight = false;
+  state.answered = true;
   const uint64_t now = monotonicMs();
   const zone::DiscoverySource& source = state.source;
   if (!lookup.ok) {

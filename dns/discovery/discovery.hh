@@ -24,6 +24,7 @@ struct SourceState {
   std::string last_error;       // of the latest lookup, "" if it succeeded (logged on change)
   uint64_t due_ms = 0;          // next lookup
   bool in_flight = false;
+  bool answered = false;  // some lookup has come back, an answer or a failure
 };
 
 class Discovery final : public uv::HandleOwner {
@@ -39,6 +40,10 @@ class Discovery final : public uv::HandleOwner {
 
   // The last successful answer for `source`, or null before the first one.
   const std::vector<zone::DiscoveredAddress>* addresses(const zone::DiscoverySource& source) const;
+
+  // Whether every source has had a lookup come back: what discovery gives at start is known
+  // (rrdnsd's start waits for it, with the members' first health results).
+  bool settled() const;
 
   void close() override;
 
