@@ -428,19 +428,37 @@ def test_slow_start_ramps_weight(replicas, serve):
 # Start, reload, check types, answer shape
 
 
-def test_initial_down_waits_for_rise(replicas, serve):
-    reps = replicas(21, 22)
-    started = time.monotonic()
-    d = serve(pool_zone({"www": www_pool(reps, **{"all-down": "none"}, check=fast_check(
-        reps[0], interval=0.5, timeout=0.3, rise=2, initial="down"))}))
-    a = ask(d)
-    assert a.rcode == dns.rcode.NOERROR and not a.msg.answer, (
-        "initial = down: nothing answered before rise checks: %s\n%s" % (a, d.diag()))
-    assert any(rr.rdtype == dns.rdatatype.SOA for rr in a.msg.authority), a.msg
-    a = wait_for(d, lambda a: sorted(a.addrs) == sorted(addrs_of(reps)), "members rise",
-                 stable=1)
-    # rise = 2 at 0.5 s intervals: at least one interval after the first check.
-    assert time.monotonic() - started >= 0.4, "members up too early"
+def test_initial_is_the_state_before_the_first_result(replicas, serve):
+    """A target never seen answers as `initial` says until its first result, which then decides
+    at once. At start nobody sees that (queries are read after the first round); a member that a
+    reload adds does, for as long as its first probe takes: here a replica answering /healthz
+    after 3 s, past the 2 s timeout."""
+    fast = replicas(21)
+    slow = replicas(22, args=("--latency-ms", "3000"))
+
+    def zone(members, serial):
+        check = fast_check(fast, interval=5, timeout=2.0, rise=3, fall=3)
+        # `expect` differs, so the two pools check each member as two targets (two `initial`s).
+        return pool_zone({
+            "www": www_pool(members, check=dict(check, initial="down")),
+            "up": www_pool(members, names=["up"], check=dict(check, initial="up",
+                                                             expect=[200, 204])),
+        }, serial=serial)
+
+    d = serve(zone([fast], 1))
+    assert ask(d).addrs == [fast.host]
+    mark = d.stderr_mark()
+    write_zone(d.zone_path, zone([fast, slow], 2))
+    d.hup()
+    wait_log(d, "reload done", since=mark)
+    hold(d, lambda a: a.addrs == [fast.host], "initial = down: out until its first result",
+         seconds=1.0)
+    a = ask(d, "up." + ORIGIN)
+    assert sorted(a.addrs) == sorted([fast.host, slow.host]), (
+        "initial = up: answered until its first result: %s\n%s" % (a, d.diag()))
+    # The first result (a timeout) decides at once, though fall is 3.
+    wait_for(d, lambda a: a.addrs == [fast.host], "the timeout takes it out", name="up." + ORIGIN)
+    wait_log(d, slow.check_url(), "is down (timeout, first result)", since=mark)
 
 
 def test_reload_keeps_health_and_checks_new_members(replicas, serve):
