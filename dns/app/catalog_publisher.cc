@@ -131,6 +131,9 @@ Result<void> CatalogPublisher::adminChanged() {
 }
 
 void CatalogPublisher::healthToAdmin() {
+  // Before the first round the checker knows less than the file it was started from (a start
+  // that fails, or is stopped while it waits, must not erase it): keep what was loaded.
+  if (!d_first_round_done) return;
   auto& records = d_admin.health();
   records.clear();
   for (const health::TargetStatus& t : d_checker.status()) {
@@ -205,6 +208,7 @@ void CatalogPublisher::onFirstRoundTick(uv_timer_t* timer) {
         settled ? "" : "; member discovery has not answered for every name yet (its members "
                        "join as their names resolve, once checked)");
   }
+  self->d_first_round_done = true;
   auto ready = std::move(wait.ready);
   wait = {};
   if (ready) ready();

@@ -45,6 +45,8 @@ class CatalogPublisher final : public uv::HandleOwner {
 
   // Main loop: writes the state file now (operator entries and every target's last known
   // health), if there is one. Health changes are saved by themselves (coalesced), and at close.
+  // Until awaitFirstHealth's round is over, the health loaded from the file is written back
+  // unchanged (the checker does not know more yet).
   Result<void> saveState();
 
   // Main loop: saves the state, closes the async and the timers and stops the checker (for
@@ -115,6 +117,7 @@ class CatalogPublisher final : public uv::HandleOwner {
     std::function<void()> ready;
   };
   FirstRound d_wait;
+  bool d_first_round_done = false;  // from then on the checker's health is what the file keeps
 };
 
 }  // namespace rrdns::app

@@ -16,7 +16,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from conftest import Replica, pool_tables, stop_replicas, write_zone
+from conftest import Replica, free_port, pool_tables, stop_replicas, write_zone
 from test_discovery import HOSTS, SERVICE, directory_zone, shared_port
 
 ORIGIN = "hs.test."
@@ -177,3 +177,47 @@ def test_dead_replica_never_answered_when_members_come_from_discovery(web_with_o
     assert all(a == {web[0].host, web[2].host} for a in answers), (answers[:5], d.diag())
     log = d.stderr_text()
     assert log.index("discovery: %s now has 3 addresses" % SERVICE) < log.index("listening on")
+
+
+def test_first_round_is_bounded_when_discovery_does_not_answer(replicas, daemons, tmp_path):
+    """A directory that never answers (a UDP socket nobody reads) cannot hold the start for
+    longer than the longest check timeout (0.5 s) plus 0.2 s: rrdnsd serves, says it cut the
+    wait short and why; the configured member is answered meanwhile."""
+    import socket
+    rep = replicas(21)
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    try:
+        check = {"type": "http", "port": rep.port, "path": "/healthz", "interval": 1,
+                 "timeout": 0.5}
+        text = ('origin = "%s"\nttl = 30\n[soa]\nprimary = "ns1"\ncontact = "hostmaster"\n'
+                'serial = 1\n[names."@"]\nNS = "ns1"\n[names.ns1]\nA = "127.0.0.1"\n' % ORIGIN)
+        text += pool_tables({"www": {"names": ["www"], "ttl": 5, "members": [rep.host],
+                                     "discover": {"name": SERVICE, "family": "A"}}}, check)
+        path = write_zone(tmp_path / "hs.test.toml", text)
+        d = daemons(zones=[path], probe=(ORIGIN, "SOA"), threads=1,
+                    extra_args=["--resolver", "127.0.0.1:%d" % silent.getsockname()[1]])
+        assert d.wait_stderr("health: first round cut short after"), d.diag()
+        assert d.wait_stderr("member discovery has not answered for every name yet"), d.diag()
+        assert {a for s in first_answers(d, 20) for a in s} == {rep.host}, d.diag()
+    finally:
+        silent.close()
+
+
+def test_a_start_that_fails_keeps_the_saved_health(replicas, daemons, tmp_path, binary):
+    import subprocess
+    reps = replicas(21, 22)
+    state = tmp_path / "state.json"
+    path = write_zone(tmp_path / "hs.test.toml", zone(reps))
+    d = start(daemons, path, state)
+    assert d.stop() == 0, d.diag()
+    before = state.read_text()
+    assert len(json.loads(before)["health"]) == 2, before
+    # The metrics address is taken by the replica: the start fails after the state is loaded.
+    proc = subprocess.run([str(binary), "--listen", "127.0.0.1:%d" % free_port(("127.0.0.1",)),
+                           "--state-file", str(state),
+                           "--metrics", "%s:%d" % (reps[0].host, reps[0].port), str(path)],
+                          capture_output=True, text=True, timeout=20)
+    assert proc.returncode == 1, proc.stderr
+    assert "cannot start" in proc.stderr, proc.stderr
+    assert json.loads(state.read_text())["health"] == json.loads(before)["health"]
