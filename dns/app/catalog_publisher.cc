@@ -157,7 +157,8 @@ void CatalogPublisher::awaitFirstHealth(std::function<bool()> members_settled,
   uint64_t longest = 0;
   if (d_catalog) {
     for (const health::CheckSpec& spec : d_catalog->zones->targets())
-      if (spec.kind != health::CheckKind::None) longest = std::max<uint64_t>(longest, spec.timeout_ms);
+      if (spec.kind != health::CheckKind::None)
+        longest = std::max<uint64_t>(longest, spec.timeout_ms);
     for (const zone::DiscoverySource& source : d_catalog->zones->discoverySources())
       if (source.check.kind != health::CheckKind::None)
         longest = std::max<uint64_t>(longest, source.check.timeout_ms);

@@ -33,7 +33,7 @@ std::string usage() {
          "  --threads N         worker threads (default: one per CPU core)\n"
          "  --log-level LEVEL   trace, debug, info, warn, error or off (default: info)\n"
          "  --control PATH      control socket for rrdnsctl (mode 0600, owner only)\n"
-         "  --state-file PATH   keep rrdnsctl drain/weight/mark and health over restarts in this file\n"
+         "  --state-file PATH   keep drain/weight/mark and health over restarts in this file\n"
          "  --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
          "  --allow-transfer ADDR[/LEN]\n"
          "                      allow zone transfers (AXFR; IXFR gets a full transfer) over TCP\n"

@@ -41,7 +41,7 @@ TEST_CASE("Hysteresis: fall failures take an up target down, rise successes brin
   CHECK(h.successes() == 2);
 }
 
-TEST_CASE("Hysteresis: a known starting state (saved health) needs rise successes or fall failures") {
+TEST_CASE("Hysteresis: a known starting state (saved health) needs rise or fall results") {
   Hysteresis down(false, 3, 2, true);
   CHECK(feed(down, {true, true, true, true}) == std::vector<bool>{false, false, true, true});
   Hysteresis up(true, 3, 2, true);
