@@ -1,6 +1,7 @@
 // config.cc -- parsing and checking the server config file with toml++.
 #include "dns/app/config.hh"
 
+#include <sys/resource.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -213,6 +214,14 @@ ConfigLoad resolveConfig(const CommandLine& command_line) {
   return load;
 }
 
+unsigned defaultTcpMaxConnections() {
+  constexpr rlim_t kFallback = 100, kMax = 1000000;
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0) return kFallback;
+  // RLIM_INFINITY is the largest rlim_t, so the cap covers it too.
+  return static_cast<unsigned>(std::clamp<rlim_t>(files.rlim_cur / 2, 1, kMax));
+}
+
 server::ServerSettings serverSettings(const Config& config) {
   server::ServerSettings settings;
   settings.listen = config.listen;
@@ -220,7 +229,8 @@ server::ServerSettings serverSettings(const Config& config) {
   if (settings.threads == 0) settings.threads = 1;  // hardware_concurrency() may not know
   settings.udp_max_payload = config.udp_max_payload;
   settings.tcp_idle_timeout_ms = config.tcp_idle_timeout * 1000;
-  settings.tcp_max_connections = config.tcp_max_connections;
+  settings.tcp_max_connections =
+      config.tcp_max_connections != 0 ? config.tcp_max_connections : defaultTcpMaxConnections();
   settings.tcp_max_connections_per_client = config.tcp_max_connections_per_client;
   settings.rate_limit = {config.rate_limit, config.rate_limit_slip, config.rate_limit_table_size};
   settings.allow_transfer = config.allow_transfer;

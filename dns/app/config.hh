@@ -23,7 +23,7 @@ struct Config {
   spdlog::level::level_enum log_level = spdlog::level::info;
   uint16_t udp_max_payload = 1232;
   unsigned tcp_idle_timeout = 10;  // seconds
-  unsigned tcp_max_connections = 1024;
+  unsigned tcp_max_connections = 0;  // 0: not set; serverSettings() takes half the fd limit
   unsigned tcp_max_connections_per_client = 10;  // 0: no per-client limit
   unsigned rate_limit = 0;                       // UDP responses/s per client prefix; 0: off
   unsigned rate_limit_slip = 2;                  // every Nth limited response goes out TC
@@ -46,7 +46,13 @@ ConfigLoad loadConfigFile(const std::string& path);
 // overrides, --allow-transfer replacing the file's list) applied on top, or in quick mode a Config made of the options. Called again on every reload.
 ConfigLoad resolveConfig(const CommandLine& command_line);
 
-// The settings the workers run with (threads 0 becomes the number of cores).
+// The settings the workers run with (threads 0 becomes the number of cores, an unset
+// tcp-max-connections defaultTcpMaxConnections()).
 server::ServerSettings serverSettings(const Config& config);
+
+// tcp-max-connections when the config does not set it: half the soft limit on open files
+// (RLIMIT_NOFILE), as Knot DNS sizes tcp-max-clients, leaving the other half for everything
+// else; 100 if the limit cannot be read; at most 1,000,000 (the key's own range).
+unsigned defaultTcpMaxConnections();
 
 }  // namespace rrdns::app

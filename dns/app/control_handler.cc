@@ -297,7 +297,10 @@ Json ControlHandler::stats() const {
           {"qtype", std::move(qtypes)},
           {"truncated", s.truncated},
           {"not_answered", s.dropped + s.udp_dropped},
-          {"tcp", {{"connections", s.tcp_accepted}, {"refused_over_limit", s.tcp_rejected}}},
+          {"tcp",
+           {{"connections", s.tcp_accepted},
+            {"refused_over_limit", s.tcp_rejected},
+            {"evicted_idle", s.tcp_evicted}}},
           {"fail_open_events", d_publisher.failOpenEvents()},
           {"reloads", {{"ok", d_reloader.succeeded()}, {"failed", d_reloader.failed()}}}};
 }

@@ -177,10 +177,10 @@ int serve(const CommandLine& command_line, const Config& config,
   server::Stats c = server->stats();
   spdlog::info(
       "stopped: {} udp queries ({} answers queued, {} dropped), {} tcp queries on {} "
-      "connections ({} refused over the limits), {} truncated, {} unanswered, {} rate-limited "
-      "({} of them slipped), {} internal errors",
+      "connections ({} refused over the limits, {} idle ones closed to make room), {} "
+      "truncated, {} unanswered, {} rate-limited ({} of them slipped), {} internal errors",
       c.udp_queries, c.udp_deferred, c.udp_dropped, c.tcp_queries, c.tcp_accepted, c.tcp_rejected,
-      c.truncated, c.dropped, c.rate_limited, c.rate_slipped, c.errors);
+      c.tcp_evicted, c.truncated, c.dropped, c.rate_limited, c.rate_slipped, c.errors);
   return kOk;
 }
 

@@ -113,6 +113,12 @@ std::vector<MetricFamily> toFamilies(const MetricsSnapshot& s) {
                     .add(asDouble(q.tcp_accepted), {{"result", "accepted"}})
                     .add(asDouble(q.tcp_rejected), {{"result", "rejected"}})
                     .take());
+  out.push_back(Family("rrdns_tcp_evicted_total",
+                       "Idle TCP connections closed to make room for a new one "
+                       "(tcp-max-connections reached).",
+                       kCounter)
+                    .add(asDouble(q.tcp_evicted))
+                    .take());
   out.push_back(Family("rrdns_errors_total", "Queries lost to an internal error.", kCounter)
                     .add(asDouble(q.errors))
                     .take());

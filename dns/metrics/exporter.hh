@@ -9,6 +9,7 @@
 //   rrdns_dropped_total                                              counter
 //   rrdns_udp_queued_total, rrdns_udp_send_dropped_total             counter
 //   rrdns_tcp_connections_total{result="accepted|rejected"}          counter
+//   rrdns_tcp_evicted_total                                          counter
 //   rrdns_errors_total                                               counter
 //   rrdns_reloads_total{result="ok|failed"}                          counter
 //   rrdns_pool_fail_open_events_total                                counter

@@ -38,6 +38,7 @@ struct WorkerCounters {
   Counter tcp_queries;
   Counter tcp_accepted;
   Counter tcp_rejected;              // over tcp-max-connections(-per-client)
+  Counter tcp_evicted;               // idle connections closed to make room (table full)
   Counter errors;                    // exceptions caught at the packet boundary
   Counter truncated;                 // responses with TC set
   Counter dropped;                   // answer() produced nothing to send
@@ -54,6 +55,7 @@ struct WorkerCounters {
     total.tcp_queries += tcp_queries.load();
     total.tcp_accepted += tcp_accepted.load();
     total.tcp_rejected += tcp_rejected.load();
+    total.tcp_evicted += tcp_evicted.load();
     total.errors += errors.load();
     total.truncated += truncated.load();
     total.dropped += dropped.load();

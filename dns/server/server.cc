@@ -1,6 +1,8 @@
 // server.cc -- creating the workers and their sockets, fanning out publish and stop.
 #include "dns/server/server.hh"
 
+#include <spdlog/spdlog.h>
+
 #include "dns/server/socket.hh"
 #include "dns/server/worker.hh"
 
@@ -39,6 +41,9 @@ std::unique_ptr<Server> Server::create(ServerSettings settings,
       if (!error.empty()) return nullptr;
     }
   }
+  spdlog::info("tcp: at most {} connections ({} per client), idle timeout {} ms, shortened as "
+               "the table fills past half",
+               s.tcp_max_connections, s.tcp_max_connections_per_client, s.tcp_idle_timeout_ms);
   return server;
 }
 

@@ -74,6 +74,7 @@ struct Stats {
   uint64_t udp_dropped = 0;   // answers not sent: send error, or send queue full
   uint64_t tcp_accepted = 0;
   uint64_t tcp_rejected = 0;  // over tcp-max-connections or tcp-max-connections-per-client
+  uint64_t tcp_evicted = 0;   // idle connections closed to make room for a new one (RFC 7766 6.2.3)
   uint64_t errors = 0;        // exceptions caught at the packet boundary
   uint64_t truncated = 0;     // responses with TC set
   uint64_t dropped = 0;       // queries answer() chose not to answer at all (not DNS, a response)

@@ -23,13 +23,14 @@ TcpConnection::TcpConnection(Worker& worker)
       d_inflight{std::make_unique_for_overwrite<uint8_t[]>(kOutputCapacity), 0} {}
 
 TcpConnection::~TcpConnection() {
+  d_worker.tcpIdle().remove(*this);  // close() did already; kept for any other way here
   if (d_transfer)
     spdlog::info("zone transfer of {} abandoned: the connection closed", describeTransfer());
   d_worker.clientConnections().release(d_client_slot);
   d_worker.tcpConnections().fetch_sub(1, std::memory_order_relaxed);
 }
 
-bool TcpConnection::accept(Worker& worker, uv_stream_t* server) {
+bool TcpConnection::accept(Worker& worker, uv_stream_t* server, bool make_room) {
   auto* self = new TcpConnection(worker);
   int rc = self->acceptInto(worker.loop(), server, &self->d_tcp, &self->d_timer);
   if (rc != 0) {
@@ -55,6 +56,7 @@ bool TcpConnection::accept(Worker& worker, uv_stream_t* server) {
       return false;
     }
   }
+  if (make_room) evictLongestIdle(worker);
   // Answers are small and written whole; Nagle would hold back the second of two pipelined
   // answers until the client acknowledges the first.
   uv_tcp_nodelay(&self->d_tcp, 1);
@@ -66,8 +68,43 @@ bool TcpConnection::accept(Worker& worker, uv_stream_t* server) {
         self->d_transfer_allowed = true;
   }
   self->restartIdleTimer();
+  self->updateIdle();  // a new connection owes nothing yet: the newest idle one
   self->updateReading();
   return true;
+}
+
+void TcpConnection::close() {
+  d_worker.tcpIdle().remove(*this);
+  StreamSession::close();
+}
+
+// RFC 7766 6.2.3: under connection pressure the server may close the connection idle longest.
+// Only this worker's own: every connection belongs to one loop thread, and this needs no lock.
+void TcpConnection::evictLongestIdle(Worker& worker) {
+  TcpIdleLink* oldest = worker.tcpIdle().front();
+  if (oldest == nullptr) return;
+  auto* victim = static_cast<TcpConnection*>(oldest);
+  if (spdlog::should_log(spdlog::level::debug))
+    spdlog::debug("tcp connection from {} closed after {} ms idle: tcp-max-connections ({}) "
+                  "reached, making room for a new one",
+                  victim->peerText(), uv_now(worker.loop()) - victim->idle_since_ms,
+                  worker.settings().tcp_max_connections);
+  bump(worker.counters().tcp_evicted);
+  victim->close();
+}
+
+void TcpConnection::closeExpired(Worker& worker, unsigned limit) {
+  const uint64_t now = uv_now(worker.loop());
+  for (unsigned i = 0; i < limit; ++i) {
+    TcpIdleLink* oldest = worker.tcpIdle().front();
+    if (oldest == nullptr) return;
+    const uint64_t timeout = worker.tcpIdleTimeoutMs();
+    if (now - oldest->idle_since_ms < timeout) return;
+    auto* expired = static_cast<TcpConnection*>(oldest);
+    spdlog::debug("tcp connection idle for {} ms: closing (the idle timeout is {} ms while "
+                  "the table fills)", now - oldest->idle_since_ms, timeout);
+    expired->close();
+  }
 }
 
 void TcpConnection::onAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
@@ -110,6 +147,7 @@ void TcpConnection::answerFrames() {
   }
   flush();
   updateReading();
+  updateIdle();
 }
 
 void TcpConnection::answerFrame(std::span<const uint8_t> query) {
@@ -229,12 +267,20 @@ void TcpConnection::updateReading() {
   setReading(!d_peer_done && d_pending.size <= kHighWater && d_input_size < kMaxFrame);
 }
 
-void TcpConnection::restartIdleTimer() { restartTimer(d_worker.settings().tcp_idle_timeout_ms); }
+void TcpConnection::restartIdleTimer() { restartTimer(d_worker.tcpIdleTimeoutMs()); }
+
+void TcpConnection::updateIdle() {
+  if (d_closing) return;  // close() took it out for good
+  if (drained())
+    d_worker.tcpIdle().pushBack(*this, uv_now(d_worker.loop()));
+  else
+    d_worker.tcpIdle().remove(*this);
+}
 
 void TcpConnection::onIdle(uv_timer_t* timer) {
   auto* self = static_cast<TcpConnection*>(timer->data);
-  spdlog::debug("tcp connection idle for {} ms: closing",
-                self->d_worker.settings().tcp_idle_timeout_ms);
+  spdlog::debug("tcp connection without traffic: closing (idle timeout {} ms)",
+                self->d_worker.tcpIdleTimeoutMs());
   self->close();
 }
 

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "dns/answer/answer.hh"
+#include "dns/server/tcp_idle.hh"
 #include "dns/uv/stream_session.hh"
 
 namespace rrdns::answer {
@@ -33,12 +34,24 @@ class Worker;
 // buffer under the same mark, one message per turn as writes drain it, so a large zone neither
 // sits in memory nor holds up other connections. Queries pipelined behind it wait in d_input
 // until it ends, keeping responses in order.
-class TcpConnection final : public uv::StreamSession<TcpConnection> {
+//
+// While it owes the client nothing (tcp_idle.hh) the connection sits in its worker's idle list;
+// when the table is full, a new client takes the place of the one idle longest.
+class TcpConnection final : public uv::StreamSession<TcpConnection>, public TcpIdleLink {
  public:
   // Accepts the pending connection on `server`. Returns false when it was closed at once: the
-  // accept failed, or its client is at tcp-max-connections-per-client. Throws only
-  // std::bad_alloc, before accepting.
-  static bool accept(Worker& worker, uv_stream_t* server);
+  // accept failed, or its client is at tcp-max-connections-per-client. With `make_room` (the
+  // table is full), a connection that is let in first closes this worker's longest idle one;
+  // the caller makes sure there is one. Throws only std::bad_alloc, before accepting.
+  static bool accept(Worker& worker, uv_stream_t* server, bool make_room);
+
+  // Closes `worker`'s idle connections that have been idle longer than the idle timeout the
+  // table's fill allows now (it shrinks as the table fills; a connection's own timer was set
+  // when it was emptier). At most `limit` of them; the accept path calls it.
+  static void closeExpired(Worker& worker, unsigned limit);
+
+  // Leaves the idle list, then closes (StreamSession::close). Idempotent.
+  void close() override;
 
   static constexpr size_t kMaxFrame = 2 + 65535;  // length prefix + the largest DNS message
   static constexpr size_t kHighWater = 16 * 1024;
@@ -55,6 +68,8 @@ class TcpConnection final : public uv::StreamSession<TcpConnection> {
   explicit TcpConnection(Worker& worker);
   ~TcpConnection() override;
 
+  // Closes `worker`'s connection idle longest, if it has one, and counts the eviction.
+  static void evictLongestIdle(Worker& worker);
   static void onAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void onWritten(uv_write_t* request, int status);
   static void onIdle(uv_timer_t* timer);
@@ -76,6 +91,8 @@ class TcpConnection final : public uv::StreamSession<TcpConnection> {
   void flush();
   void updateReading();
   void restartIdleTimer();
+  // Puts the connection in its worker's idle list, or takes it out, as drained() says.
+  void updateIdle();
   bool drained() const { return !d_writing && d_pending.size == 0 && !d_transfer; }
 
   Worker& d_worker;

@@ -1,4 +1,5 @@
-// tcp_listener.cc -- accepting, and enforcing tcp-max-connections across all workers.
+// tcp_listener.cc -- accepting, and enforcing tcp-max-connections across all workers: a full
+// table makes room by closing an idle connection.
 #include "dns/server/tcp_listener.hh"
 
 #include <spdlog/spdlog.h>
@@ -12,6 +13,8 @@
 namespace rrdns::server {
 
 namespace {
+
+constexpr unsigned kExpiredPerAccept = 4;
 
 // A connection over the limit: accepted only to be closed at once.
 struct Rejected final : uv::HandleOwner {
@@ -46,24 +49,35 @@ void TcpListener::onConnection(uv_stream_t* server, int status) {
     spdlog::debug("tcp accept error: {}", uv_strerror(status));
     return;
   }
+  Worker& worker = self->d_worker;
+  // As the table fills, idle connections get less time (tcp_idle.hh); those already past the
+  // shorter limit go now, so that the table rarely reaches full. A few per accept keeps this
+  // cheap; the rest go at later accepts or on their own timers.
+  TcpConnection::closeExpired(worker, kExpiredPerAccept);
   // Every pending connection must be uv_accept()ed here: libuv stops watching a listener whose
   // connection callback leaves one behind. Hence reject() rather than ignoring it.
-  std::atomic<unsigned>& count = self->d_worker.tcpConnections();
-  if (count.fetch_add(1, std::memory_order_relaxed) >=
-      self->d_worker.settings().tcp_max_connections) {
+  std::atomic<unsigned>& count = worker.tcpConnections();
+  const bool full =
+      count.fetch_add(1, std::memory_order_relaxed) >= worker.settings().tcp_max_connections;
+  // A full table makes room by closing this worker's connection idle longest (RFC 7766 6.2.3):
+  // one that owes its client nothing, so no answer is lost. The count stays above the limit by
+  // one until that connection's close callback runs, later in this loop turn. A worker with no
+  // idle connection turns the client away, as before; see docs/hardening.md for why that
+  // leaves TCP available.
+  if (full && worker.tcpIdle().empty()) {
     count.fetch_sub(1, std::memory_order_relaxed);
     self->reject();
     return;
   }
   try {
     // Gives the count back when it closes, also when it turns the client away at once.
-    if (TcpConnection::accept(self->d_worker, server))
-      ++self->d_worker.counters().tcp_accepted;
+    if (TcpConnection::accept(worker, server, full))
+      ++worker.counters().tcp_accepted;
     else
-      ++self->d_worker.counters().tcp_rejected;
+      ++worker.counters().tcp_rejected;
   } catch (const std::exception& e) {  // only allocation can fail, before the accept
     count.fetch_sub(1, std::memory_order_relaxed);
-    ++self->d_worker.counters().errors;
+    ++worker.counters().errors;
     spdlog::warn("tcp accept: {}", e.what());
     self->reject();
   }

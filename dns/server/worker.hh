@@ -29,6 +29,7 @@
 #include "dns/server/settings.hh"
 #include "dns/server/socket.hh"
 #include "dns/server/stats.hh"
+#include "dns/server/tcp_idle.hh"
 #include "dns/uv/handle.hh"
 
 namespace rrdns::server {
@@ -77,6 +78,15 @@ class Worker final : public uv::HandleOwner {
   const ServerSettings& settings() const { return d_settings; }
   std::atomic<unsigned>& tcpConnections() { return d_tcp_connections; }
   ClientConnections& clientConnections() { return d_client_connections; }
+  // This worker's TCP connections that owe their client nothing, longest idle first.
+  TcpIdleList& tcpIdle() { return d_tcp_idle; }
+  // The idle timeout for a TCP connection now: tcp-idle-timeout, shortened as the table across
+  // all workers fills (tcpIdleTimeoutMs in tcp_idle.hh). One relaxed load of the shared count.
+  uint64_t tcpIdleTimeoutMs() const {
+    return server::tcpIdleTimeoutMs(d_settings.tcp_idle_timeout_ms,
+                                    d_tcp_connections.load(std::memory_order_relaxed),
+                                    d_settings.tcp_max_connections);
+  }
   RateLimiter& rateLimiter() { return d_rate_limiter; }
   WorkerCounters& counters() { return d_counters; }
   unsigned index() const { return d_index; }
@@ -137,6 +147,7 @@ class Worker final : public uv::HandleOwner {
   std::vector<std::unique_ptr<UdpListener>> d_udp;
   std::vector<std::unique_ptr<TcpListener>> d_tcp;
   WorkerCounters d_counters;
+  TcpIdleList d_tcp_idle;  // linked through the connections, which leave it before they go
   // Answer share: times each member of d_catalog (ZoneSet::members() order) came first. Written
   // by the loop thread without a lock; the vector itself is replaced only when the catalog
   // changes, under d_member_mutex, which addStats() holds while it reads.

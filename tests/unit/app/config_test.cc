@@ -1,8 +1,10 @@
 // config_test.cc -- the server config file: keys, ranges, paths relative to the file, required
 // keys, and the command line's overrides on top of it (resolveConfig).
 #include <doctest/doctest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -95,6 +97,28 @@ TEST_CASE("config: defaults, and threads 0 means one per core") {
   CHECK(load->allow_transfer.empty());
   CHECK(load->control.empty());
   CHECK(app::serverSettings(*load).threads >= 1);
+}
+
+TEST_CASE("config: tcp-max-connections defaults to half the open-file limit, as Knot's") {
+  ConfigFile file("listen = [\"127.0.0.1:53\"]\nzones = [\"z.toml\"]\n");
+  const app::ConfigLoad load = app::loadConfigFile(file.path);
+  REQUIRE_MESSAGE(load.ok(), allErrors(load));
+  CHECK(load->tcp_max_connections == 0);  // not set
+  rlimit saved{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  rlimit lowered = saved;
+  lowered.rlim_cur = std::min<rlim_t>(saved.rlim_max, 600);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &lowered) == 0);
+  const unsigned derived = app::serverSettings(*load).tcp_max_connections;
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+  CHECK(derived == lowered.rlim_cur / 2);
+  CHECK(app::defaultTcpMaxConnections() == std::min<rlim_t>(saved.rlim_cur / 2, 1000000));
+
+  // An explicit value is kept whatever the limit.
+  ConfigFile set("listen = [\"127.0.0.1:53\"]\nzones = [\"z.toml\"]\ntcp-max-connections = 40\n");
+  const app::ConfigLoad explicit_load = app::loadConfigFile(set.path);
+  REQUIRE_MESSAGE(explicit_load.ok(), allErrors(explicit_load));
+  CHECK(app::serverSettings(*explicit_load).tcp_max_connections == 40);
 }
 
 TEST_CASE("config: each error names the file, the line and the key, and no config is returned") {

@@ -35,6 +35,7 @@ MetricsSnapshot fixedSnapshot() {
   q.dropped = 3;
   q.tcp_accepted = 30;
   q.tcp_rejected = 1;
+  q.tcp_evicted = 6;
   s.reloads_ok = 4;
   s.reloads_failed = 1;
   s.fail_open_events = 2;
@@ -99,6 +100,7 @@ TEST_CASE("exposition of a snapshot") {
   CHECK(has(text, "rrdns_truncated_total 7"));
   CHECK(has(text, "rrdns_dropped_total 3"));
   CHECK(has(text, "rrdns_tcp_connections_total{result=\"rejected\"} 1"));
+  CHECK(has(text, "rrdns_tcp_evicted_total 6"));
   CHECK(has(text, "rrdns_reloads_total{result=\"ok\"} 4"));
   CHECK(has(text, "rrdns_reloads_total{result=\"failed\"} 1"));
   CHECK(has(text, "rrdns_pool_fail_open_events_total 2"));
