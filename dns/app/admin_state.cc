@@ -44,13 +44,14 @@ std::vector<answer::MemberOverride> AdminState::overrides(const zone::ZoneSet& z
   return out;
 }
 
-bool AdminState::expire(int64_t now_unix) {
+bool AdminState::expire(int64_t now_unix, std::vector<std::string>* ended) {
   bool changed = false;
   for (auto& [key, admin] : d_members) {
     if (admin.drained && admin.drain_until && *admin.drain_until <= now_unix) {
       admin.drained = false;
       admin.drain_until.reset();
       changed = true;
+      if (ended) ended->push_back(key);
     }
   }
   if (changed) prune();

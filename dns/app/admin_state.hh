@@ -55,8 +55,9 @@ class AdminState {
   std::map<std::string, TargetRecord>& health() { return d_health; }
   const std::map<std::string, TargetRecord>& health() const { return d_health; }
 
-  // Ends drains whose time is up; true when something changed.
-  bool expire(int64_t now_unix);
+  // Ends drains whose time is up; true when something changed. The keys of the entries whose
+  // drain ended are appended to `ended`, if given.
+  bool expire(int64_t now_unix, std::vector<std::string>* ended = nullptr);
 
   nlohmann::json toJson() const;
 

@@ -96,8 +96,12 @@ void CatalogPublisher::onSaveDue(uv_timer_t* timer) {
 
 void CatalogPublisher::onTick(uv_timer_t* timer) {
   auto* self = static_cast<CatalogPublisher*>(timer->data);
-  if (self->d_admin.expire(std::time(nullptr))) {
-    spdlog::info("a timed drain ended");
+  if (std::vector<std::string> ended; self->d_admin.expire(std::time(nullptr), &ended)) {
+    for (const std::string& key : ended) {  // "www/127.0.0.11", or "127.0.0.11": every pool
+      const size_t slash = key.find('/');
+      spdlog::info("timed drain ended: member {} pool {}", key.substr(slash + 1),
+                   slash == std::string::npos ? "* (every pool)" : key.substr(0, slash));
+    }
     (void)self->adminChanged();  // a failed save is logged there
   } else if (self->d_pools && self->d_pools->ramping) {
     self->recompute();

@@ -2,6 +2,7 @@
 #include "dns/app/control_handler.hh"
 
 #include <arpa/inet.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cmath>
@@ -11,6 +12,7 @@
 #include "dns/answer/explain.hh"
 #include "dns/app/report.hh"
 #include "dns/base/clock.hh"
+#include "dns/control/render.hh"
 #include "dns/wire/name.hh"
 #include "dns/zone/rdata.hh"
 
@@ -90,7 +92,52 @@ void applyAdmin(const std::string& cmd, const Json& request, MemberAdmin& entry)
   }
 }
 
+// What an admin command changes, as the audit log shows it: "drain", "weight" or "mark".
+const char* adminField(const std::string& cmd) {
+  if (cmd == "drain" || cmd == "undrain") return "drain";
+  return cmd == "weight" ? "weight" : "mark";
+}
+
+// That field's value in `entry`: "off", "on" or "until <time> (N s left)"; a weight or "auto";
+// "up", "down" or "auto".
+std::string adminValue(const std::string& cmd, const MemberAdmin& entry) {
+  if (cmd == "drain" || cmd == "undrain") {
+    if (!entry.drained) return "off";
+    if (!entry.drain_until) return "on";
+    return "until " + control::formatUntil(*entry.drain_until, std::time(nullptr));
+  }
+  if (cmd == "weight") return entry.weight ? std::to_string(*entry.weight) : "auto";
+  return entry.mark ? (*entry.mark ? "up" : "down") : "auto";
+}
+
+// "demo.test 7 -> 8, rr.test 5 (unchanged), new.test (new) 1, old.test (removed)".
+std::string serialChanges(const std::map<std::string, uint32_t>& before,
+                          const zone::ZoneSet& after) {
+  std::string out;
+  auto add = [&out](const std::string& part) { out += (out.empty() ? "" : ", ") + part; };
+  std::set<std::string> seen;
+  for (const auto& z : after.zones()) {
+    const std::string name = wire::nameToText(z->apex());
+    seen.insert(name);
+    const auto old = before.find(name);
+    if (old == before.end())
+      add(name + " (new) " + std::to_string(z->serial()));
+    else if (old->second == z->serial())
+      add(name + " " + std::to_string(z->serial()) + " (unchanged)");
+    else
+      add(name + " " + std::to_string(old->second) + " -> " + std::to_string(z->serial()));
+  }
+  for (const auto& [name, serial] : before)
+    if (!seen.count(name)) add(name + " (removed)");
+  return out;
+}
+
 }  // namespace
+
+void logControlChange(const control::Peer& peer, std::string_view command,
+                      std::string_view change) {
+  spdlog::info("control: uid {} pid {}: {} {}", peer.uid, peer.pid, command, change);
+}
 
 ControlHandler::ControlHandler(CatalogPublisher& publisher, Reloader& reloader,
                                server::Server& server, const server::ServerSettings& settings)
@@ -100,7 +147,8 @@ ControlHandler::ControlHandler(CatalogPublisher& publisher, Reloader& reloader,
       d_settings(settings),
       d_started_ms(monotonicMs()) {}
 
-void ControlHandler::handle(const Json& request, control::Reply reply) {
+void ControlHandler::handle(const Json& request, const control::Peer& peer,
+                            control::Reply reply) {
   const std::string cmd = request.value("cmd", "");
   try {
     if (cmd == "reload") {
@@ -110,13 +158,13 @@ void ControlHandler::handle(const Json& request, control::Reply reply) {
       } catch (const std::invalid_argument& e) {
         return reply(failure(cmd + ": " + e.what()));
       }
-      return reload(request, std::move(reply));
+      return reload(request, peer, std::move(reply));
     }
     if (cmd == "check") return check(std::move(reply));
     if (cmd == "status") return reply(status());
     if (cmd == "pool") return reply(pool(request));
     if (cmd == "drain" || cmd == "undrain" || cmd == "weight" || cmd == "mark")
-      return reply(admin(cmd, request));
+      return reply(admin(cmd, request, peer));
     if (cmd == "stats") return reply(stats());
     if (cmd == "explain") return reply(explain(request));
     reply(failure("unknown command '" + cmd +
@@ -250,7 +298,8 @@ Json ControlHandler::pool(const Json& request) const {
           {"members", std::move(members)}};
 }
 
-Json ControlHandler::admin(const std::string& cmd, const Json& request) {
+Json ControlHandler::admin(const std::string& cmd, const Json& request,
+                          const control::Peer& peer) {
   const std::string address = canonicalAddress(requireString(request, "member"));
   const std::string pool_name = optionalString(request, "pool");
   // The member must exist, or a typo would silently do nothing.
@@ -270,8 +319,16 @@ Json ControlHandler::admin(const std::string& cmd, const Json& request) {
       if (d_publisher.admin().find(AdminState::key(p->name, address)))
         targets.push_back(&d_publisher.admin().at(AdminState::key(p->name, address)));
   MemberAdmin& entry = d_publisher.admin().at(AdminState::key(pool_name, address));
+  const std::string before = adminValue(cmd, entry);
   applyAdmin(cmd, request, entry);  // first: a bad request throws before anything else changes
   for (MemberAdmin* t : targets) applyAdmin(cmd, request, *t);
+  logControlChange(peer, cmd,
+                   "member " + address + " pool " +
+                       (pool_name.empty() ? std::string("* (every pool)") : pool_name) + ": " +
+                       adminField(cmd) + " " + before + " -> " + adminValue(cmd, entry) +
+                       (targets.empty() ? std::string()
+                                        : " (and in " + std::to_string(targets.size()) +
+                                              " pool-specific entries)"));
   Json reply = {{"member", address},
                 {"pool", pool_name.empty() ? Json("*") : Json(pool_name)},
                 {"members_matched", matched},
@@ -361,13 +418,24 @@ void ControlHandler::validateReloadZone(const Json& request) const {
   }
 }
 
-void ControlHandler::reload(const Json&, control::Reply reply) {
+void ControlHandler::reload(const Json&, const control::Peer& peer, control::Reply reply) {
+  // The serials before, for the audit log's old -> new.
+  std::map<std::string, uint32_t> serials;
+  for (const auto& z : d_publisher.catalog()->zones->zones())
+    serials[wire::nameToText(z->apex())] = z->serial();
+  logControlChange(peer, "reload", "requested");
   // Zones are checked as one set (a name may only live in one zone), so every file is read
   // again; the reply comes once the new data serves, or with the errors and the old data kept.
-  d_reloader.request([reply = std::move(reply)](const zone::ZoneSetLoad& result) {
-    if (!result.zones.ok())
+  d_reloader.request([reply = std::move(reply), peer,
+                      serials = std::move(serials)](const zone::ZoneSetLoad& result) {
+    if (!result.zones.ok()) {
+      logControlChange(peer, "reload",
+                       "failed (" + std::to_string(result.zones.errors().size()) +
+                           " errors): still serving the previous zones");
       return reply(
           failure("reload failed; still serving the previous zones", result.zones.errors()));
+    }
+    logControlChange(peer, "reload", "serials: " + serialChanges(serials, **result.zones));
     Json zones = Json::array();
     for (const auto& z : (*result.zones)->zones()) zones.push_back(describeZone(*z));
     Json body = {{"reloaded", std::move(zones)}};

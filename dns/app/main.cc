@@ -140,8 +140,9 @@ int serve(const CommandLine& command_line, const Config& config,
     }
     auto created = control::ControlServer::create(
         &loop, config.control,
-        [&control_handler](const control::Json& request, control::Reply reply) {
-          control_handler.handle(request, std::move(reply));
+        [&control_handler](const control::Json& request, const control::Peer& peer,
+                           control::Reply reply) {
+          control_handler.handle(request, peer, std::move(reply));
         });
     if (!created.ok()) return failStartup(created.error().text());
     control = std::move(created).value();

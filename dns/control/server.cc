@@ -415,7 +415,8 @@ void Connection::dispatch(Entry entry) {
   spdlog::debug("control: uid {} pid {}: {}", d_uid, d_pid, pending->cmd);
   d_waiting = true;
   try {
-    d_listener.handler()(*request, [pending](Json response) { pending->deliver(std::move(response)); });
+    d_listener.handler()(*request, Peer{d_uid, d_pid},
+                         [pending](Json response) { pending->deliver(std::move(response)); });
   } catch (const std::exception& e) {
     pending->deliver(makeError(std::string("internal error: ") + e.what()));
   } catch (...) {

@@ -1,6 +1,7 @@
 // server.hh -- the daemon side of the control socket: a Unix stream socket on the main loop.
 #pragma once
 
+#include <sys/types.h>
 #include <uv.h>
 
 #include <cstddef>
@@ -20,9 +21,15 @@ namespace rrdns::control {
 // Reply is destroyed uncalled, the client gets ok:false "internal error: ... no reply", so
 // destroy it on the loop thread too.
 using Reply = std::function<void(Json response)>;
+// Who sent a request: the credentials the kernel gives for the control connection's peer
+// (SO_PEERCRED, read when it connected), for the audit log.
+struct Peer {
+  uid_t uid = static_cast<uid_t>(-1);
+  pid_t pid = 0;
+};
 // Runs one request: `request` is an object with "v":1 (or no "v") and a non-empty string "cmd";
 // everything else is the command's business. An exception becomes an ok:false response.
-using Handler = std::function<void(const Json& request, Reply reply)>;
+using Handler = std::function<void(const Json& request, const Peer& peer, Reply reply)>;
 
 namespace detail {
 class Listener;

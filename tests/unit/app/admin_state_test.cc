@@ -6,6 +6,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dns/app/admin_state.hh"
 #include "dns/zone/loader.hh"
@@ -118,7 +119,9 @@ TEST_CASE("admin state: drains end at their time, and empty entries are pruned")
 
   CHECK_FALSE(state.expire(999));
   CHECK(state.find("192.0.2.1"));
-  CHECK(state.expire(1000));
+  std::vector<std::string> ended;
+  CHECK(state.expire(1000, &ended));
+  CHECK(ended == std::vector<std::string>{"192.0.2.1", "192.0.2.2"});  // for the log line
   CHECK(state.find("192.0.2.1") == nullptr);  // nothing left to say: pruned
   const MemberAdmin* kept = state.find("192.0.2.2");
   REQUIRE(kept);  // the weight stays

@@ -43,9 +43,10 @@ class Harness {
   explicit Harness(uint64_t idle_ms = ControlServer::kIdleTimeoutMs) : d_path(d_dir.path + "/control.sock") {
     ::signal(SIGPIPE, SIG_IGN);  // as rrdnsd does: a vanished client costs an error code
     REQUIRE(uv_loop_init(&d_loop) == 0);
-    auto created = ControlServer::create(&d_loop, d_path, [this](const Json& request, Reply reply) {
-      handle(request, std::move(reply));
-    });
+    auto created = ControlServer::create(
+        &d_loop, d_path, [this](const Json& request, const Peer& peer, Reply reply) {
+          handle(request, peer, std::move(reply));
+        });
     REQUIRE_MESSAGE(created.ok(), (created.ok() ? "" : created.error().text()));
     d_server = std::move(created).value();
     d_server->setIdleTimeout(idle_ms);
@@ -110,11 +111,13 @@ class Harness {
   }
 
   // The test commands. Runs on the loop thread.
-  void handle(const Json& request, Reply reply) {
+  void handle(const Json& request, const Peer& peer, Reply reply) {
     ++d_handled;
     const std::string cmd = request["cmd"];
     if (cmd == "echo") {
       reply(Json{{"request", request}});
+    } else if (cmd == "whoami") {
+      reply(Json{{"uid", peer.uid}, {"pid", peer.pid}});
     } else if (cmd == "async") {  // replies on a later loop iteration
       post([reply, request] { reply(Json{{"request", request}, {"async", true}}); });
     } else if (cmd == "later") {  // replies when someone sends "release"
@@ -204,6 +207,14 @@ TEST_CASE("server: echo, and the response starts with v and ok") {
         R"({"v":1,"ok":false,"error":"unknown command: nosuch"})");
   Json failed = c.request(R"({"v":1,"cmd":"fail"})");
   CHECK(failed["errors"].size() == 2);
+}
+
+TEST_CASE("server: the handler is told the peer's uid and pid (SO_PEERCRED)") {
+  Harness h;
+  Client c(h.path());
+  Json r = c.request(R"({"v":1,"cmd":"whoami"})");
+  CHECK(r["uid"] == ::geteuid());
+  CHECK(r["pid"] == ::getpid());  // the client is this process
 }
 
 TEST_CASE("server: pipelined requests are answered in order, past the queue limit") {
@@ -338,7 +349,7 @@ TEST_CASE("server: closeAllHandles shuts it down like every other handle owner")
   uv_loop_init(&loop);
   std::string error;
   auto server = createServer(
-      &loop, path, [](const Json&, Reply reply) { reply(Json::object()); }, error);
+      &loop, path, [](const Json&, const Peer&, Reply reply) { reply(Json::object()); }, error);
   REQUIRE(server);
   std::atomic<bool> stop{false};
   std::thread client_thread([&] {
@@ -396,7 +407,7 @@ TEST_CASE("server: a stale socket file is replaced") {
   uv_loop_init(&loop);
   std::string error;
   auto server = createServer(
-      &loop, path, [](const Json&, Reply reply) { reply(Json::object()); }, error);
+      &loop, path, [](const Json&, const Peer&, Reply reply) { reply(Json::object()); }, error);
   CHECK_MESSAGE(server, error);
   if (server) server->close();
   uv_run(&loop, UV_RUN_DEFAULT);
@@ -408,7 +419,7 @@ TEST_CASE("server: a live socket, or something that is not a socket, is refused"
   uv_loop_t loop;
   uv_loop_init(&loop);
   std::string error;
-  auto handler = [](const Json&, Reply reply) { reply(Json::object()); };
+  auto handler = [](const Json&, const Peer&, Reply reply) { reply(Json::object()); };
   CHECK_FALSE(createServer(&loop, h.path(), handler, error));
   CHECK(error == "control socket " + h.path() +
                      " is in use by another process (is rrdnsd already running?)");
@@ -434,7 +445,7 @@ TEST_CASE("server: a missing parent directory is created") {
   uv_loop_init(&loop);
   std::string error;
   auto server = createServer(
-      &loop, path, [](const Json&, Reply reply) { reply(Json::object()); }, error);
+      &loop, path, [](const Json&, const Peer&, Reply reply) { reply(Json::object()); }, error);
   CHECK_MESSAGE(server, error);
   if (server) server->close();
   uv_run(&loop, UV_RUN_DEFAULT);
