@@ -17,17 +17,17 @@ namespace rrdns::server {
 
 TcpConnection::TcpConnection(Worker& worker)
     : d_worker(worker),
+      d_idle(worker.tcpIdle()),
       d_client_slot(ClientConnections::kNoSlot),
       d_input(std::make_unique_for_overwrite<uint8_t[]>(kMaxFrame)),
       d_pending{std::make_unique_for_overwrite<uint8_t[]>(kOutputCapacity), 0},
       d_inflight{std::make_unique_for_overwrite<uint8_t[]>(kOutputCapacity), 0} {}
 
 TcpConnection::~TcpConnection() {
-  d_worker.tcpIdle().remove(*this);  // close() did already; kept for any other way here
+  d_idle.remove(*this);  // close() did already; kept for any other way here
   if (d_transfer)
     spdlog::info("zone transfer of {} abandoned: the connection closed", describeTransfer());
   d_worker.clientConnections().release(d_client_slot);
-  d_worker.tcpConnections().fetch_sub(1, std::memory_order_relaxed);
 }
 
 bool TcpConnection::accept(Worker& worker, uv_stream_t* server, bool make_room) {
@@ -74,7 +74,12 @@ bool TcpConnection::accept(Worker& worker, uv_stream_t* server, bool make_room) 
 }
 
 void TcpConnection::close() {
-  d_worker.tcpIdle().remove(*this);
+  if (d_closing) return;
+  d_idle.remove(*this);
+  // The slot is free now: uv_close closes a TCP socket at once, only the callbacks come later.
+  // Given back here rather than in the destructor, so that a connection closed to make room
+  // makes room before the next accept looks at the count.
+  d_worker.tcpConnections().fetch_sub(1, std::memory_order_relaxed);
   StreamSession::close();
 }
 
@@ -99,7 +104,7 @@ void TcpConnection::closeExpired(Worker& worker, unsigned limit) {
     TcpIdleLink* oldest = worker.tcpIdle().front();
     if (oldest == nullptr) return;
     const uint64_t timeout = worker.tcpIdleTimeoutMs();
-    if (now - oldest->idle_since_ms < timeout) return;
+    if (now < oldest->idle_since_ms || now - oldest->idle_since_ms < timeout) return;
     auto* expired = static_cast<TcpConnection*>(oldest);
     spdlog::debug("tcp connection idle for {} ms: closing (the idle timeout is {} ms while "
                   "the table fills)", now - oldest->idle_since_ms, timeout);
@@ -267,20 +272,14 @@ void TcpConnection::updateReading() {
   setReading(!d_peer_done && d_pending.size <= kHighWater && d_input_size < kMaxFrame);
 }
 
-void TcpConnection::restartIdleTimer() { restartTimer(d_worker.tcpIdleTimeoutMs()); }
-
-void TcpConnection::updateIdle() {
-  if (d_closing) return;  // close() took it out for good
-  if (drained())
-    d_worker.tcpIdle().pushBack(*this, uv_now(d_worker.loop()));
-  else
-    d_worker.tcpIdle().remove(*this);
-}
+// The configured timeout: the shorter one a filling table allows is enforced by closeExpired(),
+// oldest first, so the query path pays nothing for it.
+void TcpConnection::restartIdleTimer() { restartTimer(d_worker.settings().tcp_idle_timeout_ms); }
 
 void TcpConnection::onIdle(uv_timer_t* timer) {
   auto* self = static_cast<TcpConnection*>(timer->data);
-  spdlog::debug("tcp connection without traffic: closing (idle timeout {} ms)",
-                self->d_worker.tcpIdleTimeoutMs());
+  spdlog::debug("tcp connection idle for {} ms: closing",
+                self->d_worker.settings().tcp_idle_timeout_ms);
   self->close();
 }
 

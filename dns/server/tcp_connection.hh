@@ -45,12 +45,13 @@ class TcpConnection final : public uv::StreamSession<TcpConnection>, public TcpI
   // the caller makes sure there is one. Throws only std::bad_alloc, before accepting.
   static bool accept(Worker& worker, uv_stream_t* server, bool make_room);
 
-  // Closes `worker`'s idle connections that have been idle longer than the idle timeout the
-  // table's fill allows now (it shrinks as the table fills; a connection's own timer was set
-  // when it was emptier). At most `limit` of them; the accept path calls it.
+  // Closes `worker`'s connections that have been idle longer than the idle timeout the table's
+  // fill allows now (Worker::tcpIdleTimeoutMs: shorter as the table fills), longest idle first,
+  // at most `limit` of them. The accept path calls it: the table only fills through accepts.
   static void closeExpired(Worker& worker, unsigned limit);
 
-  // Leaves the idle list, then closes (StreamSession::close). Idempotent.
+  // Leaves the idle list, gives back its place in tcp-max-connections, then closes
+  // (StreamSession::close). Idempotent.
   void close() override;
 
   static constexpr size_t kMaxFrame = 2 + 65535;  // length prefix + the largest DNS message
@@ -91,11 +92,19 @@ class TcpConnection final : public uv::StreamSession<TcpConnection>, public TcpI
   void flush();
   void updateReading();
   void restartIdleTimer();
-  // Puts the connection in its worker's idle list, or takes it out, as drained() says.
-  void updateIdle();
+  // Puts the connection in its worker's idle list, or takes it out, as drained() says. Inline
+  // and without a call when nothing changes: it runs twice per query.
+  void updateIdle() {
+    if (d_closing) return;  // close() took it out for good
+    if (!drained())
+      d_idle.remove(*this);
+    else if (!idle_linked)
+      d_idle.pushBack(*this, uv_now(d_tcp.loop));
+  }
   bool drained() const { return !d_writing && d_pending.size == 0 && !d_transfer; }
 
   Worker& d_worker;
+  TcpIdleList& d_idle;  // d_worker's
   uv_tcp_t d_tcp;
   uv_timer_t d_timer;
   uv_write_t d_write;

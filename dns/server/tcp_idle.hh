@@ -1,5 +1,5 @@
 // tcp_idle.hh -- which TCP connection to close first when the table fills (RFC 7766 6.2.3), and
-// how long an idle connection may stay open as it fills.
+// how long a connection may stay idle as it fills.
 //
 // "Idle" here means owing the client nothing: no complete query unanswered, no answer still
 // waiting to be handed to the socket, no zone transfer under way. Bytes of a query that has not
@@ -14,10 +14,10 @@ namespace rrdns::server {
 // The smallest idle timeout the table shrinks it to (unless tcp-idle-timeout is smaller).
 inline constexpr uint64_t kTcpIdleFloorMs = 1000;
 
-// The idle timeout for a connection of a table holding `open` of `max` connections: the
-// configured one up to half full, then falling linearly to kTcpIdleFloorMs at full (and below
-// it when over, as happens while an evicted connection finishes closing). A configured timeout
-// below the floor is kept as it is.
+// How long a connection may stay idle in a table holding `open` of `max` connections: the
+// configured timeout up to half full, then falling linearly to kTcpIdleFloorMs at full (and
+// over: a new connection counts before the one it replaces has gone). A configured timeout at
+// or below the floor is kept as it is.
 constexpr uint64_t tcpIdleTimeoutMs(uint64_t configured_ms, uint64_t open, uint64_t max) {
   if (configured_ms <= kTcpIdleFloorMs || max == 0) return configured_ms;
   const uint64_t half = max / 2;

@@ -50,9 +50,10 @@ void TcpListener::onConnection(uv_stream_t* server, int status) {
     return;
   }
   Worker& worker = self->d_worker;
-  // As the table fills, idle connections get less time (tcp_idle.hh); those already past the
-  // shorter limit go now, so that the table rarely reaches full. A few per accept keeps this
-  // cheap; the rest go at later accepts or on their own timers.
+  // As the table fills, idle connections get less time (tcp_idle.hh); the ones idle longest
+  // go first, here, so that the table seldom reaches full. A few per accept keeps this cheap;
+  // the rest go at later accepts or on their own timers (tcp-idle-timeout). Only accepts fill
+  // the table, so only they need to look.
   TcpConnection::closeExpired(worker, kExpiredPerAccept);
   // Every pending connection must be uv_accept()ed here: libuv stops watching a listener whose
   // connection callback leaves one behind. Hence reject() rather than ignoring it.
@@ -60,10 +61,9 @@ void TcpListener::onConnection(uv_stream_t* server, int status) {
   const bool full =
       count.fetch_add(1, std::memory_order_relaxed) >= worker.settings().tcp_max_connections;
   // A full table makes room by closing this worker's connection idle longest (RFC 7766 6.2.3):
-  // one that owes its client nothing, so no answer is lost. The count stays above the limit by
-  // one until that connection's close callback runs, later in this loop turn. A worker with no
-  // idle connection turns the client away, as before; see docs/hardening.md for why that
-  // leaves TCP available.
+  // one that owes its client nothing, so no answer is lost. The count is over the limit by one
+  // only until that close, inside TcpConnection::accept. A worker with no idle connection turns
+  // the client away, as before; docs/hardening.md says why that leaves TCP available.
   if (full && worker.tcpIdle().empty()) {
     count.fetch_sub(1, std::memory_order_relaxed);
     self->reject();

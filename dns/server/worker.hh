@@ -80,7 +80,7 @@ class Worker final : public uv::HandleOwner {
   ClientConnections& clientConnections() { return d_client_connections; }
   // This worker's TCP connections that owe their client nothing, longest idle first.
   TcpIdleList& tcpIdle() { return d_tcp_idle; }
-  // The idle timeout for a TCP connection now: tcp-idle-timeout, shortened as the table across
+  // How long a TCP connection may stay idle now: tcp-idle-timeout, shortened as the table across
   // all workers fills (tcpIdleTimeoutMs in tcp_idle.hh). One relaxed load of the shared count.
   uint64_t tcpIdleTimeoutMs() const {
     return server::tcpIdleTimeoutMs(d_settings.tcp_idle_timeout_ms,
