@@ -18,7 +18,7 @@ std::vector<const TcpIdleLink*> order(const TcpIdleList& list) {
 
 }  // namespace
 
-TEST_CASE("tcp idle list: longest idle first, and one that leaves and comes back goes to the back") {
+TEST_CASE("tcp idle list: longest idle first, and one back from work goes to the back") {
   TcpIdleList list;
   TcpIdleLink a, b, c;
   CHECK(list.empty());
