@@ -15,7 +15,7 @@ Transfer::Transfer(std::shared_ptr<const Catalog> catalog, const zone::Zone& zon
     : d_catalog(std::move(catalog)),
       d_zone(zone),
       d_id(query.id),
-      d_flags(query.flags & (wire::flag::RD | wire::flag::CD)),
+      d_flags(query.flags & wire::flag::RD),  // not CD: as wire::kEchoedFlags
       d_qname(query.qname.view()),
       d_qtype(query.qtype),
       d_qclass(query.qclass),

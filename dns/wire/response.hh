@@ -14,8 +14,10 @@
 
 namespace rrdns::wire {
 
-// The query's header bits a response echoes: opcode, RD and CD (RFC 1035 4.1.1, RFC 4035 3.2.2).
-inline constexpr uint16_t kEchoedFlags = 0x7800 /* opcode */ | flag::RD | flag::CD;
+// The query's header bits a response echoes: opcode and RD (RFC 1035 4.1.1). Not CD: RFC 4035
+// 3.2.2 has a security-aware server copy it, and rrdnsd serves no DNSSEC; Knot DNS and NSD clear
+// it for unsigned zones too. AA, AD, Z and the rest of a query's bits are ignored.
+inline constexpr uint16_t kEchoedFlags = 0x7800 /* opcode */ | flag::RD;
 
 // The response header at `m`: the query's ID, QR, the echoed bits of `query_flags`, `flags` (AA,
 // TC) and the low 4 bits of `rcode`.
