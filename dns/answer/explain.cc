@@ -51,16 +51,28 @@ class Explainer final : public Trace {
     }
   }
 
-  void cname(std::string_view owner, std::string_view target, bool followed) override {
+  void cname(std::string_view owner, std::string_view target, CnameStep step) override {
     d_e.outcome = "cname";
-    d_e.steps.push_back(wire::nameToText(owner) + " is a CNAME for " + wire::nameToText(target));
-    if (followed) return;
-    if (!wire::isSubdomainOf(target, d_zone->apex()))
-      d_e.steps.push_back(wire::nameToText(target) + " is outside " + d_e.zone +
-                          "; the resolver follows it");
-    else
-      d_e.steps.push_back("the CNAME chain is longer than " + std::to_string(kMaxCnameChain) +
-                          " links");
+    const std::string alias = wire::nameToText(owner);
+    switch (step) {
+      case CnameStep::Followed:
+        d_e.steps.push_back(alias + " is a CNAME for " + wire::nameToText(target));
+        break;
+      case CnameStep::LeftZone:
+        d_e.steps.push_back(alias + " is a CNAME for " + wire::nameToText(target));
+        d_e.steps.push_back(wire::nameToText(target) + " is outside " + d_e.zone +
+                            "; the resolver follows it");
+        break;
+      case CnameStep::TooLong:
+        d_e.steps.push_back(alias + " is a CNAME too, but the answer holds " +
+                            std::to_string(kMaxCnameChain) +
+                            " CNAMEs already, the most one answer follows: the chain ends");
+        break;
+      case CnameStep::Loop:
+        d_e.steps.push_back(alias + " is a CNAME for " + wire::nameToText(target) +
+                            ", back into the chain: a CNAME loop, which ends here");
+        break;
+    }
   }
 
   void pool(const zone::Pool& p, std::string_view owner, uint16_t rtype,

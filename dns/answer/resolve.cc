@@ -21,6 +21,14 @@ using wire::flag::TC;
 
 constexpr uint16_t kNotAuth = 9;  // RFC 2136 NOTAUTH: not authoritative for the zone asked
 
+// Whether a query of class `qclass` is answered from the zones, which are all class IN. QCLASS
+// ANY (RFC 1035 3.2.5) is, from the IN data, as Knot DNS and NSD do; every other class (CH, HS,
+// NONE, unassigned) is REFUSED, as Knot does. The one place that decides: queries and transfers
+// ask it, and the fast path leaves every class but IN to the general path.
+bool answeredFromZones(uint16_t qclass) {
+  return qclass == wire::klass::IN || qclass == wire::klass::ANY;
+}
+
 }  // namespace
 
 bool Response::put(Section s, std::string_view owner, const zone::RRset& rrset, bool required) {
@@ -96,7 +104,7 @@ bool Response::put(Section s, std::string_view owner, uint16_t rtype, uint32_t t
 
 void Response::resolve() {
   if (d_q.qtype == type::AXFR || d_q.qtype == type::IXFR) return transfer();
-  if (d_q.qclass != wire::klass::IN) {
+  if (!answeredFromZones(d_q.qclass)) {
     d_flags = 0;
     d_rcode = rcode::REFUSED;
     return;
@@ -124,9 +132,13 @@ void Response::transfer() {
     d_rcode = rcode::REFUSED;
     return;
   }
+  if (!answeredFromZones(d_q.qclass)) {
+    // As Knot DNS 3.2 answers a transfer it allows in another class.
+    d_rcode = d_q.qclass == wire::klass::CH ? rcode::NOTIMP : rcode::REFUSED;
+    return;
+  }
   const std::string_view name = d_q.lower.view();
-  const zone::Zone* zone =
-      d_q.qclass == wire::klass::IN ? d_catalog.zones->findZone(name) : nullptr;
+  const zone::Zone* zone = d_catalog.zones->findZone(name);
   if (!zone || zone->apex() != name) {
     d_rcode = kNotAuth;  // as Knot DNS: no zone has its apex at this name
     return;
@@ -176,13 +188,40 @@ void Response::answerNode(const zone::Zone& zone, const zone::Node& node, std::s
   }
   const zone::RRset* cname = node.find(type::CNAME);
   if (!cname) return negative(zone, rcode::NOERROR);
-  if (!put(kAnswer, owner, *cname)) return;
+  answerCname(zone, node, *cname, owner, chain);
+}
 
-  // RFC 1034 4.3.2 step 3a: restart at the target while it stays inside this zone.
-  const std::string_view target = cname->rdata.front();
-  const bool follow = chain + 1 < kMaxCnameChain && wire::isSubdomainOf(target, zone.apex());
-  if (d_trace) d_trace->cname(owner, target, follow);
-  if (!follow) return;
+// RFC 1034 4.3.2 step 3a: write the CNAME and restart at its target while it stays inside this
+// zone. `chain` CNAMEs are in the answer already. Where the chain ends early (too long, or a
+// loop) the answer is NOERROR with what was written, no SOA: as Knot DNS.
+void Response::answerCname(const zone::Zone& zone, const zone::Node& node,
+                           const zone::RRset& cname, std::string_view owner, int chain) {
+  const std::string_view target = cname.rdata.front();
+  if (chain == kMaxCnameChain) {
+    if (d_trace) d_trace->cname(owner, target, CnameStep::TooLong);
+    return;
+  }
+  // A loop (RFC 1034 3.6.2) ends where a node comes round again. Its CNAME is written once
+  // more only if that is a new RR (RFC 2181 5: no duplicates), which happens with a wildcard:
+  // its CNAME takes the owner of each name that reaches it (Knot writes it, then stops too).
+  bool loop = false, repeat = false;
+  for (int i = 0; i < chain; ++i) {
+    if (d_cnames[i].node != &node) continue;
+    loop = true;
+    repeat = repeat || wire::namesEqualIgnoreCase(
+                           owner, std::string_view(d_cnames[i].owner, d_cnames[i].owner_size));
+  }
+  if (loop) {
+    if (!repeat) put(kAnswer, owner, cname);
+    if (d_trace) d_trace->cname(owner, target, CnameStep::Loop);
+    return;
+  }
+  if (!put(kAnswer, owner, cname)) return;
+  d_cnames[chain] = {&node, owner.data(), owner.size()};
+
+  const bool in_zone = wire::isSubdomainOf(target, zone.apex());
+  if (d_trace) d_trace->cname(owner, target, in_zone ? CnameStep::Followed : CnameStep::LeftZone);
+  if (!in_zone) return;
   const Lookup next = lookUp(zone, target);
   switch (next.kind) {
     case Lookup::Exact:

@@ -15,8 +15,9 @@ namespace rrdns::answer {
 
 // Names whose addresses one response adds to its additional section, at most.
 constexpr size_t kMaxAdditionalNames = 16;
-// In-zone CNAMEs one answer follows, at most (as Knot DNS).
-constexpr int kMaxCnameChain = 8;
+// CNAME records one answer holds, at most (Knot DNS's CNAME_CHAIN_MAX): the last one's target
+// is still answered if it holds data, but a further CNAME ends the chain, NOERROR, unwritten.
+constexpr int kMaxCnameChain = 5;
 
 // What precompile() learns from a response built at load time: whether its bytes can be replayed,
 // and which parts must change per answer.
@@ -58,6 +59,8 @@ class Response {
   void answerFrom(const zone::Zone& zone, std::string_view name);
   void answerNode(const zone::Zone& zone, const zone::Node& node, std::string_view owner,
                   int chain);
+  void answerCname(const zone::Zone& zone, const zone::Node& node, const zone::RRset& cname,
+                   std::string_view owner, int chain);
   void answerPool(const zone::Zone& zone, const zone::Pool& pool, std::string_view owner,
                   uint16_t rtype);
   void referral(const zone::Zone& zone, const zone::Node& cut);
@@ -85,6 +88,15 @@ class Response {
   uint16_t d_counts[3] = {0, 0, 0};
   const zone::Node* d_additional[kMaxAdditionalNames];
   size_t d_additional_count = 0;
+  // The CNAMEs followed so far, the first `chain` entries: a loop is a node met again.
+  // Trivial on purpose (no std::string_view, no initialisers): every general-path answer
+  // constructs a Response, and only a CNAME chase touches these.
+  struct CnameWritten {
+    const zone::Node* node;
+    const char* owner;  // the node's own name, or the name a wildcard synthesised
+    size_t owner_size;
+  };
+  CnameWritten d_cnames[kMaxCnameChain];
   uint32_t d_first_member = Outcome::kNoMember;
   Recording* d_recording = nullptr;
   Trace* d_trace = nullptr;

@@ -16,6 +16,14 @@ namespace rrdns::answer {
 
 enum Section : uint8_t { kAnswer, kAuthority, kAdditional };
 
+// What became of a CNAME the general path met on its way (RFC 1034 4.3.2 step 3a).
+enum class CnameStep : uint8_t {
+  Followed,  // written; the answer goes on at its target
+  LeftZone,  // written; the target is outside the zone, which the resolver follows
+  TooLong,   // not written: the answer holds kMaxCnameChain CNAMEs already
+  Loop,      // its node was followed before: the chain ends (written only if the RR is new)
+};
+
 class Trace {
  public:
   virtual ~Trace() = default;
@@ -23,8 +31,8 @@ class Trace {
   virtual void zone(const zone::Zone* zone) = 0;
   // Where a name (the question's, then each in-zone CNAME target) landed in the zone.
   virtual void lookedUp(std::string_view name, const Lookup& found) = 0;
-  // `followed`: the general path restarts at `target` (in the zone, chain not too long).
-  virtual void cname(std::string_view owner, std::string_view target, bool followed) = 0;
+  // A CNAME at `owner` for `target`, and what the general path did with it.
+  virtual void cname(std::string_view owner, std::string_view target, CnameStep step) = 0;
   // A pool answers `owner`, for the family of `rtype`, in the state `f`.
   virtual void pool(const zone::Pool& pool, std::string_view owner, uint16_t rtype,
                     const FamilyState& f) = 0;

@@ -256,8 +256,7 @@ TEST_CASE_FIXTURE(Fixture, "CNAME chains, out-of-zone targets, dangling targets,
 
   const Message loop = ask("loop1.example.test.", type::A);
   CHECK(loop.rcode() == rcode::NOERROR);
-  CHECK(loop.answer.size() >= 2);
-  CHECK(loop.answer.size() <= 8);
+  CHECK(loop.answer.size() == 2);  // each CNAME once (conformance_test.cc has the cases)
 }
 
 TEST_CASE_FIXTURE(Fixture, "asking for the CNAME itself returns just the CNAME") {
