@@ -240,7 +240,7 @@ CATEGORIES = [
     ("opcode 15, QDCOUNT 0", lambda i: hdr(i, flags=0x7900, qd=0), NOTIMP),
     ("class CH", lambda i: hdr(i) + WWW_WIRE + struct.pack("!HH", 16, 3), REFUSED),
     ("class NONE", lambda i: hdr(i) + WWW_WIRE + struct.pack("!HH", 1, 254), REFUSED),
-    ("class ANY", lambda i: hdr(i) + WWW_WIRE + struct.pack("!HH", 1, 255), REFUSED),  # Knot: as IN
+    ("class ANY", lambda i: hdr(i) + WWW_WIRE + struct.pack("!HH", 1, 255), NOERROR),  # from IN
     ("class 4242", lambda i: hdr(i) + WWW_WIRE + struct.pack("!HH", 1, 4242), REFUSED),
     ("two OPT records", lambda i: hdr(i, ar=2) + QUESTION + opt_rr() + opt_rr(), FORMERR),
     ("OPT in the answer section", lambda i: hdr(i, an=1) + QUESTION + opt_rr(), FORMERR),
