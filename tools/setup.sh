@@ -17,12 +17,13 @@ PORT=${PORT:-5353}
 METRICS_PORT=${METRICS_PORT:-9153}
 JOBS=${JOBS:-$(nproc)}
 
-# Build tools and libraries, plus what the tests drive the daemon with (dig, pytest, dnspython).
+# Build tools and libraries, plus what the tests drive the daemon with (dig, pytest, dnspython)
+# and compare it with (knot and nsd, the differential test's oracles, run in temp dirs).
 # pandoc builds the man pages (docs/man); man-db's man and lexgrog check them.
 PACKAGES=(g++ cmake ninja-build pkg-config pandoc man-db
           libuv1-dev libc-ares-dev libtomlplusplus-dev libspdlog-dev doctest-dev
           libcpp-httplib-dev libcurl4-openssl-dev nlohmann-json3-dev prometheus-cpp-dev libknot-dev
-          bind9-dnsutils knot dnsperf python3 python3-pytest python3-dnspython openssl
+          bind9-dnsutils knot nsd dnsperf python3 python3-pytest python3-dnspython openssl
           docker-compose yamllint curl gcc)
 # The Kubernetes manifests' schema check runs on Node.js (tools/deploy); any node >= 14 will do.
 command -v node >/dev/null || PACKAGES+=(nodejs)
@@ -47,6 +48,28 @@ install_packages() {
   [[ $(id -u) -eq 0 ]] || sudo=(sudo)
   "${sudo[@]}" apt-get update -q
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+  quiet_oracle_services "${missing[@]}"
+}
+
+# knot and nsd are installed for the tests, which start their own in temp dirs. On a systemd
+# machine their packages start knot.service and nsd.service, which hold port 53 on every address
+# (tools/package_check.sh needs 127.0.0.1:53 free), and enable them for the next boot: stop and
+# disable those of "$@" (the packages just installed), and say so. Nothing else is touched.
+quiet_oracle_services() {
+  command -v systemctl >/dev/null || return 0
+  local p unit sudo=()
+  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+  for p in "$@"; do
+    case $p in knot | nsd) unit=$p.service ;; *) continue ;; esac
+    if [[ -d /run/systemd/system ]] && systemctl is-active --quiet "$unit"; then
+      say "stopping and disabling $unit: installed for the tests, which run their own $p"
+      "${sudo[@]}" systemctl disable --now --quiet "$unit" ||
+        say "could not stop $unit: it may hold port 53"
+    elif systemctl is-enabled --quiet "$unit" 2>/dev/null; then
+      say "disabling $unit: installed for the tests, which run their own $p"
+      "${sudo[@]}" systemctl disable --quiet "$unit" 2>/dev/null || true
+    fi
+  done
 }
 
 # kubernetes-models and yaml, pinned by tools/deploy/package-lock.json, from the npm registry.
