@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <functional>
 #include <span>
 
 #include "dns/answer/catalog.hh"
@@ -40,6 +41,9 @@ struct Request {
 // The server's side of every answer.
 struct Options {
   uint16_t udp_max_payload = 1232;  // our EDNS payload: the largest UDP answer we send
+  // Whether `client` may ask for IXFR over UDP (answered with the SOA): the transfer ACL, asked
+  // only for such queries so that it stays off the query path. Empty: nobody may.
+  std::function<bool(const sockaddr* client)> udp_transfer_allowed;
 };
 
 struct Outcome {

@@ -7,6 +7,7 @@
 
 #include "dns/answer/lookup.hh"
 #include "dns/answer/select.hh"
+#include "dns/answer/transfer.hh"
 #include "dns/wire/header.hh"
 #include "dns/wire/response.hh"
 #include "dns/wire/rrtype.hh"
@@ -122,9 +123,11 @@ void Response::resolve() {
 
 void Response::transfer() {
   d_flags = 0;
-  // Transfers only make sense over TCP (NOTIMP over UDP, as Knot DNS). The ACL comes before
-  // the zone lookup so that a refused client learns nothing about which zones exist.
-  if (!d_tcp) {
+  const bool ixfr = d_q.qtype == type::IXFR;
+  // AXFR only makes sense over TCP (NOTIMP over UDP, as Knot DNS); IXFR over UDP gets the SOA
+  // (below). The ACL comes before the zone lookup so that a refused client learns nothing
+  // about which zones exist.
+  if (!d_tcp && !ixfr) {
     d_rcode = rcode::NOTIMP;
     return;
   }
@@ -143,9 +146,20 @@ void Response::transfer() {
     d_rcode = kNotAuth;  // as Knot DNS: no zone has its apex at this name
     return;
   }
-  // IXFR (RFC 1995 4) falls back to a full transfer: we keep no history to send deltas from.
+  if (ixfr) {
+    const std::optional<uint32_t> theirs = ixfrClientSerial(d_message, name);
+    if (!theirs) {
+      d_rcode = rcode::FORMERR;  // no SOA at the zone's name in the authority section
+      return;
+    }
+    if (ixfrAnswer(zone->serial(), *theirs, d_tcp) == IxfrAnswer::SingleSoa) {
+      d_flags = AA;
+      put(kAnswer, zone->apex(), zone->soa());
+      return;
+    }
+  }
   d_flags = AA;
-  d_transfer_zone = zone;
+  d_transfer_zone = zone;  // AXFR, or IXFR answered in full (RFC 1995 4)
 }
 
 void Response::answerFrom(const zone::Zone& zone, std::string_view name) {
@@ -358,8 +372,14 @@ Outcome general(const Catalog& catalog, const PoolStates* pools, const Request& 
   } else if (q.edns.present && q.edns.version != 0) {
     code = rcode::BADVERS;  // RFC 6891 6.1.3
   } else {
+    bool transfer_allowed = request.transfer_allowed;
+    // Over UDP the ACL is asked only now, for the rare IXFR: never for an ordinary query.
+    if (request.transport == Transport::Udp && q.qtype == type::IXFR &&
+        options.udp_transfer_allowed && request.client)
+      transfer_allowed = options.udp_transfer_allowed(request.client);
     Response response(w, catalog, statesFor(catalog, pools), q, request.transport,
-                      request.transfer_allowed);
+                      transfer_allowed);
+    response.message(request.message);
     response.trace(trace);
     response.resolve();
     code = response.rcode();

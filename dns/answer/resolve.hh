@@ -46,6 +46,8 @@ class Response {
   // Load time only: write every RRset in zone order without touching a cursor, and note in
   // `recording` what a replay of this response must redo.
   void record(Recording* recording) { d_recording = recording; }
+  // The query as received: an IXFR's SOA is read from it.
+  void message(std::span<const uint8_t> message) { d_message = message; }
   // Tell `trace` every step, as a dry run (trace.hh).
   void trace(Trace* trace) { d_trace = trace; }
   uint16_t rcode() const { return d_rcode; }
@@ -80,6 +82,7 @@ class Response {
   const Catalog& d_catalog;
   const PoolStates& d_pools;
   const wire::Query& d_q;
+  std::span<const uint8_t> d_message;
   bool d_tcp;
   bool d_transfer_allowed;
   const zone::Zone* d_transfer_zone = nullptr;

@@ -1,14 +1,54 @@
-// transfer.cc -- walking a zone into AXFR messages, record by record, resumable between messages.
+// transfer.cc -- walking a zone into AXFR messages, record by record, resumable between messages;
+// the IXFR decision.
 #include "dns/answer/transfer.hh"
 
 #include <algorithm>
 
+#include "dns/base/bytes.hh"
 #include "dns/wire/header.hh"
+#include "dns/wire/name.hh"
 #include "dns/wire/writer.hh"
+#include "dns/zone/serial.hh"
 
 namespace rrdns::answer {
 
 namespace type = wire::type;
+
+std::optional<uint32_t> ixfrClientSerial(std::span<const uint8_t> message, std::string_view qname) {
+  if (message.size() < wire::kHeaderSize) return std::nullopt;
+  const uint8_t* m = message.data();
+  if (wire::header::qdcount(m) != 1 || wire::header::nscount(m) == 0) return std::nullopt;
+  size_t pos = wire::kHeaderSize;
+  wire::NameBuf name;
+  if (wire::readName(message, pos, name) != wire::NameStatus::Ok) return std::nullopt;
+  pos += 4;  // QTYPE, QCLASS
+  // Records before it (an answer section a client should not send) are skipped.
+  for (size_t i = 0; i <= wire::header::ancount(m); ++i) {
+    if (wire::readName(message, pos, name) != wire::NameStatus::Ok) return std::nullopt;
+    if (pos + 10 > message.size()) return std::nullopt;
+    const uint16_t rtype = load16(m + pos);
+    const uint16_t rdlength = load16(m + pos + 8);
+    const size_t rdata = pos + 10;
+    if (rdata + rdlength > message.size()) return std::nullopt;
+    pos = rdata + rdlength;
+    if (i < wire::header::ancount(m)) continue;
+    // The authority section's first record: the client's SOA, at the zone's name.
+    wire::lowerName(name.data, name.size);
+    if (rtype != type::SOA || name.view() != qname) return std::nullopt;
+    size_t at = rdata;
+    wire::NameBuf mname, rname;  // possibly compressed: read them to find the numbers
+    if (wire::readName(message, at, mname) != wire::NameStatus::Ok ||
+        wire::readName(message, at, rname) != wire::NameStatus::Ok || at + 20 != pos)
+      return std::nullopt;
+    return load32(m + at);
+  }
+  return std::nullopt;
+}
+
+IxfrAnswer ixfrAnswer(uint32_t ours, uint32_t theirs, bool tcp) {
+  if (!tcp || zone::ixfrUpToDate(ours, theirs)) return IxfrAnswer::SingleSoa;
+  return IxfrAnswer::FullTransfer;
+}
 
 Transfer::Transfer(std::shared_ptr<const Catalog> catalog, const zone::Zone& zone,
                    const wire::Query& query)

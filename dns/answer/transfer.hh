@@ -1,4 +1,5 @@
-// transfer.hh -- zone transfer out (AXFR, RFC 5936): a zone as a stream of DNS messages.
+// transfer.hh -- zone transfer out (AXFR, RFC 5936; IXFR, RFC 1995): a zone as a stream of DNS
+// messages, and what an IXFR query asks for.
 //
 // Pure and resumable: the TCP layer asks for one message at a time as its output drains, so a
 // large zone never sits in memory as wire data. Allocates (transfers are rare and not on the
@@ -7,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -15,6 +17,20 @@
 #include "dns/zone/zone.hh"
 
 namespace rrdns::answer {
+
+// The serial an IXFR query says the client has: the SOA that must open its authority section,
+// owned by the zone asked for (RFC 1995 3). `qname` is the question's name, lower-cased. Returns
+// nullopt when there is no such SOA (the query is malformed: FORMERR, as Knot DNS answers).
+// Pure; reads only `message`.
+std::optional<uint32_t> ixfrClientSerial(std::span<const uint8_t> message, std::string_view qname);
+
+// How an allowed IXFR for a zone served at serial `ours` is answered (RFC 1995 2 and 4): we keep
+// no history to send differences from, so a client that is behind gets the whole zone (the AXFR
+// form inside IXFR, RFC 1995 4) and one that is current gets the single SOA. Over UDP every
+// client gets the single SOA, as from Knot DNS: a current client is done, one behind retries
+// over TCP (RFC 1995 2: "the entire response does not fit").
+enum class IxfrAnswer : uint8_t { SingleSoa, FullTransfer };
+IxfrAnswer ixfrAnswer(uint32_t ours, uint32_t theirs, bool tcp);
 
 class Transfer {
  public:

@@ -28,7 +28,13 @@ Worker::Worker(unsigned index, const ServerSettings& settings,
       d_settings(settings),
       d_tcp_connections(tcp_connections),
       d_client_connections(client_connections),
-      d_answer_options{settings.udp_max_payload},
+      d_answer_options{settings.udp_max_payload,
+                       [this](const sockaddr* client) {
+                         // The transfer ACL for IXFR over UDP (TCP decides it per connection).
+                         for (const auto& prefix : d_settings.allow_transfer)
+                           if (prefix.contains(client)) return true;
+                         return false;
+                       }},
       d_rate_limiter(settings.rate_limit),
       d_catalog(std::move(catalog)) {
   int rc = uv_loop_init(&d_loop);

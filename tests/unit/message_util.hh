@@ -57,7 +57,23 @@ struct QuerySpec {
   bool dnssec_ok = false;
   bool keep_case = false;  // write qname as given, without lower-casing
   std::string edns_options;  // the OPT record's RDATA: options as (code, length, data), raw
+  std::string authority;     // raw records for the authority section (an IXFR's SOA)...
+  uint16_t authority_count = 0;  // ...and how many they are
 };
+
+// An SOA record in wire form (uncompressed), e.g. for QuerySpec::authority.
+inline std::string soaRecord(const std::string& zone, uint32_t serial) {
+  const std::string rdata = soaRdata(zone, serial, 300);
+  std::string r = name(zone);
+  for (uint16_t v : {uint16_t{6}, uint16_t{1}}) {
+    r += static_cast<char>(v >> 8);
+    r += static_cast<char>(v & 0xFF);
+  }
+  r.append({'\0', '\0', '\x01', '\x2c'});  // TTL 300
+  r += static_cast<char>(rdata.size() >> 8);
+  r += static_cast<char>(rdata.size() & 0xFF);
+  return r + rdata;
+}
 
 inline void put16(std::vector<uint8_t>& m, uint16_t v) {
   m.push_back(static_cast<uint8_t>(v >> 8));
@@ -85,12 +101,13 @@ inline std::vector<uint8_t> query(const QuerySpec& s) {
   put16(m, s.flags);
   put16(m, 1);
   put16(m, 0);
-  put16(m, 0);
+  put16(m, s.authority_count);
   put16(m, s.edns ? 1 : 0);
   const std::string qn = s.keep_case ? nameKeepCase(s.qname) : name(s.qname);
   m.insert(m.end(), qn.begin(), qn.end());
   put16(m, s.qtype);
   put16(m, s.qclass);
+  m.insert(m.end(), s.authority.begin(), s.authority.end());
   if (s.edns) {
     m.push_back(0);
     put16(m, 41);

@@ -179,9 +179,10 @@ TEST_CASE("transfer requests: NOTIMP over UDP, REFUSED unless allowed, NOTAUTH o
   for (uint16_t qtype : {type::AXFR, type::IXFR}) {
     CAPTURE(qtype);
     auto o = f.ask(axfr("xfr.test.", qtype), answer::Transport::Udp, true, &m);
-    CHECK(o.rcode == rcode::NOTIMP);
     CHECK(o.transfer_zone == nullptr);
-    CHECK(m.rcode() == rcode::NOTIMP);
+    // AXFR is for TCP only; an IXFR over UDP is answered (below), here FORMERR: it has no SOA.
+    CHECK(o.rcode == (qtype == type::AXFR ? rcode::NOTIMP : rcode::FORMERR));
+    CHECK(m.rcode() == o.rcode);
 
     o = f.ask(axfr("xfr.test.", qtype), answer::Transport::Tcp, false, &m);
     CHECK(o.rcode == rcode::REFUSED);
@@ -202,7 +203,12 @@ TEST_CASE("transfer requests: NOTIMP over UDP, REFUSED unless allowed, NOTAUTH o
       CHECK(m.answer.empty());
     }
 
-    o = f.ask(axfr("XFR.test.", qtype), answer::Transport::Tcp, true, &m);
+    QuerySpec upper = axfr("XFR.test.", qtype);
+    if (qtype == type::IXFR) {  // from an older serial: the whole zone
+      upper.authority = testutil::soaRecord("xfr.test.", 1);
+      upper.authority_count = 1;
+    }
+    o = f.ask(upper, answer::Transport::Tcp, true, &m);
     CHECK(o.rcode == rcode::NOERROR);
     CHECK(o.size == 0);
     REQUIRE(o.transfer_zone != nullptr);
@@ -255,15 +261,90 @@ TEST_CASE("AXFR: SOA first and last, every record once between, pools as their m
   CHECK(m.wire.size() < raw);
 }
 
-TEST_CASE("IXFR is answered with a full, AXFR-style transfer") {
+QuerySpec ixfr(uint32_t serial, const char* qname = "xfr.test.", const char* soa_owner = nullptr) {
+  QuerySpec spec = axfr(qname, type::IXFR);
+  spec.authority = testutil::soaRecord(soa_owner ? soa_owner : qname, serial);
+  spec.authority_count = 1;
+  return spec;
+}
+
+TEST_CASE("IXFR from an older serial is answered with a full, AXFR-style transfer (RFC 1995 4)") {
   Fixture f;
-  const auto messages = f.transfer(axfr("xfr.test.", type::IXFR));
+  const auto messages = f.transfer(ixfr(2024010100));
   REQUIRE(messages.size() == 1);
   const Message& m = messages.front();
   CHECK(m.qtype == type::IXFR);
   REQUIRE(m.answer.size() == f.expected.size() + 2);
   CHECK(m.answer.front().type == type::SOA);
   CHECK(m.answer.back().type == type::SOA);
+}
+
+TEST_CASE("IXFR at the current or a newer serial gets the single SOA, over TCP and UDP") {
+  Fixture f;
+  for (auto transport : {answer::Transport::Tcp, answer::Transport::Udp}) {
+    for (uint32_t serial : {2024010101u, 2024010102u, 2024010101u + 0x7FFFFFFFu}) {
+      CAPTURE(serial);
+      Message m;
+      const auto o = f.ask(ixfr(serial), transport, true, &m);
+      CHECK(o.transfer_zone == nullptr);
+      REQUIRE(o.size > 0);
+      CHECK(m.rcode() == rcode::NOERROR);
+      CHECK(m.aa());
+      CHECK(m.qtype == type::IXFR);
+      REQUIRE(m.answer.size() == 1);
+      CHECK(rec(m, m.answer.front()) == f.soa);
+      CHECK(m.authority.empty());
+    }
+  }
+}
+
+TEST_CASE("IXFR behind or incomparable: a transfer over TCP, the SOA over UDP (retry on TCP)") {
+  Fixture f;
+  for (uint32_t serial : {2024010100u, 1u, 2024010101u + 0x80000000u}) {
+    CAPTURE(serial);
+    Message m;
+    auto o = f.ask(ixfr(serial), answer::Transport::Tcp, true, &m);
+    CHECK(o.transfer_zone != nullptr);
+    o = f.ask(ixfr(serial), answer::Transport::Udp, true, &m);
+    CHECK(o.transfer_zone == nullptr);
+    REQUIRE(m.answer.size() == 1);
+    CHECK(rec(m, m.answer.front()) == f.soa);
+  }
+}
+
+TEST_CASE("IXFR: REFUSED unless allowed (UDP too); FORMERR without an SOA at the zone's name") {
+  Fixture f;
+  Message m;
+  for (auto transport : {answer::Transport::Tcp, answer::Transport::Udp}) {
+    auto o = f.ask(ixfr(2024010101), transport, false, &m);
+    CHECK(o.rcode == rcode::REFUSED);
+    CHECK(m.answer.empty());
+  }
+  QuerySpec bare = axfr("xfr.test.", type::IXFR);
+  CHECK(f.ask(bare, answer::Transport::Tcp, true, &m).rcode == rcode::FORMERR);
+  CHECK(f.ask(ixfr(2024010101, "xfr.test.", "other.test."), answer::Transport::Tcp, true, &m)
+            .rcode == rcode::FORMERR);
+  // The SOA's owner is matched without regard to letter case.
+  CHECK(f.ask(ixfr(2024010101, "xfr.test.", "XFR.Test."), answer::Transport::Tcp, true, &m)
+            .rcode == rcode::NOERROR);
+}
+
+TEST_CASE("ixfrClientSerial reads an SOA whose names are compressed") {
+  // Question xfr.test. IXFR; authority: SOA owner -> pointer to the question name, MNAME and
+  // RNAME compressed against it.
+  std::vector<uint8_t> m = {0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0};
+  const std::string qname = testutil::name("xfr.test.");
+  m.insert(m.end(), qname.begin(), qname.end());
+  m.insert(m.end(), {0, 251, 0, 1});
+  m.insert(m.end(), {0xC0, 12, 0, 6, 0, 1, 0, 0, 0, 60, 0, 28});
+  m.insert(m.end(), {3, 'n', 's', '1', 0xC0, 12, 0xC0, 12});
+  m.insert(m.end(), {0x78, 0xA4, 0x8B, 0x25});  // 2024049445
+  for (int i = 0; i < 16; ++i) m.push_back(0);
+  auto serial = answer::ixfrClientSerial(m, qname);
+  REQUIRE(serial);
+  CHECK(*serial == 0x78A48B25u);
+  m.resize(m.size() - 1);  // RDLENGTH now runs past the end
+  CHECK_FALSE(answer::ixfrClientSerial(m, qname));
 }
 
 TEST_CASE("a large zone spans several messages, each whole and parseable") {
