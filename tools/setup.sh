@@ -23,7 +23,7 @@ JOBS=${JOBS:-$(nproc)}
 PACKAGES=(g++ cmake ninja-build pkg-config pandoc man-db
           libuv1-dev libc-ares-dev libtomlplusplus-dev libspdlog-dev doctest-dev
           libcpp-httplib-dev libcurl4-openssl-dev nlohmann-json3-dev prometheus-cpp-dev libknot-dev
-          bind9-dnsutils knot nsd dnsperf python3 python3-pytest python3-dnspython openssl
+          bind9-dnsutils knot knot-dnsutils nsd dnsperf python3 python3-pytest python3-dnspython openssl
           docker-compose yamllint curl gcc)
 # The Kubernetes manifests' schema check runs on Node.js (tools/deploy); any node >= 14 will do.
 command -v node >/dev/null || PACKAGES+=(nodejs)

@@ -67,6 +67,44 @@ std::string relativeTo(const std::string& config_path, const std::string& file) 
   return (std::filesystem::path(config_path).parent_path() / path).lexically_normal().string();
 }
 
+// zones = ["a.toml", { file = "b.zone", notify = ["192.0.2.2"], serial = "auto" }]: a file, or
+// a file with the settings of its zone's secondaries (for RFC 1035 files, which have no keys).
+void readZones(TomlReporter& reporter, const toml::node& node, const std::string& path,
+               Config& config) {
+  const toml::array* array = node.as_array();
+  if (array == nullptr || array->empty()) {
+    reporter.report(node, "zones",
+                    array ? "must not be empty" : "must be an array of files or { file = ... }");
+    return;
+  }
+  for (const toml::node& element : *array) {
+    if (auto text = element.value_exact<std::string>(); text && !text->empty()) {
+      config.zones.push_back(relativeTo(path, *text));
+      continue;
+    }
+    const toml::table* table = element.as_table();
+    if (table == nullptr) {
+      reporter.report(element, "zones", "every element must be a file name or { file = ... }");
+      continue;
+    }
+    reporter.checkKeys(*table, "zones", {"file", "notify", "serial"});
+    const auto* file = table->get("file");
+    const std::string* file_text = file ? reporter.readString(*file, "zones.file") : nullptr;
+    if (file == nullptr) reporter.report(element, "zones", "file is missing");
+    zone::ZoneFileSettings given;
+    given.file = path;
+    given.line = element.source().begin.line;
+    if (const auto* notify = table->get("notify"))
+      given.settings.notify = reporter.readNotifyList(*notify, "zones.notify");
+    if (const auto* serial = table->get("serial"))
+      given.settings.serial = reporter.readSerialPolicy(*serial, "zones.serial");
+    if (file_text == nullptr || file_text->empty()) continue;
+    const std::string resolved = relativeTo(path, *file_text);
+    config.zones.push_back(resolved);
+    config.zone_settings[resolved] = std::move(given);
+  }
+}
+
 }  // namespace
 
 ConfigLoad loadConfigFile(const std::string& path) {
@@ -107,8 +145,9 @@ ConfigLoad loadConfigFile(const std::string& path) {
       }
     } else if (name == "zones") {
       have_zones = true;
-      for (const auto& [file, element] : strings(reporter, node, name))
-        config.zones.push_back(relativeTo(path, file));
+      readZones(reporter, node, path, config);
+    } else if (name == "notify") {
+      if (auto targets = reporter.readNotifyList(node, name)) config.notify = std::move(*targets);
     } else if (name == "threads") {
       if (auto v = integer(reporter, node, name, 0, 1024))
         config.threads = static_cast<unsigned>(*v);
@@ -179,7 +218,7 @@ ConfigLoad loadConfigFile(const std::string& path) {
                       "unknown key (known: listen, zones, threads, log-level, udp-max-payload, "
                       "tcp-idle-timeout, tcp-max-connections, tcp-max-connections-per-client, "
                       "rate-limit, rate-limit-slip, rate-limit-table-size, user, "
-                      "allow-transfer, control, state-file, "
+                      "allow-transfer, notify, control, state-file, "
                       "metrics, resolver)");
     }
   }
@@ -210,6 +249,7 @@ ConfigLoad resolveConfig(const CommandLine& command_line) {
       load->tcp_max_connections_per_client = *command_line.tcp_max_connections_per_client;
     if (command_line.resolver) load->resolver = *command_line.resolver;
     if (!command_line.allow_transfer.empty()) load->allow_transfer = command_line.allow_transfer;
+    if (!command_line.notify.empty()) load->notify = command_line.notify;
   }
   return load;
 }

@@ -12,6 +12,8 @@
 #include "dns/base/result.hh"
 #include "dns/server/address.hh"
 #include "dns/server/settings.hh"
+#include "dns/zone/loader.hh"
+#include "dns/zone/secondaries.hh"
 
 namespace rrdns::app {
 
@@ -19,6 +21,10 @@ struct Config {
   std::string source;  // the config file; empty in quick mode
   std::vector<server::ListenAddress> listen;
   std::vector<std::string> zones;  // relative to the config file's directory already resolved
+  // notify/serial given with a zones entry ({ file = "...", notify = [...], serial = "auto" }),
+  // by the path in `zones`.
+  zone::ZoneFileSettingsMap zone_settings;
+  std::vector<zone::NotifyTarget> notify;  // server-wide secondaries (zones without their own)
   unsigned threads = 0;            // 0: one per core
   spdlog::level::level_enum log_level = spdlog::level::info;
   uint16_t udp_max_payload = 1232;

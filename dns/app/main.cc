@@ -22,6 +22,7 @@
 #include "dns/app/catalog_publisher.hh"
 #include "dns/app/served_zones.hh"
 #include "dns/app/metrics_feed.hh"
+#include "dns/app/notifier.hh"
 #include "dns/metrics/exporter.hh"
 #include "dns/server/server.hh"
 #include "dns/zone/loader.hh"
@@ -114,12 +115,13 @@ int serve(const CommandLine& command_line, const Config& config,
     uv_loop_close(&loop);
     return kFailure;
   };
-  ServedZones served(&loop, publisher, config.resolver);
+  Notifier notifier(&loop);
+  ServedZones served(&loop, publisher, config.resolver, notifier, config.notify);
   if (Result<void> published = served.publish(catalog); !published.ok())
     return failStartup(published.error().text());
   Reloader reloader(&loop, command_line, config, served);
   ControlHandler control_handler(publisher, reloader, *server, settings);
-  MetricsFeed metrics_feed(*server, publisher, reloader);
+  MetricsFeed metrics_feed(*server, publisher, reloader, notifier);
   std::unique_ptr<metrics::MetricsExporter> exporter;
   if (!config.metrics.empty()) {
     metrics_feed.update();
@@ -222,7 +224,7 @@ int run(int argc, char** argv) {
   }
   spdlog::set_level(config->log_level);
 
-  zone::ZoneSetLoad zones = zone::loadZoneSet(config->zones);
+  zone::ZoneSetLoad zones = zone::loadZoneSet(config->zones, config->zone_settings);
   // Warnings never stop a load; --check prints them with a prefix so scripts can tell them apart.
   for (const Error& warning : zones.warnings) {
     if (check)

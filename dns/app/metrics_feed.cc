@@ -43,6 +43,7 @@ void MetricsFeed::update() {
   d_reloads_ok = d_reloader.succeeded();
   d_reloads_failed = d_reloader.failed();
   d_fail_open_events = d_publisher.failOpenEvents();
+  d_notifies = d_notifier.counts();
 }
 
 metrics::MetricsSnapshot MetricsFeed::collect() const {
@@ -55,6 +56,9 @@ metrics::MetricsSnapshot MetricsFeed::collect() const {
     snapshot.reloads_ok = d_reloads_ok;
     snapshot.reloads_failed = d_reloads_failed;
     snapshot.fail_open_events = d_fail_open_events;
+    snapshot.notifies_sent = d_notifies.sent;
+    snapshot.notifies_answered = d_notifies.answered;
+    snapshot.notifies_failed = d_notifies.failed;
   }
   for (size_t i = 0; i < snapshot.members.size() && i < snapshot.queries.member_first.size(); ++i)
     snapshot.members[i].answers = snapshot.queries.member_first[i];

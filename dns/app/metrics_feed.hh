@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dns/app/catalog_publisher.hh"
+#include "dns/app/notifier.hh"
 #include "dns/app/reloader.hh"
 #include "dns/metrics/snapshot.hh"
 #include "dns/server/server.hh"
@@ -15,8 +16,9 @@ namespace rrdns::app {
 
 class MetricsFeed {
  public:
-  MetricsFeed(server::Server& server, const CatalogPublisher& publisher, const Reloader& reloader)
-      : d_server(server), d_publisher(publisher), d_reloader(reloader) {}
+  MetricsFeed(server::Server& server, const CatalogPublisher& publisher, const Reloader& reloader,
+              const Notifier& notifier)
+      : d_server(server), d_publisher(publisher), d_reloader(reloader), d_notifier(notifier) {}
 
   // Main loop: takes the pools, members and counts as they are now (after every publication).
   void update();
@@ -29,12 +31,14 @@ class MetricsFeed {
   server::Server& d_server;
   const CatalogPublisher& d_publisher;
   const Reloader& d_reloader;
+  const Notifier& d_notifier;
 
   mutable std::mutex d_mutex;  // guards everything below; held briefly, never on the query path
   std::shared_ptr<const answer::Catalog> d_catalog;
   std::vector<metrics::PoolFamilySnapshot> d_pools;
   std::vector<metrics::MemberSnapshot> d_members;  // indexed like d_catalog's members()
   uint64_t d_reloads_ok = 0, d_reloads_failed = 0, d_fail_open_events = 0;
+  Notifier::Counts d_notifies;
 };
 
 }  // namespace rrdns::app

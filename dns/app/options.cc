@@ -17,7 +17,8 @@ std::string synopsis() {
   return "usage: rrdnsd [--config FILE] [--threads N] [--log-level LEVEL] [--check]\n"
          "       rrdnsd --listen ADDR:PORT [--listen ...] [--threads N] [--log-level LEVEL]\n"
          "              [--control PATH] [--state-file PATH] [--metrics ADDR:PORT]\n"
-         "              [--allow-transfer ADDR[/LEN] ...] [--resolver ADDR[:PORT],...]\n"
+         "              [--allow-transfer ADDR[/LEN] ...] [--notify ADDR[:PORT] ...]\n"
+         "              [--resolver ADDR[:PORT],...]\n"
          "              [--user NAME] [--tcp-max-connections-per-client N]\n"
          "              [--check] ZONEFILE...\n"
          "       rrdnsd --help | --version\n";
@@ -36,8 +37,12 @@ std::string usage() {
          "  --state-file PATH   keep drain/weight/mark and health over restarts in this file\n"
          "  --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
          "  --allow-transfer ADDR[/LEN]\n"
-         "                      allow zone transfers (AXFR; IXFR gets a full transfer) over TCP\n"
+         "                      allow zone transfers (AXFR over TCP; IXFR: the SOA when current,\n"
+         "                      else the whole zone over TCP)\n"
          "                      from this address or prefix (repeatable; default: nobody)\n"
+         "  --notify ADDR[:PORT]\n"
+         "                      send NOTIFY to this secondary (port 53 by default) when a zone's\n"
+         "                      serial changes, for zones that name none (repeatable)\n"
          "  --resolver ADDR[:PORT],...\n"
          "                      DNS servers that pool member discovery (discover = \"name\")\n"
          "                      asks (default: those of /etc/resolv.conf)\n"
@@ -89,7 +94,7 @@ Result<CommandLine> parseCommandLine(int argc, char** argv) {
     auto takesValue = [&](std::string_view n) {
       return n == "--config" || n == "--listen" || n == "--zone" || n == "--threads" ||
              n == "--log-level" || n == "--control" || n == "--state-file" || n == "--metrics" ||
-             n == "--allow-transfer" || n == "--resolver" || n == "--user" ||
+             n == "--allow-transfer" || n == "--notify" || n == "--resolver" || n == "--user" ||
              n == "--tcp-max-connections-per-client";
     };
     if (!takesValue(name)) {
@@ -146,6 +151,13 @@ Result<CommandLine> parseCommandLine(int argc, char** argv) {
       bool duplicate = false;
       for (const auto& known : out.allow_transfer) duplicate = duplicate || known == *prefix;
       if (!duplicate) out.allow_transfer.push_back(std::move(*prefix));
+    } else if (name == "--notify") {
+      std::string why;
+      auto target = zone::parseNotifyTarget(value, why);
+      if (!target) return error("--notify " + why);
+      for (const auto& known : out.notify)
+        if (known == *target) return error("--notify " + target->text + " given twice");
+      out.notify.push_back(std::move(*target));
     } else if (name == "--user") {
       if (value.empty()) return error("--user needs a user name");
       out.user = std::string(value);

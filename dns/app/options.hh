@@ -11,6 +11,7 @@
 #include "dns/base/result.hh"
 #include "dns/server/address.hh"
 #include "dns/server/settings.hh"
+#include "dns/zone/secondaries.hh"
 
 namespace rrdns::app {
 
@@ -27,6 +28,7 @@ struct CommandLine {
   std::optional<std::string> state_file;               // --state-file PATH
   std::optional<std::string> metrics;                  // --metrics ADDR:PORT
   std::vector<server::AddressPrefix> allow_transfer;   // --allow-transfer ADDR[/LEN]
+  std::vector<zone::NotifyTarget> notify;              // --notify ADDR[:PORT]
   std::optional<std::string> user;                     // --user NAME: run as NAME once bound
   std::optional<unsigned> tcp_max_connections_per_client;  // --tcp-max-connections-per-client
   std::optional<std::string> resolver;                 // --resolver ADDR[:PORT][,...]

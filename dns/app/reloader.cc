@@ -45,7 +45,11 @@ void Reloader::check(Done done) {
 void Reloader::checked(uv_work_t* work, int) {
   std::unique_ptr<Job> job(static_cast<Job*>(work->data));
   if (job->self->d_shut_down) return;
-  const zone::ZoneSetLoad outcome = outcomeOf(*job);
+  zone::ZoneSetLoad outcome = outcomeOf(*job);
+  // What serving these zones would warn of: records changed under an unchanged serial.
+  if (outcome.zones.ok())
+    for (Error& stale : job->self->d_publisher.serialWarnings(**outcome.zones))
+      outcome.warnings.push_back(std::move(stale));
   for (auto& waiter : job->waiters) waiter(outcome);
 }
 
@@ -86,7 +90,8 @@ void Reloader::load(uv_work_t* work) {
   runBelowQueryThreads();
   try {
     job->config = resolveConfig(job->self->d_command_line);
-    if (job->config.ok()) job->zones = zone::loadZoneSet(job->config->zones);
+    if (job->config.ok())
+      job->zones = zone::loadZoneSet(job->config->zones, job->config->zone_settings);
   } catch (const std::exception& e) {
     job->config = rrdns::error(std::string("reload: ") + e.what());
   }
@@ -115,7 +120,7 @@ void Reloader::loaded(uv_work_t* work, int) {
 }
 
 // `outcome` is outcomeOf(job).
-void Reloader::apply(const Job& job, const zone::ZoneSetLoad& outcome) {
+void Reloader::apply(const Job& job, zone::ZoneSetLoad& outcome) {
   for (const Error& warning : outcome.warnings) spdlog::warn("{}", warning.text());
   if (!outcome.zones.ok()) {
     for (const Error& error : outcome.zones.errors()) spdlog::error("{}", error.text());
@@ -130,10 +135,15 @@ void Reloader::apply(const Job& job, const zone::ZoneSetLoad& outcome) {
     d_running.log_level = fresh.log_level;
   }
   d_running.zones = fresh.zones;
+  if (fresh.notify != d_running.notify) {
+    d_publisher.setDefaultNotify(fresh.notify);
+    d_running.notify = fresh.notify;
+  }
 
-  const auto& zones = *outcome.zones;
+  const auto zones = *outcome.zones;
   // A resolver that cannot start is logged there, once; the pools keep their configured members.
-  (void)d_publisher.publish(zones);
+  // The serial policy's warnings (logged there) go to the waiters too.
+  (void)d_publisher.publish(zones, &outcome.warnings);
   for (const auto& zone : zones->zones()) spdlog::info("zone {}", describeZone(*zone));
   spdlog::info("reload done: serving {}", quantity(zones->zones().size(), "zone"));
 }

@@ -61,7 +61,7 @@ class Reloader {
   bool queue(std::unique_ptr<Job> job);
   static void checked(uv_work_t* work, int status);
   static zone::ZoneSetLoad outcomeOf(const Job& job);
-  void apply(const Job& job, const zone::ZoneSetLoad& outcome);
+  void apply(const Job& job, zone::ZoneSetLoad& outcome);
   void warnAboutRestartOnlyChanges(const Config& fresh) const;
 
   uv_loop_t* d_loop;

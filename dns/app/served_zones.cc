@@ -5,6 +5,7 @@
 
 #include "dns/answer/answer.hh"
 #include "dns/app/report.hh"
+#include "dns/wire/name.hh"
 
 namespace rrdns::app {
 
@@ -18,25 +19,31 @@ void logTableReady(const answer::PrecompiledAnswers& table, double seconds) {
       quantity(table.replayedNegativeZones(), "zone"));
 }
 
-ServedZones::ServedZones(uv_loop_t* loop, CatalogPublisher& publisher, std::string resolver_servers)
-    : d_loop(loop), d_publisher(publisher), d_resolver_servers(std::move(resolver_servers)) {}
+ServedZones::ServedZones(uv_loop_t* loop, CatalogPublisher& publisher, std::string resolver_servers,
+                         Notifier& notifier, std::vector<zone::NotifyTarget> notify)
+    : d_loop(loop),
+      d_publisher(publisher),
+      d_resolver_servers(std::move(resolver_servers)),
+      d_notifier(notifier),
+      d_notify(std::move(notify)) {}
 
 // The handles are closed by closeAllHandles() before the loop ends; what is left to free here
 // owns no handle.
 ServedZones::~ServedZones() = default;
 
-Result<void> ServedZones::publish(std::shared_ptr<const zone::ZoneSet> loaded) {
-  return publish(loaded, nullptr);
+Result<void> ServedZones::publish(std::shared_ptr<const zone::ZoneSet> loaded, Errors* warnings) {
+  return publish(loaded, nullptr, warnings);
 }
 
 Result<void> ServedZones::publish(std::shared_ptr<const answer::Catalog> catalog) {
   auto zones = catalog->zones;
-  return publish(std::move(zones), std::move(catalog));
+  return publish(std::move(zones), std::move(catalog), nullptr);
 }
 
 Result<void> ServedZones::publish(std::shared_ptr<const zone::ZoneSet> loaded,
-                                  std::shared_ptr<const answer::Catalog> made) {
+                                  std::shared_ptr<const answer::Catalog> made, Errors* warnings) {
   d_loaded = std::move(loaded);
+  d_warned_stale.clear();
   const auto sources = d_loaded->discoverySources();
   Result<void> published;
   if ((!sources.empty() || !d_resolver_servers.empty()) && !d_resolver && !d_resolver_failed) {
@@ -52,27 +59,79 @@ Result<void> ServedZones::publish(std::shared_ptr<const zone::ZoneSet> loaded,
     }
   }
   if (d_discovery) d_discovery->setSources(sources);
-  rebuild(std::move(made));
+  rebuild(std::move(made), warnings);
   return published;
+}
+
+std::shared_ptr<const zone::ZoneSet> ServedZones::withMembers(
+    const std::shared_ptr<const zone::ZoneSet>& loaded) const {
+  if (!d_discovery || loaded->discoverySources().empty()) return loaded;
+  Errors warnings;
+  auto served = loaded->withDiscovered(
+      [this](const zone::DiscoverySource& source) { return d_discovery->addresses(source); },
+      warnings);
+  for (const auto& warning : warnings) spdlog::warn("{}", warning.text());
+  return served;
+}
+
+std::shared_ptr<const zone::ZoneSet> ServedZones::withPolicySerials(
+    const std::shared_ptr<const zone::ZoneSet>& served, Errors& stale) const {
+  std::unordered_map<const zone::Zone*, uint32_t> serials;
+  bool moved = false;
+  for (const auto& zone : served->zones()) {
+    auto last = d_served.find(zone->apex());
+    const zone::SerialDecision decision =
+        zone::decideSerial(zone->settings().serialPolicy(), zone->fileSerial(), zone->digest(),
+                           last == d_served.end() ? nullptr : &last->second);
+    serials[zone.get()] = decision.serial;
+    moved |= decision.serial != zone->serial();
+    if (decision.stale)
+      stale.push_back(errorAt(zone->source(), 0, "",
+                              "zone " + wire::nameToText(zone->apex()) +
+                                  ": the records changed but the serial " +
+                                  std::to_string(decision.serial) +
+                                  " is not above the one served before (" +
+                                  std::to_string(last->second.serial) +
+                                  "), so secondaries will not fetch them; raise the serial, or "
+                                  "set serial = \"auto\""));
+  }
+  if (!moved) return served;
+  return served->withSerials([&serials](const zone::Zone& zone) { return serials.at(&zone); });
+}
+
+Errors ServedZones::serialWarnings(const zone::ZoneSet& loaded) const {
+  Errors stale;
+  // A set of its own (not shared): withMembers() wants to own a pointer.
+  auto set = std::shared_ptr<const zone::ZoneSet>(&loaded, [](const zone::ZoneSet*) {});
+  (void)withPolicySerials(withMembers(set), stale);
+  return stale;
 }
 
 // The fast path is built in the background (answer::Precompile): a big zone is served from the
 // general path while its table is built, rather than seconds later.
-void ServedZones::rebuild(std::shared_ptr<const answer::Catalog> made) {
+void ServedZones::rebuild(std::shared_ptr<const answer::Catalog> made, Errors* warnings) {
   if (!d_loaded) return;
-  if (!d_discovery || d_loaded->discoverySources().empty()) {
-    d_publisher.publish(
-        made ? std::move(made)
-             : answer::Catalog::make(d_loaded, answer::Precompile::Background, logTableReady));
-    return;
+  Errors stale;
+  auto served = withPolicySerials(withMembers(d_loaded), stale);
+  for (auto& warning : stale) {
+    // Said once per load: discovery may change the records again and again.
+    const bool first = d_warned_stale.insert(warning.message).second;
+    if (first) spdlog::warn("{}", warning.text());
+    if (warnings) warnings->push_back(std::move(warning));
   }
-  Errors warnings;
-  auto served = d_loaded->withDiscovered(
-      [this](const zone::DiscoverySource& source) { return d_discovery->addresses(source); },
-      warnings);
-  for (const auto& warning : warnings) spdlog::warn("{}", warning.text());
-  d_publisher.publish(
-      answer::Catalog::make(std::move(served), answer::Precompile::Background, logTableReady));
+  if (!made || served != made->zones)
+    made = answer::Catalog::make(served, answer::Precompile::Background, logTableReady);
+  d_publisher.publish(std::move(made));
+
+  // RFC 1996: every zone now served at another serial than before is announced.
+  std::unordered_map<std::string, zone::ServedSerial> now;
+  for (const auto& zone : served->zones()) {
+    auto last = d_served.find(zone->apex());
+    if (last == d_served.end() || last->second.serial != zone->serial())
+      d_notifier.notify(*zone, notifyTargets(*zone));
+    now[zone->apex()] = {zone->serial(), zone->digest()};
+  }
+  d_served = std::move(now);
 }
 
 }  // namespace rrdns::app

@@ -6,9 +6,13 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include "dns/answer/precompiled.hh"
 #include "dns/app/catalog_publisher.hh"
+#include "dns/app/notifier.hh"
 #include "dns/base/result.hh"
 #include "dns/discovery/discovery.hh"
 #include "dns/discovery/resolver.hh"
@@ -22,11 +26,22 @@ void logTableReady(const answer::PrecompiledAnswers& table, double seconds);
 // Main loop only. Zone files are read once per (re)load; a change in discovered addresses
 // rebuilds the served set from the loaded one (copying the zones that have pools only) without
 // touching the files, so an edited but not reloaded file is never served by surprise.
+// Every served set passes the serial policy (zone/serial.hh) against what was served before,
+// and each zone whose served serial changed (or that is served for the first time, as Knot DNS
+// does on load) is announced to its secondaries by `notifier`.
 class ServedZones {
  public:
   // `resolver_servers` as Resolver::create ("": /etc/resolv.conf). The resolver starts with the
-  // first zone set that discovers members, or at once when servers are given.
-  ServedZones(uv_loop_t* loop, CatalogPublisher& publisher, std::string resolver_servers);
+  // first zone set that discovers members, or at once when servers are given. `notify`: the
+  // server-wide secondaries, for zones that name none of their own.
+  ServedZones(uv_loop_t* loop, CatalogPublisher& publisher, std::string resolver_servers,
+              Notifier& notifier, std::vector<zone::NotifyTarget> notify);
+  // A reload's new server-wide list (applies from the next publication on).
+  void setDefaultNotify(std::vector<zone::NotifyTarget> notify) { d_notify = std::move(notify); }
+
+  // What serving `loaded` now would warn of (rrdnsctl check): zones whose records changed while
+  // their serial did not rise.
+  Errors serialWarnings(const zone::ZoneSet& loaded) const;
   ~ServedZones();
   ServedZones(const ServedZones&) = delete;
   ServedZones& operator=(const ServedZones&) = delete;
@@ -34,8 +49,9 @@ class ServedZones {
   // Serves `loaded` from now on, with what discovery knows so far (at startup: nothing, so
   // discovered members join as their names resolve, a few milliseconds later).
   // Fails when discovery cannot run (a bad resolver list), which is logged once: the zones are
-  // served all the same, their pools with their configured members.
-  Result<void> publish(std::shared_ptr<const zone::ZoneSet> loaded);
+  // served all the same, their pools with their configured members. The serial policy's
+  // warnings are logged, and added to `warnings` if given.
+  Result<void> publish(std::shared_ptr<const zone::ZoneSet> loaded, Errors* warnings = nullptr);
   // The same for a catalog already made of the loaded zones (start-up: the one the workers
   // start with), which is served as it is while nothing is discovered.
   Result<void> publish(std::shared_ptr<const answer::Catalog> catalog);
@@ -46,8 +62,17 @@ class ServedZones {
 
  private:
   Result<void> publish(std::shared_ptr<const zone::ZoneSet> loaded,
-                       std::shared_ptr<const answer::Catalog> made);
-  void rebuild(std::shared_ptr<const answer::Catalog> made = nullptr);
+                       std::shared_ptr<const answer::Catalog> made, Errors* warnings);
+  void rebuild(std::shared_ptr<const answer::Catalog> made = nullptr, Errors* warnings = nullptr);
+  // `loaded` with the members discovery knows (as it would be served, before the serial policy).
+  std::shared_ptr<const zone::ZoneSet> withMembers(
+      const std::shared_ptr<const zone::ZoneSet>& loaded) const;
+  // `served` with the serials the policy gives against d_served; says what is stale.
+  std::shared_ptr<const zone::ZoneSet> withPolicySerials(
+      const std::shared_ptr<const zone::ZoneSet>& served, Errors& stale) const;
+  const std::vector<zone::NotifyTarget>& notifyTargets(const zone::Zone& zone) const {
+    return zone.settings().notify ? *zone.settings().notify : d_notify;
+  }
 
   uv_loop_t* d_loop;
   CatalogPublisher& d_publisher;
@@ -56,6 +81,11 @@ class ServedZones {
   bool d_resolver_failed = false;  // said once; pools keep their configured members
   std::unique_ptr<discovery::Discovery> d_discovery;
   std::shared_ptr<const zone::ZoneSet> d_loaded;
+  Notifier& d_notifier;
+  std::vector<zone::NotifyTarget> d_notify;
+  std::unordered_map<std::string, zone::ServedSerial> d_served;  // by apex: what serves now
+  // Zones already warned of as stale since the last load, so that discovery does not repeat it.
+  std::unordered_set<std::string> d_warned_stale;
 };
 
 }  // namespace rrdns::app

@@ -127,6 +127,12 @@ std::vector<MetricFamily> toFamilies(const MetricsSnapshot& s) {
           .add(asDouble(s.reloads_ok), {{"result", "ok"}})
           .add(asDouble(s.reloads_failed), {{"result", "failed"}})
           .take());
+  out.push_back(
+      Family("rrdns_notify_total", "NOTIFY messages to secondaries, by outcome.", kCounter)
+          .add(asDouble(s.notifies_sent), {{"outcome", "sent"}})
+          .add(asDouble(s.notifies_answered), {{"outcome", "answered"}})
+          .add(asDouble(s.notifies_failed), {{"outcome", "failed"}})
+          .take());
   out.push_back(Family("rrdns_pool_fail_open_events_total",
                        "Times a pool (per address family) entered fail-open.", kCounter)
                     .add(asDouble(s.fail_open_events))

@@ -12,6 +12,7 @@
 //   rrdns_tcp_evicted_total                                          counter
 //   rrdns_errors_total                                               counter
 //   rrdns_reloads_total{result="ok|failed"}                          counter
+//   rrdns_notify_total{outcome="sent|answered|failed"}               counter
 //   rrdns_pool_fail_open_events_total                                counter
 //   rrdns_pool_fail_open{zone,pool,family}                           gauge 0/1
 //   rrdns_pool_mode{zone,pool,family,mode}                           gauge, 1 for the current mode

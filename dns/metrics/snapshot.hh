@@ -60,6 +60,8 @@ struct MetricsSnapshot {
   server::Stats queries;
   uint64_t reloads_ok = 0;
   uint64_t reloads_failed = 0;
+  // NOTIFY messages to secondaries (RFC 1996): sent (retries included), answered, given up.
+  uint64_t notifies_sent = 0, notifies_answered = 0, notifies_failed = 0;
   uint64_t fail_open_events = 0;  // pools (per family) that entered fail-open, since start
   std::vector<PoolFamilySnapshot> pools;
   std::vector<MemberSnapshot> members;

@@ -42,13 +42,23 @@ ZoneLoad loadZoneFile(const std::string& path) {
   return load;
 }
 
-ZoneSetLoad loadZoneSet(const std::vector<std::string>& paths) {
+ZoneSetLoad loadZoneSet(const std::vector<std::string>& paths,
+                        const ZoneFileSettingsMap& settings) {
   Errors errors, warnings;
   try {
     auto set = std::make_shared<ZoneSet>();
     for (const auto& path : paths) {
       ZoneLoad load = loadZoneFile(path);
       warnings.insert(warnings.end(), load.warnings.begin(), load.warnings.end());
+      if (auto given = settings.find(path); given != settings.end() && load.zone) {
+        Zone& zone = **load.zone;
+        if (!zone.settings().empty()) {
+          errors.push_back(errorAt(given->second.file, given->second.line, "zones",
+                                   path + " sets notify or serial itself; set them in one place"));
+          continue;
+        }
+        zone.setSettings(given->second.settings);
+      }
       if (load.zone)
         addZone(*set, std::move(load.zone).value(), errors);
       else

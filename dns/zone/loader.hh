@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "dns/base/result.hh"
@@ -45,7 +46,19 @@ struct ZoneSetLoad {
   Errors warnings;  // of every file; they do not stop the set loading
 };
 
+// Settings for the zone of a file, given where the file is named (the server config's zones
+// entry), by the path as in `paths`; `file` and `line` are that entry's, for errors.
+struct ZoneFileSettings {
+  ZoneSettings settings;
+  std::string file;
+  uint32_t line = 0;
+};
+using ZoneFileSettingsMap = std::unordered_map<std::string, ZoneFileSettings>;
+
 // Loads every file; the set is only returned when all of them load. Rotation slots are assigned.
-ZoneSetLoad loadZoneSet(const std::vector<std::string>& paths);
+// A zone gets the settings `settings` has for its file; a TOML zone that has its own `notify` or
+// `serial` key as well is an error (one place per zone).
+ZoneSetLoad loadZoneSet(const std::vector<std::string>& paths,
+                        const ZoneFileSettingsMap& settings = {});
 
 }  // namespace rrdns::zone

@@ -96,11 +96,12 @@ class TomlZoneReader : private TomlReporter {
       return report(e.source().begin.line, "",
                     "TOML syntax error: " + std::string(e.description()));
     }
-    checkKeys(root, "", {"origin", "ttl", "file", "soa", "names", "pools"});
+    checkKeys(root, "", {"origin", "ttl", "file", "soa", "names", "pools", "notify", "serial"});
     if (!readOrigin(root)) return;
     if (const auto* ttl = root.get("ttl")) d_zone_ttl = readTtl(*ttl, "ttl").value_or(kDefaultTtl);
 
     d_builder.emplace(d_origin, path());
+    readSecondaries(root);
     const bool has_file = readStaticFile(root);
     // The SOA may come from the RFC 1035 file; two SOAs are an error from the builder.
     if (!has_file || root.contains("soa")) readSoa(root);
@@ -111,6 +112,14 @@ class TomlZoneReader : private TomlReporter {
     Result<std::shared_ptr<Zone>> finished = d_builder->finish();
     if (finished) d_zone = std::move(finished).value();
     for (const Error& refused : finished.errors()) reportFile(refused.message);
+  }
+
+  // notify = ["ADDR[:PORT]", ...], serial = "keep" | "auto" (secondaries.hh).
+  void readSecondaries(const toml::table& root) {
+    ZoneSettings settings;
+    if (const auto* node = root.get("notify")) settings.notify = readNotifyList(*node, "notify");
+    if (const auto* node = root.get("serial")) settings.serial = readSerialPolicy(*node, "serial");
+    d_builder->setSettings(std::move(settings));
   }
 
   // file = "static.zone": an RFC 1035 file with the zone's static records, relative to this

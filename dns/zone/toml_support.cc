@@ -115,4 +115,39 @@ const toml::node* TomlReporter::require(const toml::table& table, std::string_vi
   return nullptr;
 }
 
+std::optional<std::vector<NotifyTarget>> TomlReporter::readNotifyList(const toml::node& node,
+                                                                      std::string_view path) {
+  const toml::array* array = node.as_array();
+  if (!array) {
+    report(node, path, "must be an array of \"ADDR[:PORT]\" strings, e.g. [\"192.0.2.2\"]");
+    return std::nullopt;
+  }
+  std::vector<NotifyTarget> targets;
+  const size_t errors_before = errorCount();
+  for (size_t i = 0; i < array->size(); ++i) {
+    const toml::node& element = *array->get(i);
+    const std::string* text = readString(element, elementPath(path, i));
+    if (!text) continue;
+    std::string error;
+    auto target = parseNotifyTarget(*text, error);
+    if (!target)
+      report(element, elementPath(path, i), error);
+    else if (std::find(targets.begin(), targets.end(), *target) != targets.end())
+      report(element, elementPath(path, i), target->text + " is listed twice");
+    else
+      targets.push_back(std::move(*target));
+  }
+  if (errorCount() != errors_before) return std::nullopt;
+  return targets;
+}
+
+std::optional<SerialPolicy> TomlReporter::readSerialPolicy(const toml::node& node,
+                                                           std::string_view path) {
+  const std::string* text = readString(node, path);
+  if (!text) return std::nullopt;
+  auto policy = parseSerialPolicy(*text);
+  if (!policy) report(node, path, "must be \"keep\" (the file's serial) or \"auto\", not \"" + *text + "\"");
+  return policy;
+}
+
 }  // namespace rrdns::zone::toml_support

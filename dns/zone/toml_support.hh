@@ -85,6 +85,13 @@ class TomlReporter {
                                      int64_t max, std::string_view what = "");
   std::optional<uint32_t> readTtl(const toml::node& node, std::string_view path);
 
+  // `notify = ["ADDR[:PORT]", ...]` (an empty list is allowed: no NOTIFY) and
+  // `serial = "keep" | "auto"`: a zone's secondaries (secondaries.hh), in a TOML zone file or the
+  // server config.
+  std::optional<std::vector<NotifyTarget>> readNotifyList(const toml::node& node,
+                                                          std::string_view path);
+  std::optional<SerialPolicy> readSerialPolicy(const toml::node& node, std::string_view path);
+
   // The node at `key`, or nullptr after reporting it missing (`message` says what belongs there).
   const toml::node* require(const toml::table& table, std::string_view key, std::string_view path,
                             std::string_view message);

@@ -55,6 +55,23 @@ bool rdataWellFormed(uint16_t rtype, std::string_view rdata) {
   }
 }
 
+// FNV-1a over the record's fields, then a SplitMix64 finish so that sums of hashes of similar
+// records do not cancel out.
+uint64_t recordHash(std::string_view owner, uint16_t rtype, uint32_t ttl, std::string_view rdata) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  auto mix = [&h](std::string_view bytes) {
+    for (unsigned char c : bytes) h = (h ^ c) * 0x100000001b3ull;
+    h = (h ^ bytes.size()) * 0x100000001b3ull;  // so that field boundaries count
+  };
+  mix(owner);
+  mix(rdata);
+  h ^= (uint64_t{rtype} << 32) | ttl;
+  h += 0x9e3779b97f4a7c15ull;
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+  return h ^ (h >> 31);
+}
+
 }  // namespace
 
 ZoneBuilder::ZoneBuilder(std::string apex, std::string source) : d_zone(std::make_unique<Zone>()) {
@@ -198,12 +215,14 @@ Result<std::shared_ptr<Zone>> ZoneBuilder::finish() {
   z.d_soa = z.d_apex_node->find(type::SOA);
   const std::string& soa = z.d_soa->rdata.front();
   z.d_serial = load32(reinterpret_cast<const uint8_t*>(soa.data()) + soa.size() - 20);
+  z.d_file_serial = z.d_serial;
   z.d_negative_ttl =
       std::min(z.d_soa->ttl, load32(reinterpret_cast<const uint8_t*>(soa.data()) + soa.size() - 4));
   return std::shared_ptr<Zone>(std::move(d_zone));
 }
 
 void Zone::index() {
+  d_digest = 0;
   d_rrsets = 0;
   d_aliases = 0;
   d_has_delegations = false;
@@ -220,6 +239,23 @@ void Zone::indexNode(std::string_view owner, Node& node) {
   for (auto& rrset : node.rrsets)
     if ((rrset.type == type::A || rrset.type == type::AAAA) && rrset.rdata.size() > 1)
       d_rotatable.push_back(&rrset);
+  // The digest is a sum of one hash per record, so the map's order does not matter.
+  for (const auto& rrset : node.rrsets) {
+    for (const auto& rdata : rrset.rdata) {
+      if (rrset.type == type::SOA && rdata.size() >= 20) {
+        // Everything but the serial (the 20 bytes of numbers start with it).
+        std::string masked = rdata;
+        std::fill_n(masked.end() - 20, 4, '\0');
+        d_digest += recordHash(owner, rrset.type, rrset.ttl, masked);
+      } else {
+        d_digest += recordHash(owner, rrset.type, rrset.ttl, rdata);
+      }
+    }
+  }
+  // A pool is transferred as its members' addresses (answer/transfer.hh): so it is digested.
+  if (node.pool)
+    for (const auto& member : node.pool->members)
+      d_digest += recordHash(owner, member.rtype, node.pool->ttl, member.address);
 }
 
 std::shared_ptr<Zone> Zone::copyWithMembers(
@@ -229,6 +265,8 @@ std::shared_ptr<Zone> Zone::copyWithMembers(
   copy->d_source = d_source;
   copy->d_nodes = d_nodes;
   copy->d_serial = d_serial;
+  copy->d_file_serial = d_file_serial;
+  copy->d_settings = d_settings;
   copy->d_negative_ttl = d_negative_ttl;
   copy->d_records = d_records;
   for (const auto& pool : d_pools) {
@@ -240,6 +278,16 @@ std::shared_ptr<Zone> Zone::copyWithMembers(
   copy->index();
   copy->d_apex_node = &copy->d_nodes.at(d_apex);
   copy->d_soa = copy->d_apex_node->find(type::SOA);
+  return copy;
+}
+
+std::shared_ptr<Zone> Zone::copyWithSerial(uint32_t serial) const {
+  auto copy = copyWithMembers([](const Pool& pool) { return pool.members; });
+  // The copy's SOA is its own: its apex node was copied with the map.
+  auto* soa = const_cast<RRset*>(copy->d_soa);
+  std::string& rdata = soa->rdata.front();
+  store32(reinterpret_cast<uint8_t*>(rdata.data()) + rdata.size() - 20, serial);
+  copy->d_serial = serial;
   return copy;
 }
 
@@ -314,6 +362,23 @@ std::shared_ptr<const ZoneSet> ZoneSet::withDiscovered(const ResolvedLookup& res
       (void)set->addShared(zone);
     else
       (void)set->add(zone->copyWithMembers(members));
+  }
+  set->assignRotationSlots();
+  return set;
+}
+
+std::shared_ptr<const ZoneSet> ZoneSet::withSerials(
+    const std::function<uint32_t(const Zone&)>& serial_for) const {
+  auto set = std::make_shared<ZoneSet>();
+  for (const auto& zone : d_list) {
+    const uint32_t serial = serial_for(*zone);
+    // Cannot fail: the zones come from a set, where each apex is there once.
+    if (serial != zone->serial())
+      (void)set->add(zone->copyWithSerial(serial));
+    else if (!zone->pools().empty())
+      (void)set->add(zone->copyWithMembers([](const Pool& pool) { return pool.members; }));
+    else
+      (void)set->addShared(zone);
   }
   set->assignRotationSlots();
   return set;

@@ -17,6 +17,7 @@
 
 #include "dns/base/result.hh"
 #include "dns/health/state.hh"
+#include "dns/zone/secondaries.hh"
 
 namespace rrdns::zone {
 
@@ -131,7 +132,14 @@ class Zone {
  public:
   const std::string& apex() const { return d_apex; }
   const std::string& source() const { return d_source; }  // the file it came from
+  // The serial served (the SOA's): the file's, unless the serial policy moved it (serial.hh).
   uint32_t serial() const { return d_serial; }
+  uint32_t fileSerial() const { return d_file_serial; }
+  // A digest of the records a transfer sends (pools as their members), all but the SOA serial:
+  // equal digests mean secondaries have nothing new to fetch. Order-independent.
+  uint64_t digest() const { return d_digest; }
+  // Its secondaries: where NOTIFY goes, how the serial is kept.
+  const ZoneSettings& settings() const { return d_settings; }
   const Node& apexNode() const { return *d_apex_node; }
   const RRset& soa() const { return *d_soa; }
   // TTL for negative answers (RFC 2308 3): min(SOA TTL, SOA MINIMUM).
@@ -149,6 +157,10 @@ class Zone {
   // (its slots are assigned anew there).
   std::shared_ptr<Zone> copyWithMembers(
       const std::function<std::vector<PoolMember>(const Pool&)>& members) const;
+  // Loaders only, before the zone joins a set: the settings its file is named with.
+  void setSettings(ZoneSettings settings) { d_settings = std::move(settings); }
+  // A copy served with `serial` in its SOA (the serial policy's choice); its digest is the same.
+  std::shared_ptr<Zone> copyWithSerial(uint32_t serial) const;
 
   // The node at exactly `name` (lower-cased wire), or nullptr.
   const Node* find(std::string_view name) const {
@@ -166,6 +178,9 @@ class Zone {
   const Node* d_apex_node = nullptr;
   const RRset* d_soa = nullptr;
   uint32_t d_serial = 0;
+  uint32_t d_file_serial = 0;
+  uint64_t d_digest = 0;
+  ZoneSettings d_settings;
   uint32_t d_negative_ttl = 0;
   size_t d_records = 0;
   size_t d_rrsets = 0;
@@ -216,6 +231,11 @@ class ZoneBuilder {
   // Conflicts with records at those names (static A/AAAA, a CNAME) are reported by finish().
   Result<void> addPool(Pool pool);
 
+  // Where its NOTIFYs go and how its serial is kept (the loader sets them; default: the
+  // server-wide NOTIFY list, the file's serial).
+  void setSettings(ZoneSettings settings) { d_zone->d_settings = std::move(settings); }
+  const ZoneSettings& settings() const { return d_zone->d_settings; }
+
   // Whole-zone checks (SOA and NS at the apex, CNAME beside other data), empty non-terminals,
   // zone cuts. Returns the zone, or every error found, each with only a message (they are
   // about the whole file: the caller adds it). Call once.
@@ -263,6 +283,12 @@ class ZoneSet {
       std::function<const std::vector<DiscoveredAddress>*(const DiscoverySource&)>;
   std::shared_ptr<const ZoneSet> withDiscovered(const ResolvedLookup& resolved,
                                                 Errors& warnings) const;
+
+  // The same zones, each served with the serial `serial_for(zone)` gives (the serial policy):
+  // a zone whose serial changes is copied (so is every zone with pools, which a new set must
+  // number anew), the others are shared.
+  std::shared_ptr<const ZoneSet> withSerials(
+      const std::function<uint32_t(const Zone&)>& serial_for) const;
 
  private:
   std::vector<std::shared_ptr<const Zone>> d_list;

@@ -1,0 +1,52 @@
+// secondaries.hh -- what a zone's secondaries need from it: where its NOTIFYs go (RFC 1996) and
+// how its serial is kept (serial.hh). Set per zone (TOML zone keys `notify` and `serial`, or the
+// server config's zones entry) or server-wide (the server config's `notify`, --notify).
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dns/zone/serial.hh"
+
+namespace rrdns::zone {
+
+inline constexpr uint16_t kDefaultNotifyPort = 53;
+
+// A secondary to send NOTIFY to.
+struct NotifyTarget {
+  sockaddr_storage storage{};
+  std::string text;  // canonical "192.0.2.1:53", "[2001:db8::1]:53"
+
+  const sockaddr* sockAddr() const { return reinterpret_cast<const sockaddr*>(&storage); }
+  socklen_t length() const {
+    return storage.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  }
+  bool operator==(const NotifyTarget& other) const { return text == other.text; }
+};
+
+// ADDR or ADDR:PORT, where ADDR is a numeric IPv4 address or an IPv6 address (in brackets when a
+// port follows: "[2001:db8::1]:5300"); the port defaults to 53. Host names are refused, as for
+// listen addresses. On failure returns nullopt and sets `error`.
+std::optional<NotifyTarget> parseNotifyTarget(std::string_view text, std::string& error);
+
+struct ZoneSettings {
+  // Given for this zone (possibly empty: no NOTIFY at all); otherwise the server-wide list.
+  std::optional<std::vector<NotifyTarget>> notify;
+  std::optional<SerialPolicy> serial;  // unset: Keep
+
+  SerialPolicy serialPolicy() const { return serial.value_or(SerialPolicy::Keep); }
+  bool empty() const { return !notify && !serial; }
+};
+
+// "keep" / "auto", as the `serial` key spells it.
+std::optional<SerialPolicy> parseSerialPolicy(std::string_view text);
+constexpr std::string_view serialPolicyName(SerialPolicy policy) {
+  return policy == SerialPolicy::Auto ? "auto" : "keep";
+}
+
+}  // namespace rrdns::zone
