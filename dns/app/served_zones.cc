@@ -127,8 +127,13 @@ void ServedZones::rebuild(std::shared_ptr<const answer::Catalog> made, Errors* w
   std::unordered_map<std::string, zone::ServedSerial> now;
   for (const auto& zone : served->zones()) {
     auto last = d_served.find(zone->apex());
-    if (last == d_served.end() || last->second.serial != zone->serial())
+    if (last == d_served.end() || last->second.serial != zone->serial()) {
+      if (zone->serial() != zone->fileSerial())
+        spdlog::info("zone {}: serving serial {} (serial = \"auto\": the records changed; the "
+                     "file has {})",
+                     wire::nameToText(zone->apex()), zone->serial(), zone->fileSerial());
       d_notifier.notify(*zone, notifyTargets(*zone));
+    }
     now[zone->apex()] = {zone->serial(), zone->digest()};
   }
   d_served = std::move(now);

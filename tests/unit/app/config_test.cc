@@ -221,3 +221,46 @@ TEST_CASE("config: the command line overrides the file, and quick mode needs no 
   CHECK(load->threads == 1);
   CHECK(load->listen.size() == 1);
 }
+
+TEST_CASE("config: notify server-wide, and zones entries with their file's notify and serial") {
+  ConfigFile file(
+      "listen = [\"127.0.0.1:5353\"]\n"
+      "notify = [\"192.0.2.2\", \"[2001:db8::3]:5300\"]\n"
+      "zones = [\"a.toml\",\n"
+      "         { file = \"b.zone\", notify = [\"192.0.2.9:53\"], serial = \"auto\" },\n"
+      "         { file = \"c.zone\", notify = [] }]\n");
+  const app::ConfigLoad load = app::loadConfigFile(file.path);
+  REQUIRE_MESSAGE(load.ok(), allErrors(load));
+  const app::Config& c = *load;
+  REQUIRE(c.notify.size() == 2);
+  CHECK(c.notify[0].text == "192.0.2.2:53");
+  CHECK(c.notify[1].text == "[2001:db8::3]:5300");
+  REQUIRE(c.zones.size() == 3);
+  CHECK(c.zone_settings.count(c.zones[0]) == 0);
+  const auto& b = c.zone_settings.at(c.zones[1]);
+  REQUIRE(b.settings.notify);
+  REQUIRE(b.settings.notify->size() == 1);
+  CHECK(b.settings.notify->front().text == "192.0.2.9:53");
+  CHECK(b.settings.serialPolicy() == zone::SerialPolicy::Auto);
+  CHECK(b.line == 4);
+  const auto& cz = c.zone_settings.at(c.zones[2]);
+  REQUIRE(cz.settings.notify);
+  CHECK(cz.settings.notify->empty());  // given, and empty: this zone notifies nobody
+  CHECK(cz.settings.serialPolicy() == zone::SerialPolicy::Keep);
+}
+
+TEST_CASE("config: bad notify targets and serial policies name their line") {
+  ConfigFile file(
+      "listen = [\"127.0.0.1:5353\"]\n"
+      "notify = [\"ns1.example.\"]\n"
+      "zones = [{ file = \"b.zone\", serial = \"unixtime\" }, { notify = [] }, 7]\n");
+  const app::ConfigLoad load = app::loadConfigFile(file.path);
+  REQUIRE_FALSE(load.ok());
+  const std::string all = allErrors(load);
+  CHECK_MESSAGE(all.find(":2: notify[0]: 'ns1.example.': 'ns1.example.' is not an IPv4") !=
+                    std::string::npos, all);
+  CHECK_MESSAGE(all.find(":3: zones.serial: must be \"keep\"") != std::string::npos, all);
+  CHECK_MESSAGE(all.find(":3: zones: file is missing") != std::string::npos, all);
+  CHECK_MESSAGE(all.find(":3: zones: every element must be a file name") != std::string::npos,
+                all);
+}

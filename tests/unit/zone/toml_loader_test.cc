@@ -432,3 +432,41 @@ TEST_CASE("loadZoneFile picks the loader by file name") {
   CHECK(errorLines(load) ==
         std::vector<std::string>{master.path() + ": zone t.test. has no SOA record at its apex"});
 }
+
+TEST_CASE("notify and serial: a TOML zone's secondaries") {
+  TextZone good("notify = [\"192.0.2.2\", \"[::1]:5300\"]\nserial = \"auto\"\n" +
+                withHeader(""));
+  const Zone& zone = loaded(good.load());
+  REQUIRE(zone.settings().notify);
+  REQUIRE(zone.settings().notify->size() == 2);
+  CHECK(zone.settings().notify->at(0).text == "192.0.2.2:53");
+  CHECK(zone.settings().notify->at(1).text == "[::1]:5300");
+  CHECK(zone.settings().serialPolicy() == SerialPolicy::Auto);
+
+  TextZone none(withHeader(""));
+  CHECK_FALSE(loaded(none.load()).settings().notify);  // the server-wide list applies
+  CHECK(loaded(none.load()).settings().serialPolicy() == SerialPolicy::Keep);
+
+  TextZone bad("notify = [\"192.0.2.2:0\", \"192.0.2.2:0\"]\nserial = 5\n" + withHeader(""));
+  CHECK_ERROR(bad, bad.at(1, "notify[0]"), "port must be a number from 1 to 65535");
+  CHECK_ERROR(bad, bad.at(2, "serial"), "");
+}
+
+TEST_CASE("a zones entry's notify or serial for a TOML zone that has its own is an error") {
+  TempFile file("serial = \"keep\"\n" + withHeader(""));
+  ZoneFileSettingsMap settings;
+  settings[file.path()].settings.serial = SerialPolicy::Auto;
+  settings[file.path()].file = "/etc/rrdns/rrdnsd.toml";
+  settings[file.path()].line = 3;
+  const ZoneSetLoad load = loadZoneSet({file.path()}, settings);
+  REQUIRE_FALSE(load.zones.ok());
+  CHECK(texts(load.zones.errors()).front() ==
+        "/etc/rrdns/rrdnsd.toml:3: zones: " + file.path() +
+            " sets notify or serial itself; set them in one place");
+  // Without its own keys the zone takes the entry's.
+  TempFile plain(withHeader(""));
+  settings[plain.path()] = settings[file.path()];
+  const ZoneSetLoad ok = loadZoneSet({plain.path()}, settings);
+  REQUIRE(ok.zones.ok());
+  CHECK((*ok.zones)->zones().front()->settings().serialPolicy() == SerialPolicy::Auto);
+}
