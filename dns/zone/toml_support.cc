@@ -146,7 +146,8 @@ std::optional<SerialPolicy> TomlReporter::readSerialPolicy(const toml::node& nod
   const std::string* text = readString(node, path);
   if (!text) return std::nullopt;
   auto policy = parseSerialPolicy(*text);
-  if (!policy) report(node, path, "must be \"keep\" (the file's serial) or \"auto\", not \"" + *text + "\"");
+  if (!policy)
+    report(node, path, "must be \"keep\" (the file's serial) or \"auto\", not \"" + *text + "\"");
   return policy;
 }
 

@@ -1,5 +1,6 @@
-"""Zone transfer out: AXFR (RFC 5936) over TCP to --allow-transfer addresses, IXFR from an older serial
-answered with a full transfer (RFC 1995 4), REFUSED to anybody else, NOTIMP over UDP, NOTAUTH off a zone apex."""
+"""Zone transfer out: AXFR (RFC 5936) over TCP to --allow-transfer addresses, IXFR from an older
+serial answered with a full transfer (RFC 1995 4), REFUSED to anybody else, NOTIMP over UDP,
+NOTAUTH off a zone apex (IXFR at the current serial: test_secondary.py)."""
 
 import socket
 import time

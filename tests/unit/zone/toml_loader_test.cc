@@ -266,7 +266,8 @@ NS = { ttl = 60, data = "ns1", comment = "x" }
 MX = { preference = 10, exchange = "mail", weight = 1 }
 )");
   CHECK_FALSE(text.load().zone);
-  CHECK_ERROR(text, text.at(2, "tll"), "unknown key (expected origin, ttl, file, soa, names, pools, notify or serial)");
+  CHECK_ERROR(text, text.at(2, "tll"),
+              "unknown key (expected origin, ttl, file, soa, names, pools, notify or serial)");
   CHECK_ERROR(text, text.at(7, "soa.refesh"), "unknown key");
   CHECK_ERROR(text, text.at(9, "names.\"@\".NS.comment"), "unknown key (expected ttl or data)");
   CHECK_ERROR(text, text.at(10, "names.\"@\".MX.weight"),
@@ -397,7 +398,8 @@ TEST_CASE("every error in a file is reported, in file order") {
   CHECK_FALSE(load.zone);
   CHECK(errorLines(load) ==
         std::vector<std::string>{
-            path + ":3: tll: unknown key (expected origin, ttl, file, soa, names, pools, notify or serial)",
+            path + ":3: tll: unknown key (expected origin, ttl, file, soa, names, pools, notify "
+                   "or serial)",
             path + ":8: soa.serial: -1 is out of range (0 to 4294967295)",
             path + ":14: names.www.A[1]: '10.0.0.300' is not an IPv4 address",
             path + ":15: names.www.AAAA: '10.0.0.4' is not an IPv6 address",
