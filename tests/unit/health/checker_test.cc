@@ -398,6 +398,8 @@ TEST_CASE("checker: stop with probes in flight, and stop without start") {
 
 TEST_CASE("checker: a never-seen target's first result decides - saved health seeds hysteresis") {
   HttpServer server;  // answers 200: every target here is really up
+  HttpServer silent;  // never answers: the saved entry is all there is while the test runs
+  silent.respond({200, "", {}, true});
   Recorder rec;
   Checker checker(rec.callback());
   CheckSpec fresh = httpSpec(server.port());
@@ -406,6 +408,9 @@ TEST_CASE("checker: a never-seen target's first result decides - saved health se
   CheckSpec saved_down = fresh;
   saved_down.path = "/saved";  // another key, the same server
   saved_down.interval_ms = 60'000;  // no second probe while the test runs
+  // Probed at once too: read before its own result can replace what was saved.
+  CheckSpec saved_silent = httpSpec(silent.port());
+  saved_silent.timeout_ms = saved_silent.interval_ms = 60'000;
   CheckSpec stale = fresh;
   stale.path = "/stale";
   CheckSpec dead = tcpSpec(testutil::closedPort());
@@ -414,20 +419,24 @@ TEST_CASE("checker: a never-seen target's first result decides - saved health se
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-  checker.setSavedHealth({{saved_down.key(), SavedHealth{false, 30, now - 1000}},
+  checker.setSavedHealth({{saved_down.key(), SavedHealth{false, std::nullopt, now - 1000}},
+                          {saved_silent.key(), SavedHealth{false, 30, now - 1000}},
                           {stale.key(), SavedHealth{false, std::nullopt, now - 3'600'000}}});
-  startWith(checker, {fresh, saved_down, stale, dead});
+  startWith(checker, {fresh, saved_down, stale, dead, saved_silent});
   auto s = checker.status();
   CHECK(s[1].from_saved);
   CHECK(s[1].seen);
   CHECK_FALSE(s[1].up);
-  CHECK(s[1].reported_weight == 30);
-  CHECK(s[1].observed_unix_ms == now - 1000);
+  CHECK(s[4].from_saved);
+  CHECK(s[4].seen);
+  CHECK_FALSE(s[4].up);
+  CHECK(s[4].reported_weight == 30);
+  CHECK(s[4].observed_unix_ms == now - 1000);
   CHECK_FALSE(s[2].from_saved);  // an hour old: ignored
 
   REQUIRE(waitFor([&] {
     auto l = rec.last();
-    return l && l->targets.size() == 4 && l->awaiting_first == 0;
+    return l && l->targets.size() == 5 && l->awaiting_first == 0;
   }));
   s = checker.status();
   CHECK(s[0].up);  // one success with rise 3: the first result decides
@@ -438,6 +447,8 @@ TEST_CASE("checker: a never-seen target's first result decides - saved health se
   CHECK(s[1].checks >= 1);
   CHECK(s[2].up);  // the stale entry did not hold it down
   CHECK_FALSE(s[3].up);  // one failure with fall 3
+  CHECK(s[4].checks == 0);
+  CHECK_FALSE(s[4].up);  // still as saved
   auto l = rec.last();
   CHECK(l->targets[0].up);
   CHECK_FALSE(l->targets[1].up);
