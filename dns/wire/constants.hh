@@ -64,6 +64,7 @@ inline constexpr size_t kMaxLabelLength = 63;
 inline constexpr size_t kMaxUdpPlainPayload = 512;   // RFC 1035 4.2.1, without EDNS
 inline constexpr uint16_t kDefaultEdnsPayload = 1232;  // DNS Flag Day 2020
 inline constexpr size_t kOptRecordSize = 11;          // root owner + type, class, ttl, rdlength
+inline constexpr size_t kOptionHeaderSize = 4;        // an EDNS option's code and length
 inline constexpr size_t kMaxMessageSize = 65535;
 
 // Mnemonic of a type ("AAAA"), or "TYPE<n>" (RFC 3597) for unknown ones.

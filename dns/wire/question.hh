@@ -114,24 +114,36 @@ struct EdnsOptions {
   uint16_t subnet_size = 0;  // its length
 };
 
-// Walks the options from `opt` to `end` in the message at `m` (an OPT record's RDATA), noting
-// those rrdns understands in `found`. False when they do not frame to exactly that length.
-[[gnu::always_inline]] inline bool scanOptions(const uint8_t* m, size_t opt, size_t end,
-                                               EdnsOptions& found) {
+// Walks the options from `opt` to `end` in the message at `m` (an OPT record's RDATA), calling
+// `visit(code, data offset, length)` for each; a false from it stops the walk. False when the
+// options do not frame to exactly that length, or `visit` stopped it. Nothing is visited, and
+// nothing tested per option, when there are none (most queries).
+template <typename Visit>
+[[gnu::always_inline]] inline bool walkOptions(const uint8_t* m, size_t opt, size_t end,
+                                               Visit&& visit) {
   while (opt != end) {
     if (opt + 4 > end) return false;
     const uint16_t code = load16(m + opt);
     const size_t len = load16(m + opt + 2);
     if (opt + 4 + len > end) return false;
-    if (code == edns_option::NSID) {
-      found.nsid = true;
-    } else if (code == edns_option::ECS) {
-      found.subnet = static_cast<uint16_t>(opt + 4);
-      found.subnet_size = static_cast<uint16_t>(len);
-    }
+    if (!visit(code, opt + 4, len)) return false;
     opt += 4 + len;
   }
   return true;
+}
+
+// Walks the options as walkOptions() does, noting those rrdns understands in `found`.
+[[gnu::always_inline]] inline bool scanOptions(const uint8_t* m, size_t opt, size_t end,
+                                               EdnsOptions& found) {
+  return walkOptions(m, opt, end, [&found](uint16_t code, size_t data, size_t len) {
+    if (code == edns_option::NSID) {
+      found.nsid = true;
+    } else if (code == edns_option::ECS) {
+      found.subnet = static_cast<uint16_t>(data);
+      found.subnet_size = static_cast<uint16_t>(len);
+    }
+    return true;
+  });
 }
 
 // A query's EDNS record (RFC 6891 6.1.2).

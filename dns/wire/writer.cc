@@ -87,10 +87,16 @@ void Writer::record(std::string_view owner, uint16_t rtype, uint16_t rclass, uin
   if (ok()) store16(d_buf + rdlength_at, static_cast<uint16_t>(d_size - rdata_start));
 }
 
-void Writer::opt(uint16_t payload, uint8_t extended_rcode, bool dnssec_ok) {
-  if (!reserve(kOptRecordSize)) return;
-  putOpt(d_buf + d_size, payload, extended_rcode, dnssec_ok);
+void Writer::opt(uint16_t payload, uint8_t extended_rcode, bool dnssec_ok, std::string_view nsid) {
+  if (!reserve(optSize(nsid))) return;
+  uint8_t* p = d_buf + d_size;
+  putOpt(p, payload, extended_rcode, dnssec_ok);
   d_size += kOptRecordSize;
+  if (nsid.empty()) return;
+  store16(p + kOptRecordSize - 2, static_cast<uint16_t>(kOptionHeaderSize + nsid.size()));
+  u16(edns_option::NSID);
+  u16(static_cast<uint16_t>(nsid.size()));
+  bytes(nsid);
 }
 
 }  // namespace rrdns::wire

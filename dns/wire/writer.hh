@@ -67,7 +67,11 @@ class Writer {
               std::string_view rdata);
 
   // Our OPT pseudo-record (wire::putOpt); `extended_rcode` is the upper 8 bits of the RCODE.
-  void opt(uint16_t payload, uint8_t extended_rcode, bool dnssec_ok);
+  // A non-empty `nsid` goes in as its one option (RFC 5001 2.3): optSize(nsid) bytes in all.
+  void opt(uint16_t payload, uint8_t extended_rcode, bool dnssec_ok, std::string_view nsid = {});
+  static size_t optSize(std::string_view nsid) {
+    return kOptRecordSize + (nsid.empty() ? 0 : kOptionHeaderSize + nsid.size());
+  }
 
   // Load time: from now on, appends to `log` the message offset of every compression pointer
   // name() writes, so that a caller can move them in a copy (null: stop).

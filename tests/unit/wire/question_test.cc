@@ -94,6 +94,28 @@ TEST_CASE("parseQuery: NSID and EDNS Client Subnet options are noted, others ski
   CHECK(readClientSubnet(m, plain.edns.options, subnet) == SubnetStatus::None);
 }
 
+TEST_CASE("walkOptions: each option visited once, in order; a false from the visitor stops") {
+  const std::string opts = option(10, "12345678") + option(edns_option::NSID, "") + option(12, "");
+  const auto* m = reinterpret_cast<const uint8_t*>(opts.data());
+  std::vector<std::pair<uint16_t, size_t>> seen;
+  CHECK(walkOptions(m, 0, opts.size(), [&](uint16_t code, size_t data, size_t len) {
+    CHECK(data + len <= opts.size());
+    seen.emplace_back(code, len);
+    return true;
+  }));
+  CHECK(seen == std::vector<std::pair<uint16_t, size_t>>{{10, 8}, {edns_option::NSID, 0}, {12, 0}});
+  seen.clear();
+  CHECK_FALSE(walkOptions(m, 0, opts.size(), [&](uint16_t code, size_t, size_t len) {
+    seen.emplace_back(code, len);
+    return code != edns_option::NSID;
+  }));
+  CHECK(seen.size() == 2);
+  int calls = 0;
+  CHECK(walkOptions(m, 0, 0, [&](uint16_t, size_t, size_t) { return ++calls, false; }));
+  CHECK(calls == 0);  // no options: the visitor is never asked
+  CHECK_FALSE(walkOptions(m, 0, opts.size() - 1, [](uint16_t, size_t, size_t) { return true; }));
+}
+
 TEST_CASE("readClientSubnet: what RFC 7871 6 calls malformed") {
   auto status = [](const std::string& data) {
     QuerySpec spec;

@@ -88,6 +88,23 @@ TEST_CASE("Writer::opt writes an RFC 6891 OPT record") {
   CHECK(std::equal(buf, buf + kOptRecordSize, expected));
 }
 
+TEST_CASE("Writer::opt with an NSID: one option, RDLENGTH covering it (RFC 5001 2.3)") {
+  uint8_t buf[64];
+  Writer w(buf, sizeof buf);
+  w.opt(1232, 0, false, "ns1");
+  REQUIRE(w.ok());
+  REQUIRE(w.size() == Writer::optSize("ns1"));
+  CHECK(Writer::optSize("ns1") == kOptRecordSize + 4 + 3);
+  CHECK(Writer::optSize("") == kOptRecordSize);
+  const uint8_t expected[] = {0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 7, 0, 3, 0, 3, 'n', 's', '1'};
+  CHECK(std::equal(buf, buf + sizeof expected, expected));
+
+  Writer small(buf, kOptRecordSize + 6);  // all or nothing
+  small.opt(1232, 0, false, "ns1");
+  CHECK_FALSE(small.ok());
+  CHECK(small.size() == 0);
+}
+
 TEST_CASE("type names") {
   CHECK(typeName(type::AAAA) == "AAAA");
   CHECK(typeName(type::CAA) == "CAA");
