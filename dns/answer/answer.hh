@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string_view>
 
 #include "dns/answer/catalog.hh"
 
@@ -38,12 +39,23 @@ struct Request {
   bool transfer_allowed = false;
 };
 
+// What the server says about itself: views of strings the caller keeps alive as long as the
+// Options that hold them. Empty: not said (NSID left out, CH TXT REFUSED), as in Knot DNS. Each
+// at most kMaxIdentityText bytes (one TXT string; longer CH texts are REFUSED).
+inline constexpr size_t kMaxIdentityText = 255;
+struct ServerIdentity {
+  std::string_view nsid;      // the NSID (RFC 5001) sent to queries that carry the option
+  std::string_view identity;  // CH TXT id.server. and hostname.bind. (RFC 4892)
+  std::string_view version;   // CH TXT version.server. and version.bind.
+};
+
 // The server's side of every answer.
 struct Options {
   uint16_t udp_max_payload = 1232;  // our EDNS payload: the largest UDP answer we send
   // Whether `client` may ask for IXFR over UDP (answered with the SOA): the transfer ACL, asked
   // only for such queries so that it stays off the query path. Empty: nobody may.
   std::function<bool(const sockaddr* client)> udp_transfer_allowed;
+  ServerIdentity self;
 };
 
 struct Outcome {

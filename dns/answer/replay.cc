@@ -24,8 +24,9 @@ namespace rcode = wire::rcode;
 // lower-casing and hashing its name a word at a time, one hash probe and a few copies, instead
 // of a parse, a zone search, a lookup label by label and name compression. Everything the replay
 // cannot reproduce byte for byte goes to the general path, which stays the reference: another
-// opcode or class, records other than one OPT, EDNS version above 0, a response that would not
-// fit the UDP limit (truncation is the general path's business), a pool with nobody to answer.
+// opcode or class, records other than one OPT, EDNS version above 0, an NSID option when NSID is
+// on, a response that would not fit the UDP limit (truncation is the general path's business), a
+// pool with nobody to answer.
 // A name or type not in the table gets its zone's negative answer (NegativeAnswer) where the
 // zone has one: then NXDOMAIN for a random name costs a third of what the general path's search
 // and name compression do (a flood of random names is the usual attack on an authoritative
@@ -52,7 +53,8 @@ struct FastQuery {
 };
 
 // Reads `query` into `q`, or returns false when only the general path may answer it: any opcode
-// but QUERY, another class, records other than one OPT, EDNS above version 0, or trailing bytes.
+// but QUERY, another class, records other than one OPT, EDNS above version 0, an NSID option to
+// answer, or trailing bytes.
 [[gnu::always_inline]] inline bool readFastQuery(std::span<const uint8_t> query,
                                                  Transport transport, const Options& options,
                                                  FastQuery& q) {
@@ -75,8 +77,13 @@ struct FastQuery {
         wire::optVersion(m, pos) != 0)
       return false;
     const size_t end = wire::optEnd(m, pos);
-    wire::EdnsOptions found;  // none changes the answer yet
-    if (end != size || !wire::scanOptions(m, pos + wire::kOptRecordSize, end, found)) return false;
+    // An NSID to send is the general path's to write. Tested per option, inside the walk, so
+    // that a query without options pays nothing for it.
+    const auto replayable = [&options](uint16_t code, size_t, size_t) {
+      return code != wire::edns_option::NSID || options.self.nsid.empty();
+    };
+    if (end != size || !wire::walkOptions(m, pos + wire::kOptRecordSize, end, replayable))
+      return false;
     q.dnssec_ok = wire::optDnssecOk(m, pos);
     q.limit = wire::udpLimit(true, wire::optPayload(m, pos), options.udp_max_payload);
   } else {

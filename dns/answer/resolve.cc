@@ -23,8 +23,9 @@ using wire::flag::TC;
 constexpr uint16_t kNotAuth = 9;  // RFC 2136 NOTAUTH: not authoritative for the zone asked
 
 // Whether a query of class `qclass` is answered from the zones, which are all class IN. QCLASS
-// ANY (RFC 1035 3.2.5) is, from the IN data, as Knot DNS and NSD do; every other class (CH, HS,
-// NONE, unassigned) is REFUSED, as Knot does. The one place that decides: queries and transfers
+// ANY (RFC 1035 3.2.5) is, from the IN data, as Knot DNS and NSD do; CH answers what the server
+// says about itself (Response::chaos()); every other class (HS, NONE, unassigned) is REFUSED, as
+// Knot does. The one place that decides: queries and transfers
 // ask it, and the fast path leaves every class but IN to the general path.
 bool answeredFromZones(uint16_t qclass) {
   return qclass == wire::klass::IN || qclass == wire::klass::ANY;
@@ -105,6 +106,7 @@ bool Response::put(Section s, std::string_view owner, uint16_t rtype, uint32_t t
 
 void Response::resolve() {
   if (d_q.qtype == type::AXFR || d_q.qtype == type::IXFR) return transfer();
+  if (d_q.qclass == wire::klass::CH) return chaos();
   if (!answeredFromZones(d_q.qclass)) {
     d_flags = 0;
     d_rcode = rcode::REFUSED;
@@ -119,6 +121,43 @@ void Response::resolve() {
     return;
   }
   answerFrom(*zone, name);
+}
+
+// The names RFC 4892 and BIND give the server's identity and version under, in class CH.
+std::string_view Response::chaosText() const {
+  if (!d_self || d_q.qtype != type::TXT) return {};
+  const std::string_view name = d_q.lower.view();
+  if (name == std::string_view("\2id\6server", 11) ||
+      name == std::string_view("\10hostname\4bind", 15))
+    return d_self->identity;
+  if (name == std::string_view("\7version\6server", 16) ||
+      name == std::string_view("\7version\4bind", 14))
+    return d_self->version;
+  return {};
+}
+
+// As Knot DNS answers them: one TXT string, class CH, TTL 0, no AA (no zone holds them); every
+// other CH query, and a name whose text is configured empty, is REFUSED.
+void Response::chaos() {
+  d_flags = 0;
+  const std::string_view text = chaosText();
+  if (text.empty() || text.size() > kMaxIdentityText) {
+    d_rcode = rcode::REFUSED;
+    return;
+  }
+  char buf[1 + kMaxIdentityText];
+  buf[0] = static_cast<char>(text.size());
+  std::memcpy(buf + 1, text.data(), text.size());
+  const std::string_view rdata(buf, 1 + text.size());
+  const auto mark = d_w.mark();
+  d_w.record(d_q.lower.view(), type::TXT, wire::klass::CH, 0, rdata);
+  if (!d_w.ok()) {
+    d_w.rollback(mark);
+    d_flags |= TC;
+    return;
+  }
+  ++d_counts[kAnswer];
+  if (d_trace) d_trace->record(kAnswer, d_q.lower.view(), type::TXT, 0, rdata);
 }
 
 void Response::transfer() {
@@ -359,7 +398,14 @@ Outcome general(const Catalog& catalog, const PoolStates* pools, const Request& 
   }
   if (!w.ok()) return {};  // cannot happen within 512 bytes; be safe anyway
   const bool with_opt = q.edns.present && status != wire::ParseStatus::FormErr;
-  if (with_opt) w.setLimit(w.limit() - wire::kOptRecordSize);
+  // NSID (RFC 5001 2.3) only to a query that asks. Its room is kept like the OPT record's, so
+  // records that would crowd it out truncate (as Knot DNS); one that cannot fit even beside the
+  // bare question is left out.
+  std::string_view nsid =
+      with_opt && q.edns.options.nsid ? options.self.nsid : std::string_view{};
+  if (w.size() + wire::Writer::optSize(nsid) > w.limit()) nsid = {};
+  const size_t opt_size = wire::Writer::optSize(nsid);
+  if (with_opt) w.setLimit(w.limit() - opt_size);
 
   uint16_t flags = 0;
   uint16_t code = rcode::NOERROR;
@@ -381,6 +427,7 @@ Outcome general(const Catalog& catalog, const PoolStates* pools, const Request& 
                       transfer_allowed);
     response.message(request.message);
     response.trace(trace);
+    response.identity(options.self);
     response.resolve();
     code = response.rcode();
     flags = response.flags();
@@ -396,8 +443,8 @@ Outcome general(const Catalog& catalog, const PoolStates* pools, const Request& 
   }
 
   if (with_opt) {
-    w.setLimit(w.limit() + wire::kOptRecordSize);
-    w.opt(options.udp_max_payload, wire::extendedRcode(code), q.edns.dnssec_ok);
+    w.setLimit(w.limit() + opt_size);
+    w.opt(options.udp_max_payload, wire::extendedRcode(code), q.edns.dnssec_ok, nsid);
     ++counts[kAdditional];
   }
   wire::setResponseHeader(w.data(), q.id, q.flags, flags, code, q.has_question ? 1 : 0,

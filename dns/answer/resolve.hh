@@ -50,6 +50,9 @@ class Response {
   void message(std::span<const uint8_t> message) { d_message = message; }
   // Tell `trace` every step, as a dry run (trace.hh).
   void trace(Trace* trace) { d_trace = trace; }
+  // What class CH queries are answered with; without it they are REFUSED. `self` must outlive
+  // resolve().
+  void identity(const ServerIdentity& self) { d_self = &self; }
   uint16_t rcode() const { return d_rcode; }
   uint16_t flags() const { return d_flags; }
   uint16_t count(Section s) const { return d_counts[s]; }
@@ -58,6 +61,8 @@ class Response {
 
  private:
   void transfer();
+  void chaos();
+  std::string_view chaosText() const;
   void answerFrom(const zone::Zone& zone, std::string_view name);
   void answerNode(const zone::Zone& zone, const zone::Node& node, std::string_view owner,
                   int chain);
@@ -103,6 +108,7 @@ class Response {
   uint32_t d_first_member = Outcome::kNoMember;
   Recording* d_recording = nullptr;
   Trace* d_trace = nullptr;
+  const ServerIdentity* d_self = nullptr;
 };
 
 // Answers `request` the general way: parse, zone search, lookup, name compression.
