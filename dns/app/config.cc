@@ -12,6 +12,9 @@
 #include <sstream>
 #include <thread>
 
+#include <unistd.h>
+
+#include "dns/answer/answer.hh"
 #include "dns/zone/toml_support.hh"
 
 namespace rrdns::app {
@@ -59,6 +62,30 @@ std::vector<std::pair<std::string, const toml::node*>> strings(TomlReporter& rep
       out.emplace_back(*text, &element);
   }
   return out;
+}
+
+// A string of at most answer::kMaxIdentityText bytes (one TXT string), empty allowed.
+std::optional<std::string> identityText(TomlReporter& reporter, const toml::node& node,
+                                        std::string_view key) {
+  auto text = node.value_exact<std::string>();
+  if (!text) {
+    reporter.report(node, key, "must be a string");
+    return std::nullopt;
+  }
+  if (text->size() > answer::kMaxIdentityText) {
+    reporter.report(node, key,
+                    "must be at most " + std::to_string(answer::kMaxIdentityText) +
+                        " bytes (one TXT string), not " + std::to_string(text->size()));
+    return std::nullopt;
+  }
+  return text;
+}
+
+// As `hostname` prints it (Knot DNS uses the host name too, fully qualified through a lookup).
+std::string hostName() {
+  char name[answer::kMaxIdentityText + 1] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "";
+  return name;
 }
 
 std::string relativeTo(const std::string& config_path, const std::string& file) {
@@ -125,6 +152,7 @@ ConfigLoad loadConfigFile(const std::string& path) {
   config.source = path;
   bool have_listen = false;
   bool have_zones = false;
+  const toml::node* nsid_node = nullptr;
   for (const auto& [key, node] : table) {
     std::string_view name = key.str();
     if (name == "listen") {
@@ -213,15 +241,35 @@ ConfigLoad loadConfigFile(const std::string& path) {
         else
           config.allow_transfer.push_back(std::move(*prefix));
       }
+    } else if (name == "identity" || name == "version") {
+      if (auto text_value = identityText(reporter, node, name))
+        (name == "identity" ? config.identity : config.version) = std::move(*text_value);
+    } else if (name == "nsid") {
+      // As Knot DNS's nsid: a text, or "" for off; true sends the identity.
+      nsid_node = &node;
+      if (auto flag = node.value_exact<bool>()) {
+        config.nsid = *flag;
+      } else if (node.is_string()) {
+        if (auto text_value = identityText(reporter, node, name)) {
+          config.nsid = !text_value->empty();
+          config.nsid_text = std::move(*text_value);
+        }
+      } else {
+        reporter.report(node, name, "must be true, false or a string");
+      }
     } else {
       reporter.report(node, name,
                       "unknown key (known: listen, zones, threads, log-level, udp-max-payload, "
                       "tcp-idle-timeout, tcp-max-connections, tcp-max-connections-per-client, "
                       "rate-limit, rate-limit-slip, rate-limit-table-size, user, "
                       "allow-transfer, notify, control, state-file, "
-                      "metrics, resolver)");
+                      "metrics, resolver, identity, version, nsid)");
     }
   }
+  if (nsid_node && config.nsid && config.nsid_text.empty() && config.identity &&
+      config.identity->empty())
+    reporter.report(*nsid_node, "nsid",
+                    "true sends the identity, which is empty: give nsid a text of its own");
   // In file order (toml++ iterates keys sorted by name); the missing keys, with no line, last.
   reporter.sortByLineSince(0);
   if (!have_listen) reporter.report(0, "listen", "required key is missing");
@@ -250,6 +298,8 @@ ConfigLoad resolveConfig(const CommandLine& command_line) {
     if (command_line.resolver) load->resolver = *command_line.resolver;
     if (!command_line.allow_transfer.empty()) load->allow_transfer = command_line.allow_transfer;
     if (!command_line.notify.empty()) load->notify = command_line.notify;
+    if (command_line.identity) load->identity = *command_line.identity;
+    if (command_line.nsid) load->nsid = true;
   }
   return load;
 }
@@ -274,6 +324,9 @@ server::ServerSettings serverSettings(const Config& config) {
   settings.tcp_max_connections_per_client = config.tcp_max_connections_per_client;
   settings.rate_limit = {config.rate_limit, config.rate_limit_slip, config.rate_limit_table_size};
   settings.allow_transfer = config.allow_transfer;
+  settings.identity = config.identity ? *config.identity : hostName();
+  settings.version = config.version ? *config.version : "rrdns " RRDNS_VERSION;
+  if (config.nsid) settings.nsid = config.nsid_text.empty() ? settings.identity : config.nsid_text;
   return settings;
 }
 

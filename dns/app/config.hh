@@ -40,6 +40,11 @@ struct Config {
   std::string metrics;     // Prometheus listen address ("127.0.0.1:9153"); empty: off
   std::vector<server::AddressPrefix> allow_transfer;  // AXFR/IXFR clients; empty: nobody
   std::string resolver;  // DNS servers for member discovery ("127.0.0.1:5300"); "": resolv.conf
+  // What the server says about itself (CH TXT, NSID), each at most 255 bytes; "": not said.
+  std::optional<std::string> identity;  // unset: the host name
+  std::optional<std::string> version;   // unset: "rrdns " and the version
+  bool nsid = false;                    // send an NSID (RFC 5001) to queries that ask
+  std::string nsid_text;                // ... this one; "": the identity
 };
 
 // The config, or every error in it ("file:line: key: message" as Error::text() puts it).
@@ -53,7 +58,8 @@ ConfigLoad loadConfigFile(const std::string& path);
 ConfigLoad resolveConfig(const CommandLine& command_line);
 
 // The settings the workers run with (threads 0 becomes the number of cores, an unset
-// tcp-max-connections defaultTcpMaxConnections()).
+// tcp-max-connections defaultTcpMaxConnections(); identity, version and NSID resolved to the
+// text sent).
 server::ServerSettings serverSettings(const Config& config);
 
 // tcp-max-connections when the config does not set it: half the soft limit on open files

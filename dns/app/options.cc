@@ -15,11 +15,13 @@ const char* const kDefaultConfig = RRDNS_DEFAULT_CONFIG;
 
 std::string synopsis() {
   return "usage: rrdnsd [--config FILE] [--threads N] [--log-level LEVEL] [--check]\n"
+         "              [--identity NAME] [--nsid]\n"
          "       rrdnsd --listen ADDR:PORT [--listen ...] [--threads N] [--log-level LEVEL]\n"
          "              [--control PATH] [--state-file PATH] [--metrics ADDR:PORT]\n"
          "              [--allow-transfer ADDR[/LEN] ...] [--notify ADDR[:PORT] ...]\n"
          "              [--resolver ADDR[:PORT],...]\n"
          "              [--user NAME] [--tcp-max-connections-per-client N]\n"
+         "              [--identity NAME] [--nsid]\n"
          "              [--check] ZONEFILE...\n"
          "       rrdnsd --help | --version\n";
 }
@@ -50,6 +52,9 @@ std::string usage() {
          "  --tcp-max-connections-per-client N\n"
          "                      open TCP connections one client address may hold (default 10,\n"
          "                      0: no limit)\n"
+         "  --identity NAME     what CH TXT id.server and hostname.bind answer, and the NSID\n"
+         "                      with --nsid (default: the host name)\n"
+         "  --nsid              send the identity as NSID (RFC 5001) to queries that ask\n"
          "  --check             load the configuration and zones, report, exit; binds nothing\n"
          "  -h, --help          this text\n"
          "  --version           the version\n"
@@ -95,7 +100,7 @@ Result<CommandLine> parseCommandLine(int argc, char** argv) {
       return n == "--config" || n == "--listen" || n == "--zone" || n == "--threads" ||
              n == "--log-level" || n == "--control" || n == "--state-file" || n == "--metrics" ||
              n == "--allow-transfer" || n == "--notify" || n == "--resolver" || n == "--user" ||
-             n == "--tcp-max-connections-per-client";
+             n == "--tcp-max-connections-per-client" || n == "--identity";
     };
     if (!takesValue(name)) {
       if (inline_value) return error(std::string(name) + " takes no value");
@@ -105,6 +110,8 @@ Result<CommandLine> parseCommandLine(int argc, char** argv) {
         out.version = true;
       } else if (name == "--check") {
         out.check = true;
+      } else if (name == "--nsid") {
+        out.nsid = true;
       } else {
         return error("unknown option '" + std::string(arg) + "'");
       }
@@ -168,6 +175,12 @@ Result<CommandLine> parseCommandLine(int argc, char** argv) {
         return error("--tcp-max-connections-per-client must be a number from 0 to 1000000, not '" +
                      std::string(value) + "'");
       out.tcp_max_connections_per_client = n;
+    } else if (name == "--identity") {
+      if (value.empty()) return error("--identity needs a name (identity = \"\" in a config "
+                                      "file turns the CH TXT answer off)");
+      if (value.size() > 255)
+        return error("--identity must be at most 255 bytes (one TXT string)");
+      out.identity = std::string(value);
     } else if (name == "--resolver") {
       if (value.empty()) return error("--resolver needs a value");
       out.resolver = std::string(value);

@@ -32,6 +32,8 @@ struct CommandLine {
   std::optional<std::string> user;                     // --user NAME: run as NAME once bound
   std::optional<unsigned> tcp_max_connections_per_client;  // --tcp-max-connections-per-client
   std::optional<std::string> resolver;                 // --resolver ADDR[:PORT][,...]
+  std::optional<std::string> identity;                 // --identity NAME
+  bool nsid = false;                                   // --nsid
 };
 
 // The server configuration rrdnsd reads when given neither --config nor --listen and zone files.

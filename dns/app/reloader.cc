@@ -166,6 +166,9 @@ void Reloader::warnAboutRestartOnlyChanges(const Config& fresh) const {
   if (fresh.user != d_running.user) warn("user");
   if (fresh.allow_transfer != d_running.allow_transfer) warn("allow-transfer");
   if (fresh.resolver != d_running.resolver) warn("resolver");
+  if (fresh.identity != d_running.identity) warn("identity");
+  if (fresh.version != d_running.version) warn("version");
+  if (fresh.nsid != d_running.nsid || fresh.nsid_text != d_running.nsid_text) warn("nsid");
 }
 
 }  // namespace rrdns::app

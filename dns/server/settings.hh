@@ -116,6 +116,10 @@ struct ServerSettings {
   unsigned tcp_max_connections_per_client = 10;  // per client address, all workers; 0: no limit
   RateLimit rate_limit;                           // UDP responses per client prefix; rate 0: off
   std::vector<AddressPrefix> allow_transfer;  // who may AXFR/IXFR; empty: nobody
+  // What the server says about itself (answer::ServerIdentity); empty: not said.
+  std::string identity;  // CH TXT id.server. and hostname.bind.
+  std::string version;   // CH TXT version.server. and version.bind.
+  std::string nsid;      // the NSID (RFC 5001); empty: NSID off
 };
 
 }  // namespace rrdns::server

@@ -34,7 +34,8 @@ Worker::Worker(unsigned index, const ServerSettings& settings,
                          for (const auto& prefix : d_settings.allow_transfer)
                            if (prefix.contains(client)) return true;
                          return false;
-                       }},
+                       },
+                       {settings.nsid, settings.identity, settings.version}},
       d_rate_limiter(settings.rate_limit),
       d_catalog(std::move(catalog)) {
   int rc = uv_loop_init(&d_loop);

@@ -264,3 +264,76 @@ TEST_CASE("config: bad notify targets and serial policies name their line") {
   CHECK_MESSAGE(all.find(":3: zones: every element must be a file name") != std::string::npos,
                 all);
 }
+
+TEST_CASE("config: identity, version and nsid, as Knot DNS's server section has them") {
+  const std::string head = "listen = [\"127.0.0.1:53\"]\nzones = [\"z.toml\"]\n";
+  char host[256] = {};
+  REQUIRE(::gethostname(host, sizeof host - 1) == 0);
+
+  // Defaults: the host name and our version answer CH TXT; NSID off.
+  ConfigFile defaults(head);
+  app::ConfigLoad load = app::loadConfigFile(defaults.path);
+  REQUIRE_MESSAGE(load.ok(), allErrors(load));
+  server::ServerSettings s = app::serverSettings(*load);
+  CHECK(s.identity == host);
+  CHECK(s.version == std::string("rrdns ") + RRDNS_VERSION);
+  CHECK(s.nsid.empty());
+
+  // nsid = true sends the identity; a string is sent as it is; "" and false are off.
+  ConfigFile on(head + "identity = \"ns1.example\"\nversion = \"\"\nnsid = true\n");
+  load = app::loadConfigFile(on.path);
+  REQUIRE_MESSAGE(load.ok(), allErrors(load));
+  s = app::serverSettings(*load);
+  CHECK(s.identity == "ns1.example");
+  CHECK(s.version.empty());  // CH TXT version.bind: REFUSED
+  CHECK(s.nsid == "ns1.example");
+  for (const auto& [text, nsid] : std::vector<std::pair<std::string, std::string>>{
+           {"nsid = \"fra-1\"\n", "fra-1"},
+           {"nsid = \"\"\n", ""},
+           {"nsid = false\n", ""},
+           {"identity = \"\"\nnsid = \"x\"\n", "x"}}) {
+    CAPTURE(text);
+    ConfigFile file(head + text);
+    load = app::loadConfigFile(file.path);
+    REQUIRE_MESSAGE(load.ok(), allErrors(load));
+    CHECK(app::serverSettings(*load).nsid == nsid);
+  }
+
+  // --identity replaces the file's identity, --nsid turns NSID on with it.
+  ConfigFile plain(head + "identity = \"from-file\"\n");
+  app::CommandLine line;
+  line.config = plain.path;
+  line.identity = "from-flag";
+  line.nsid = true;
+  load = app::resolveConfig(line);
+  REQUIRE_MESSAGE(load.ok(), allErrors(load));
+  s = app::serverSettings(*load);
+  CHECK(s.identity == "from-flag");
+  CHECK(s.nsid == "from-flag");
+}
+
+TEST_CASE("config: identity, version and nsid errors name the line") {
+  const std::string head = "listen = [\"127.0.0.1:53\"]\nzones = [\"z.toml\"]\n";
+  const std::string long_text(256, 'x');
+  struct Case {
+    std::string text;
+    const char* error;
+  };
+  for (const Case& c : {
+           Case{"identity = 5\n", ":3: identity: must be a string"},
+           Case{"version = true\n", ":3: version: must be a string"},
+           Case{"identity = \"" + long_text + "\"\n",
+                ":3: identity: must be at most 255 bytes (one TXT string), not 256"},
+           Case{"nsid = \"" + long_text + "\"\n", ":3: nsid: must be at most 255 bytes"},
+           Case{"nsid = 1\n", ":3: nsid: must be true, false or a string"},
+           Case{"identity = \"\"\nnsid = true\n",
+                ":4: nsid: true sends the identity, which is empty"},
+       }) {
+    ConfigFile file(head + c.text);
+    const app::ConfigLoad load = app::loadConfigFile(file.path);
+    INFO(c.text << " -> " << (errorLines(load).empty() ? "" : errorLines(load)[0]));
+    CHECK_FALSE(load.ok());
+    REQUIRE(errorLines(load).size() == 1);
+    CHECK(errorLines(load)[0].find(c.error) != std::string::npos);
+  }
+}

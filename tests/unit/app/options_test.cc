@@ -54,3 +54,21 @@ TEST_CASE("--config and quick mode are unchanged") {
   CHECK_FALSE(parse({"zone.toml"}).ok());
   CHECK_FALSE(parse({"--config", "/tmp/x.toml", "zone.toml"}).ok());
 }
+
+TEST_CASE("--identity NAME and --nsid") {
+  auto parsed = parse({"--listen", "127.0.0.1:5353", "--identity", "ns1.example", "--nsid",
+                       "zone.toml"});
+  REQUIRE(parsed.ok());
+  CHECK(parsed->identity == std::string("ns1.example"));
+  CHECK(parsed->nsid);
+  auto with_config = parse({"--config", "/tmp/x.toml", "--identity=fra-1"});
+  REQUIRE(with_config.ok());
+  CHECK(with_config->identity == std::string("fra-1"));
+  CHECK_FALSE(with_config->nsid);
+
+  auto empty = parse({"--identity", "", "zone.toml", "--listen", "127.0.0.1:5353"});
+  REQUIRE_FALSE(empty.ok());
+  CHECK(empty.error().text().find("--identity needs a name") != std::string::npos);
+  CHECK_FALSE(parse({"--identity", std::string(256, 'x'), "--config", "/tmp/x.toml"}).ok());
+  CHECK_FALSE(parse({"--nsid=yes", "--config", "/tmp/x.toml"}).ok());
+}
