@@ -205,6 +205,8 @@ Json ControlHandler::status() const {
     }
   }
   return {{"version", RRDNS_VERSION},
+          {"identity", d_settings.identity},
+          {"nsid", d_settings.nsid.empty() ? Json(nullptr) : Json(d_settings.nsid)},
           {"uptime_s", (monotonicMs() - d_started_ms) / 1000},
           {"threads", d_settings.threads},
           {"state_file",

@@ -48,6 +48,10 @@ void MetricsFeed::update() {
 
 metrics::MetricsSnapshot MetricsFeed::collect() const {
   metrics::MetricsSnapshot snapshot;
+  const server::ServerSettings& settings = d_server.settings();
+  snapshot.version = RRDNS_VERSION;
+  snapshot.identity = settings.identity;
+  snapshot.nsid = settings.nsid;
   {
     std::lock_guard lock(d_mutex);
     snapshot.queries = d_server.stats(d_catalog.get());

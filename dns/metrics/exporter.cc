@@ -72,6 +72,16 @@ std::vector<MetricFamily> toFamilies(const MetricsSnapshot& s) {
   constexpr auto kCounter = MetricType::Counter;
   constexpr auto kGauge = MetricType::Gauge;
 
+  // Info metrics (value 1, the facts in labels): which instance and build a scrape came from.
+  out.push_back(Family("rrdns_build_info", "The rrdnsd version, as a label.", kGauge)
+                    .add(1, {{"version", s.version}})
+                    .take());
+  out.push_back(Family("rrdns_identity_info",
+                       "The server's identity (CH TXT id.server) and NSID, as labels; \"\" "
+                       "when not sent.",
+                       kGauge)
+                    .add(1, {{"identity", s.identity}, {"nsid", s.nsid}})
+                    .take());
   out.push_back(Family("rrdns_queries_total", "DNS queries received, by transport.", kCounter)
                     .add(asDouble(q.udp_queries), {{"protocol", "udp"}})
                     .add(asDouble(q.tcp_queries), {{"protocol", "tcp"}})

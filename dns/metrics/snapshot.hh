@@ -56,6 +56,9 @@ struct TargetSnapshot {
 };
 
 struct MetricsSnapshot {
+  std::string version;   // RRDNS_VERSION
+  std::string identity;  // the server's identity (CH TXT id.server), "" when not configured
+  std::string nsid;      // the NSID sent, "" when off
   // Query counts; member_first is not read (MemberSnapshot::answers carries it, with labels).
   server::Stats queries;
   uint64_t reloads_ok = 0;

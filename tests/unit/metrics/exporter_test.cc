@@ -36,6 +36,9 @@ MetricsSnapshot fixedSnapshot() {
   q.tcp_accepted = 30;
   q.tcp_rejected = 1;
   q.tcp_evicted = 6;
+  s.version = "1.2.3";
+  s.identity = "ns1.example";
+  s.nsid = "fra-1";
   s.reloads_ok = 4;
   s.reloads_failed = 1;
   s.fail_open_events = 2;
@@ -87,6 +90,10 @@ bool has(const std::string& text, const std::string& line) {
 TEST_CASE("exposition of a snapshot") {
   const std::string text = "\n" + metrics::exposition(fixedSnapshot());
   CAPTURE(text);
+  CHECK(has(text, "# TYPE rrdns_build_info gauge"));
+  CHECK(has(text, "rrdns_build_info{version=\"1.2.3\"} 1"));
+  CHECK(has(text, "# TYPE rrdns_identity_info gauge"));
+  CHECK(has(text, "rrdns_identity_info{identity=\"ns1.example\",nsid=\"fra-1\"} 1"));
   CHECK(has(text, "# TYPE rrdns_queries_total counter"));
   CHECK(has(text, "rrdns_queries_total{protocol=\"udp\"} 1200"));
   CHECK(has(text, "rrdns_queries_total{protocol=\"tcp\"} 34"));
@@ -137,8 +144,10 @@ TEST_CASE("exposition of a snapshot") {
 TEST_CASE("label values are escaped") {
   MetricsSnapshot s;
   s.targets.push_back({"tcp \"odd\\name\"", false, {}});
+  s.identity = "ns \"1\"";
   const std::string text = "\n" + metrics::exposition(s);
   CAPTURE(text);
+  CHECK(has(text, "rrdns_identity_info{identity=\"ns \\\"1\\\"\",nsid=\"\"} 1"));
   CHECK(has(text, "rrdns_health_target_up{target=\"tcp \\\"odd\\\\name\\\"\"} 0"));
 }
 
