@@ -129,7 +129,7 @@ std::string txtOf(const Message& m) {
 }  // namespace
 
 TEST_CASE_FIXTURE(Fixture, "NSID: a query that asks gets it, whichever path answers") {
-  // A name the fast path holds, a negative answer it replays, the general path's NODATA and REFUSED.
+  // A name the fast path holds, a negative answer it replays, and the general path's REFUSED.
   for (const char* qname : {"www.id.test.", "nosuch.id.test.", "elsewhere.test."}) {
     CAPTURE(qname);
     const Message m = ask(nsidQuery(qname));
@@ -177,7 +177,7 @@ TEST_CASE_FIXTURE(Fixture, "NSID: no OPT, no NSID (no EDNS, FORMERR)") {
   CHECK(m.opt() == nullptr);
 }
 
-TEST_CASE_FIXTURE(Fixture, "NSID: room is kept for it; an answer that would crowd it out truncates") {
+TEST_CASE_FIXTURE(Fixture, "NSID: room is kept for it; records that would crowd it out truncate") {
   // The longest NSID (255 bytes), and a payload that fits the 40 addresses without it but not
   // with it: the answer truncates, as Knot DNS's does, and the whole stays within the payload.
   nsid.assign(answer::kMaxIdentityText, 'n');
