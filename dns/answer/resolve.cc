@@ -25,8 +25,8 @@ constexpr uint16_t kNotAuth = 9;  // RFC 2136 NOTAUTH: not authoritative for the
 // Whether a query of class `qclass` is answered from the zones, which are all class IN. QCLASS
 // ANY (RFC 1035 3.2.5) is, from the IN data, as Knot DNS and NSD do; CH answers what the server
 // says about itself (Response::chaos()); every other class (HS, NONE, unassigned) is REFUSED, as
-// Knot does. The one place that decides: queries and transfers
-// ask it, and the fast path leaves every class but IN to the general path.
+// Knot does. The one place that decides: queries and transfers ask it, and the fast path leaves
+// every class but IN to the general path.
 bool answeredFromZones(uint16_t qclass) {
   return qclass == wire::klass::IN || qclass == wire::klass::ANY;
 }
