@@ -156,6 +156,11 @@ Result<void> CatalogPublisher::saveState() {
   return saved;
 }
 
+void CatalogPublisher::releaseStateFile() {
+  d_state_file.clear();
+  if (!d_closed) uv_timer_stop(&d_save);
+}
+
 void CatalogPublisher::awaitFirstHealth(std::function<bool()> members_settled,
                                         std::function<void()> ready) {
   uint64_t longest = 0;

@@ -48,6 +48,10 @@ class CatalogPublisher final : public uv::HandleOwner {
   // Until awaitFirstHealth's round is over, the health loaded from the file is written back
   // unchanged (the checker does not know more yet).
   Result<void> saveState();
+  // Main loop, after rrdnsctl replace handed over: the state file is the new daemon's from now
+  // on, so this one never writes it again (not even at close), or it would undo the new one's
+  // changes.
+  void releaseStateFile();
 
   // Main loop: saves the state, closes the async and the timers and stops the checker (for
   // closeAllHandles).

@@ -21,6 +21,8 @@
 #include "dns/app/control_handler.hh"
 #include "dns/app/catalog_publisher.hh"
 #include "dns/app/served_zones.hh"
+#include "dns/app/sd_notify.hh"
+#include "dns/app/takeover.hh"
 #include "dns/app/metrics_feed.hh"
 #include "dns/app/notifier.hh"
 #include "dns/metrics/exporter.hh"
@@ -86,13 +88,28 @@ class SignalHandlers final : public uv::HandleOwner {
   bool d_closed = false;
 };
 
+// `takeover`: set when a running rrdnsd started this one to replace it (takeover.hh); the
+// sockets then come from that daemon rather than from bind().
 int serve(const CommandLine& command_line, const Config& config,
-          std::shared_ptr<const zone::ZoneSet> zones) {
+          std::shared_ptr<const zone::ZoneSet> zones, std::vector<std::string> argv,
+          TakeoverClient* takeover) {
   server::ServerSettings settings = serverSettings(config);
   std::string error;
   auto catalog =
       answer::Catalog::make(std::move(zones), answer::Precompile::Background, logTableReady);
-  auto server = server::Server::create(settings, catalog, error);
+  std::unique_ptr<server::Server> server;
+  uv::Fd handed_control;
+  if (takeover != nullptr) {
+    Result<TakeoverClient::Sockets> handed = takeover->takeSockets(settings, config.control);
+    if (!handed.ok()) {
+      spdlog::error("cannot take over: {}", handed.error().text());
+      return kFailure;
+    }
+    handed_control = std::move(handed->control);
+    server = server::Server::adopt(settings, catalog, std::move(handed->listen), error);
+  } else {
+    server = server::Server::create(settings, catalog, error);
+  }
   if (!server) {
     spdlog::error("{}", error);
     spdlog::error("cannot start");
@@ -123,14 +140,31 @@ int serve(const CommandLine& command_line, const Config& config,
   ControlHandler control_handler(publisher, reloader, *server, settings);
   MetricsFeed metrics_feed(*server, publisher, reloader, notifier);
   std::unique_ptr<metrics::MetricsExporter> exporter;
-  if (!config.metrics.empty()) {
+  auto startMetrics = [&]() -> std::string {
+    if (config.metrics.empty()) return {};
     metrics_feed.update();
     publisher.onPublished([&metrics_feed] { metrics_feed.update(); });
     exporter = metrics::MetricsExporter::create(
         config.metrics, [&metrics_feed] { return metrics_feed.collect(); }, error);
-    if (!exporter) return failStartup(error);
+    if (!exporter) return error;
     spdlog::info("metrics on http://{}/metrics", config.metrics);
-  }
+    return {};
+  };
+  // A daemon taking over binds the metrics port only once the old one has let go of it.
+  if (takeover == nullptr)
+    if (std::string why = startMetrics(); !why.empty()) return failStartup(why);
+  Replacer replacer(&loop, std::move(argv), *server,
+                    {.save_state = [&publisher] { (void)publisher.saveState(); },
+                     .released =
+                         [&exporter, &publisher] {
+                           publisher.releaseStateFile();
+                           exporter.reset();
+                         },
+                     .stop = [&] {
+                       reloader.shutdown();
+                       server->stop();
+                       uv::closeAllHandles(&loop);
+                     }});
   std::unique_ptr<control::ControlServer> control;
   std::vector<std::string> owned;  // handed to `user` before the switch
   if (!config.control.empty()) {
@@ -140,15 +174,25 @@ int serve(const CommandLine& command_line, const Config& config,
       spdlog::info("control: created {}", dir);
       owned.push_back(dir);
     }
-    auto created = control::ControlServer::create(
-        &loop, config.control,
-        [&control_handler](const control::Json& request, const control::Peer& peer,
-                           control::Reply reply) {
-          control_handler.handle(request, peer, std::move(reply));
-        });
+    auto handler = [&control_handler, &replacer](const control::Json& request,
+                                                 const control::Peer& peer, control::Reply reply) {
+      if (request.value("cmd", "") == "replace")
+        return replacer.replace(request, peer, std::move(reply));
+      control_handler.handle(request, peer, std::move(reply));
+    };
+    const bool adopted = handed_control.valid();
+    auto created = adopted
+                       ? control::ControlServer::adopt(&loop, config.control,
+                                                       handed_control.release(), handler)
+                       : control::ControlServer::create(&loop, config.control, handler);
     if (!created.ok()) return failStartup(created.error().text());
     control = std::move(created).value();
-    owned.push_back(config.control);
+    control->setFdHandler([&replacer](const control::Json& request, const control::Peer& peer,
+                                      control::FdReply reply) {
+      replacer.takeover(request, peer, std::move(reply));
+    });
+    replacer.attach(*control);
+    if (!adopted) owned.push_back(config.control);
     spdlog::info("control socket {} (rrdnsctl --socket {})", config.control, config.control);
   }
   // Every socket is bound (ports below 1024 and the control socket's directory may need root):
@@ -162,15 +206,28 @@ int serve(const CommandLine& command_line, const Config& config,
   // Signals are caught before the "listening" line, which is what scripts wait for.
   SignalHandlers signals(&loop, *server, reloader);
 
-  // Queries are read once every member's health is known (its first result, or saved health),
-  // bounded by the longest check timeout: a replica already dead at start is never answered.
-  publisher.awaitFirstHealth([&served] { return served.discoverySettled(); },
-                             [&server, &settings] {
-                               server->start();
-                               for (const auto& address : settings.listen)
-                                 spdlog::info("listening on {} (udp+tcp), {} threads",
-                                              address.text, settings.threads);
-                             });
+  // The start sequence, in one place: read the sockets, then (a daemon taking over) tell the old
+  // one to stop and take the metrics port, then tell systemd. Queries are read once every
+  // member's health is known (its first result, or saved health), bounded by the longest check
+  // timeout: a replica already dead at start is never answered. A daemon taking over waits the
+  // same way, while the old one keeps answering.
+  auto startServing = [&server, &settings, takeover, &startMetrics] {
+    server->start();
+    for (const auto& address : settings.listen)
+      spdlog::info("listening on {} (udp+tcp), {} threads", address.text, settings.threads);
+    if (takeover == nullptr) {
+      sdNotify("READY=1");
+      return;
+    }
+    // Both daemons read the sockets now; the old one stops once it hears this.
+    if (Result<void> done = takeover->ready(); !done.ok())
+      spdlog::warn("takeover: the old rrdnsd did not confirm: {}", done.error().text());
+    if (std::string why = startMetrics(); !why.empty())
+      spdlog::error("metrics: {}; serving without them", why);
+    // systemd follows the new process (NotifyAccess=all: the old one is still the main PID).
+    sdNotify("MAINPID=" + std::to_string(::getpid()) + "\nREADY=1");
+  };
+  publisher.awaitFirstHealth([&served] { return served.discoverySettled(); }, startServing);
 
   uv_run(&loop, UV_RUN_DEFAULT);
   server->stop();  // already stopped by the signal; here for the unexpected end of the loop
@@ -187,7 +244,7 @@ int serve(const CommandLine& command_line, const Config& config,
   return kOk;
 }
 
-int run(int argc, char** argv) {
+int run(int argc, char** argv, TakeoverClient* takeover) {
   Result<CommandLine> parsed = parseCommandLine(argc, argv);
   if (!parsed.ok()) {
     std::cerr << "rrdnsd: " << parsed.error().text() << "\n"
@@ -205,6 +262,7 @@ int run(int argc, char** argv) {
   }
 
   setUpLogging(command_line.log_level.value_or(spdlog::level::info));
+  if (takeover != nullptr) takeover->watchLog();
   const bool check = command_line.check;
   // --check reports plainly, one line per problem; the daemon reports through the log.
   auto report = [check](const Errors& errors) {
@@ -244,7 +302,8 @@ int run(int argc, char** argv) {
     return kOk;
   }
   for (const auto& zone : loaded->zones()) spdlog::info("zone {}", describeZone(*zone));
-  return serve(command_line, *config, std::move(loaded));
+  return serve(command_line, *config, std::move(loaded), std::vector<std::string>(argv, argv + argc),
+               takeover);
 }
 
 }  // namespace
@@ -256,10 +315,14 @@ int main(int argc, char** argv) {
   // Until the main loop's handler is installed, a SIGHUP (a reload asked for too early) must not
   // kill the daemon; the zones being loaded at that moment are fresh anyway.
   std::signal(SIGHUP, SIG_IGN);
+  // Started by `rrdnsctl replace`: a failed start is reported to the daemon being replaced.
+  auto takeover = rrdns::app::TakeoverClient::fromEnvironment();
+  int status = 1;
   try {
-    return rrdns::app::run(argc, argv);
+    status = rrdns::app::run(argc, argv, takeover.get());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rrdnsd: %s\n", e.what());
-    return 1;
   }
+  if (takeover && status != 0) takeover->failed(status);
+  return status;
 }

@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <utility>
+
+#include "dns/control/fd_passing.hh"
 
 namespace rrdns::control {
 
@@ -124,7 +127,22 @@ ControlClient::ReadStatus ControlClient::readLine(std::string& line, std::string
       error = "not connected";
       return ReadStatus::Error;
     }
-    ssize_t n = ::recv(d_fd, buffer, sizeof buffer, 0);
+    // recvmsg rather than recv: a takeover reply carries descriptors (fd_passing.hh). Whatever
+    // arrives is kept in order for takeFds(); a peer that sends none costs nothing.
+    iovec iov{buffer, sizeof buffer};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)];
+    msghdr message{};
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(d_fd, &message, MSG_CMSG_CLOEXEC);
+    if (n >= 0) keepFds(message);
+    if (n >= 0 && (message.msg_flags & MSG_CTRUNC) != 0) {
+      error = "descriptors from rrdnsd were cut short (more than " +
+              std::to_string(kMaxFdsPerMessage) + " in one message)";
+      return ReadStatus::Error;
+    }
     if (n > 0) {
       d_splitter.feed({buffer, static_cast<size_t>(n)});
       continue;
@@ -150,7 +168,23 @@ ControlClient::ReadStatus ControlClient::readLine(std::string& line, std::string
   }
 }
 
+void ControlClient::keepFds(msghdr& message) {
+  for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr;
+       header = CMSG_NXTHDR(&message, header)) {
+    if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+    const size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(header) + i * sizeof(int), sizeof fd);
+      d_fds.emplace_back(fd);
+    }
+  }
+}
+
+std::vector<uv::Fd> ControlClient::takeFds() { return std::exchange(d_fds, {}); }
+
 void ControlClient::close() {
+  d_fds.clear();
   if (d_fd >= 0) ::close(d_fd);
   d_fd = -1;
   d_splitter = LineSplitter();

@@ -4,8 +4,13 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "dns/uv/fd.hh"
 
 #include "dns/control/protocol.hh"
+
+struct msghdr;
 
 namespace rrdns::control {
 
@@ -35,15 +40,20 @@ class ControlClient {
   // The next line from the server (without '\n'); otherwise `error` explains. (Not a Result: the
   // caller tells a timeout and a closed connection apart by the status.)
   ReadStatus readLine(std::string& line, std::string& error);
+  // The descriptors received so far (SCM_RIGHTS, in the order sent), handed to the caller. Ones
+  // nobody takes are closed with the connection.
+  std::vector<uv::Fd> takeFds();
   void close();
 
  private:
   bool wait(short events, std::string& error);
+  void keepFds(msghdr& message);
 
   int d_fd = -1;
   std::string d_path;
   Clock::time_point d_deadline = Clock::time_point::max();
   LineSplitter d_splitter;
+  std::vector<uv::Fd> d_fds;
 };
 
 }  // namespace rrdns::control

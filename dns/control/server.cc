@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "dns/control/fd_passing.hh"
 #include "dns/uv/fd.hh"
 #include "dns/uv/stream_session.hh"
 
@@ -98,7 +99,12 @@ class Listener final : public uv::HandleOwner {
   Listener& operator=(const Listener&) = delete;
 
   bool open(std::string& error);
+  bool adopt(int fd, std::string& error);
   void close() override;
+  void handOver();
+  int listeningFd() const;
+  const FdHandler& fdHandler() const { return d_fd_handler; }
+  void setFdHandler(FdHandler handler) { d_fd_handler = std::move(handler); }
 
   uv_loop_t* loop() const { return d_loop; }
   const Handler& handler() const { return d_handler; }
@@ -123,6 +129,7 @@ class Listener final : public uv::HandleOwner {
   uv_loop_t* d_loop;
   std::string d_path;
   Handler d_handler;
+  FdHandler d_fd_handler;
   ControlServer* d_front = nullptr;
   uv_pipe_t d_pipe;
   bool d_pipe_open = false;  // uv_pipe_init done, uv_close not yet finished
@@ -154,7 +161,7 @@ class Connection final : public uv::StreamSession<Connection> {
     std::chrono::steady_clock::time_point started;
     bool done = false;
 
-    void deliver(Json response);
+    void deliver(Json response, std::vector<int> fds = {});
     ~Pending();
   };
   struct Entry {
@@ -182,8 +189,10 @@ class Connection final : public uv::StreamSession<Connection> {
   void refill();
   void pump();
   void dispatch(Entry entry);
-  void replied(uint64_t sequence, const std::string& cmd, double elapsed_ms, Json response);
+  void replied(uint64_t sequence, const std::string& cmd, double elapsed_ms, Json response,
+               std::vector<int> fds);
   void send(const Json& response);
+  void sendWithFds(const Json& response, const std::vector<int>& fds);
   void updateReading();
   void restartIdleTimer();
   void closeIfFinished();
@@ -257,6 +266,42 @@ bool Listener::open(std::string& error) {
   return true;
 }
 
+bool Listener::adopt(int fd, std::string& error) {
+  struct stat st {};
+  if (::lstat(d_path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
+    error = "the control socket handed over is not at " + d_path;
+    return false;
+  }
+  d_bound = true;
+  d_dev = st.st_dev;
+  d_ino = st.st_ino;
+  uv_pipe_init(d_loop, &d_pipe, 0);
+  d_pipe.data = this;
+  d_pipe_open = true;
+  int rc = uv_pipe_open(&d_pipe, fd);
+  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&d_pipe), SOMAXCONN, onConnection);
+  if (rc != 0) {
+    error = "cannot listen on the control socket handed over: " + std::string(uv_strerror(rc));
+    d_bound = false;  // still the old daemon's file
+    return false;
+  }
+  return true;
+}
+
+int Listener::listeningFd() const {
+  uv_os_fd_t fd = -1;
+  if (!d_pipe_open || d_closing ||
+      uv_fileno(reinterpret_cast<const uv_handle_t*>(&d_pipe), &fd) != 0)
+    return -1;
+  return fd;
+}
+
+void Listener::handOver() {
+  d_bound = false;
+  if (d_pipe_open && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&d_pipe)))
+    uv_close(reinterpret_cast<uv_handle_t*>(&d_pipe), onClosed);
+}
+
 void Listener::close() {
   if (d_closing) return;
   d_closing = true;
@@ -271,7 +316,9 @@ void Listener::close() {
   std::vector<Connection*> connections(d_connections.begin(), d_connections.end());
   for (Connection* connection : connections) connection->close();
   if (d_pipe_open) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&d_pipe), onClosed);
+    // handOver() may have started closing it already.
+    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&d_pipe)))
+      uv_close(reinterpret_cast<uv_handle_t*>(&d_pipe), onClosed);
   } else {
     maybeDelete();
   }
@@ -407,6 +454,24 @@ void Connection::dispatch(Entry entry) {
     send(makeError(error));
     return;
   }
+  const std::string cmd = (*request)["cmd"].get<std::string>();
+  if (cmd.rfind("takeover", 0) == 0 && d_listener.fdHandler()) {
+    auto pending = std::make_shared<Pending>();
+    pending->slot = d_slot;
+    pending->sequence = ++d_sequence;
+    pending->cmd = cmd;
+    pending->started = std::chrono::steady_clock::now();
+    d_waiting = true;
+    try {
+      d_listener.fdHandler()(*request, Peer{d_uid, d_pid},
+                             [pending](Json response, std::vector<int> fds) {
+                               pending->deliver(std::move(response), std::move(fds));
+                             });
+    } catch (const std::exception& e) {
+      pending->deliver(makeError(std::string("internal error: ") + e.what()));
+    }
+    return;
+  }
   auto pending = std::make_shared<Pending>();
   pending->slot = d_slot;
   pending->sequence = ++d_sequence;
@@ -425,7 +490,7 @@ void Connection::dispatch(Entry entry) {
   // If the handler kept no copy of the Reply and did not call it, ~Pending answers now.
 }
 
-void Connection::Pending::deliver(Json response) {
+void Connection::Pending::deliver(Json response, std::vector<int> fds) {
   if (done) {
     spdlog::warn("control: {}: reply called more than once; later calls ignored", cmd);
     return;
@@ -438,7 +503,7 @@ void Connection::Pending::deliver(Json response) {
     spdlog::debug("control: {}: client gone, reply dropped", cmd);
     return;
   }
-  connection->replied(sequence, cmd, elapsed_ms, std::move(response));
+  connection->replied(sequence, cmd, elapsed_ms, std::move(response), std::move(fds));
 }
 
 Connection::Pending::~Pending() {
@@ -450,14 +515,17 @@ Connection::Pending::~Pending() {
 }
 
 void Connection::replied(uint64_t sequence, const std::string& cmd, double elapsed_ms,
-                         Json response) {
+                         Json response, std::vector<int> fds) {
   if (!d_waiting || sequence != d_sequence || d_closing) return;
   d_waiting = false;
   Json out = normaliseResponse(std::move(response));
   bool ok = out["ok"].get<bool>();
   spdlog::debug("control: uid {} pid {}: {} -> {} ({:.1f} ms)", d_uid, d_pid, cmd,
                 ok ? "ok" : out["error"].get<std::string>(), elapsed_ms);
-  send(out);
+  if (fds.empty())
+    send(out);
+  else
+    sendWithFds(out, fds);
   pump();
 }
 
@@ -493,6 +561,26 @@ void Connection::send(const Json& response) {
     return;
   }
   ++d_writes;
+}
+
+// Descriptors cannot go through uv_write on a non-IPC pipe: the line goes out with sendmsg on
+// the socket itself, which is safe only while libuv has nothing queued on it. A takeover
+// conversation is strictly request/reply, so nothing is; otherwise the reply becomes an error.
+void Connection::sendWithFds(const Json& response, const std::vector<int>& fds) {
+  if (d_closing) return;
+  uv_os_fd_t fd = -1;
+  if (d_writes > 0 || uv_fileno(reinterpret_cast<uv_handle_t*>(&d_pipe), &fd) != 0) {
+    send(makeError("internal error: cannot hand over descriptors with replies queued"));
+    return;
+  }
+  Result<void> sent = sendLineWithFds(fd, encodeLine(response), fds,
+                                      std::chrono::steady_clock::now() + std::chrono::seconds(5));
+  if (!sent.ok()) {
+    spdlog::warn("control: uid {} pid {}: {}", d_uid, d_pid, sent.error().text());
+    close();
+    return;
+  }
+  restartIdleTimer();
 }
 
 void Connection::onWritten(uv_write_t* request, int status) {
@@ -550,6 +638,31 @@ Result<std::unique_ptr<ControlServer>> ControlServer::create(uv_loop_t* loop, st
   listener->attachFront(server.get());
   spdlog::info("control: listening on {}", server->d_path);
   return server;
+}
+
+Result<std::unique_ptr<ControlServer>> ControlServer::adopt(uv_loop_t* loop, std::string path,
+                                                            int fd, Handler handler) {
+  auto* listener = new detail::Listener(loop, path, std::move(handler));
+  if (std::string error; !listener->adopt(fd, error)) {
+    listener->close();
+    return rrdns::error(std::move(error));
+  }
+  std::unique_ptr<ControlServer> server(new ControlServer(listener, std::move(path)));
+  listener->attachFront(server.get());
+  spdlog::info("control: listening on {} (handed over)", server->d_path);
+  return server;
+}
+
+void ControlServer::setFdHandler(FdHandler handler) {
+  if (d_listener != nullptr) d_listener->setFdHandler(std::move(handler));
+}
+
+int ControlServer::listeningFd() const {
+  return d_listener != nullptr ? d_listener->listeningFd() : -1;
+}
+
+void ControlServer::handOver() {
+  if (d_listener != nullptr) d_listener->handOver();
 }
 
 ControlServer::~ControlServer() {

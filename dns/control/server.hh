@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dns/control/protocol.hh"
 #include "dns/uv/handle.hh"
@@ -30,6 +31,12 @@ struct Peer {
 // Runs one request: `request` is an object with "v":1 (or no "v") and a non-empty string "cmd";
 // everything else is the command's business. An exception becomes an ok:false response.
 using Handler = std::function<void(const Json& request, const Peer& peer, Reply reply)>;
+
+// A reply that hands over descriptors with the response line (fd_passing.hh); the descriptors
+// stay the caller's, the peer gets duplicates. Same rules as Reply otherwise.
+using FdReply = std::function<void(Json response, std::vector<int> fds)>;
+// Runs a request whose cmd starts with "takeover" (rrdnsctl replace, dns/app/takeover.hh).
+using FdHandler = std::function<void(const Json& request, const Peer& peer, FdReply reply)>;
 
 namespace detail {
 class Listener;
@@ -55,6 +62,12 @@ class ControlServer final : public uv::HandleOwner {
   static Result<std::unique_ptr<ControlServer>> create(uv_loop_t* loop, std::string path,
                                                        Handler handler);
 
+  // The same on a listening socket handed over by another rrdnsd (rrdnsctl replace): `fd` is
+  // already bound to `path` and listening; it is adopted as it is, and the socket file becomes
+  // this server's to unlink at close.
+  static Result<std::unique_ptr<ControlServer>> adopt(uv_loop_t* loop, std::string path, int fd,
+                                                      Handler handler);
+
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
   ~ControlServer();
@@ -67,6 +80,14 @@ class ControlServer final : public uv::HandleOwner {
   // For tests: idle connections are closed after this long (default kIdleTimeoutMs). Applies to
   // connections accepted afterwards.
   void setIdleTimeout(uint64_t ms);
+
+  // Requests whose cmd starts with "takeover" go to `handler` instead of the Handler.
+  void setFdHandler(FdHandler handler);
+  // The listening socket's descriptor (to hand over), or -1 once closed.
+  int listeningFd() const;
+  // After the listening socket was handed over: stops accepting and forgets the socket file (it
+  // is the new owner's now, close() will not unlink it). Connections already accepted go on.
+  void handOver();
 
  private:
   friend class detail::Listener;

@@ -10,6 +10,7 @@
 #include "dns/server/client_connections.hh"
 #include "dns/server/settings.hh"
 #include "dns/server/stats.hh"
+#include "dns/uv/fd.hh"
 
 namespace rrdns::server {
 
@@ -23,6 +24,12 @@ class Server {
   static std::unique_ptr<Server> create(ServerSettings settings,
                                         std::shared_ptr<const answer::Catalog> catalog,
                                         std::string& error);
+  // The same on sockets handed over by the rrdnsd being replaced (rrdnsctl replace) instead of
+  // new ones: `sockets` is what that daemon's listenFds() listed, in that order. Fails, saying
+  // what differs, when they do not match `settings` (threads, listen addresses, kinds).
+  static std::unique_ptr<Server> adopt(ServerSettings settings,
+                                       std::shared_ptr<const answer::Catalog> catalog,
+                                       std::vector<uv::Fd> sockets, std::string& error);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -38,6 +45,15 @@ class Server {
   // Closes every socket and connection, joins the threads. Idempotent.
   void stop();
 
+  // The listening sockets, for handing over: for each worker in turn, for each listen address in
+  // settings order, its UDP then its TCP socket. Valid until release() or stop().
+  std::vector<int> listenFds() const;
+  // Any thread, after start(): stops reading the listening sockets (this process's copies close;
+  // the daemon that took them over goes on). Connections already accepted are answered as usual
+  // and end as usual (the client closes, or the idle timeout); tcpConnections() counts them.
+  void release();
+  unsigned tcpConnections() const { return d_tcp_connections.load(std::memory_order_relaxed); }
+
   const ServerSettings& settings() const { return d_settings; }
 
   // Any thread, while running or after stop(): the workers' live counts, summed. Each count is
@@ -49,6 +65,9 @@ class Server {
 
  private:
   explicit Server(ServerSettings settings);
+  static std::unique_ptr<Server> build(ServerSettings settings,
+                                       std::shared_ptr<const answer::Catalog> catalog,
+                                       std::vector<uv::Fd> sockets, std::string& error);
 
   ServerSettings d_settings;
   std::atomic<unsigned> d_tcp_connections{0};
@@ -56,6 +75,7 @@ class Server {
   std::vector<std::unique_ptr<Worker>> d_workers;
   bool d_running = false;
   bool d_stopped = false;
+  bool d_released = false;
 };
 
 }  // namespace rrdns::server

@@ -70,4 +70,22 @@ uv::Fd openTcpSocket(const ListenAddress& address, std::string& error) {
   return openSocket(address, SOCK_STREAM, Reuse::AddrAndPort, error);
 }
 
+std::string checkHandedOverSocket(int fd, int type, const ListenAddress& address) {
+  const std::string what = "socket handed over for " + address.text +
+                           (type == SOCK_DGRAM ? " (udp)" : " (tcp)");
+  int actual_type = 0;
+  socklen_t type_size = sizeof actual_type;
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &actual_type, &type_size) != 0)
+    return what + ": " + std::strerror(errno);
+  if (actual_type != type)
+    return what + " is a " + (actual_type == SOCK_DGRAM ? "udp" : "tcp") + " socket";
+  sockaddr_storage bound{};
+  socklen_t size = sizeof bound;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &size) != 0)
+    return what + ": " + std::strerror(errno);
+  const std::string bound_text = formatAddress(reinterpret_cast<const sockaddr*>(&bound));
+  if (bound_text != address.text) return what + " is bound to " + bound_text;
+  return {};
+}
+
 }  // namespace rrdns::server

@@ -29,4 +29,9 @@ uv::Fd openUdpSocket(const ListenAddress& address, std::string& error);
 // The same for TCP; uv_listen() calls listen() later.
 uv::Fd openTcpSocket(const ListenAddress& address, std::string& error);
 
+// Checks a socket handed over by the rrdnsd being replaced: that it is a socket of `type`
+// (SOCK_DGRAM or SOCK_STREAM) bound to `address`. Returns "" or why not, e.g.
+// "socket 3 handed over for 127.0.0.1:53 (udp) is bound to 127.0.0.1:5353".
+std::string checkHandedOverSocket(int fd, int type, const ListenAddress& address);
+
 }  // namespace rrdns::server

@@ -55,6 +55,15 @@ void UdpListener::close() {
   uv_close(reinterpret_cast<uv_handle_t*>(&d_poll), nullptr);
 }
 
+void UdpListener::release() {
+  if (d_closing || !d_initialised) return;
+  if (d_pending_count > 0) flushPending();
+  if (d_pending_count > 0)
+    spdlog::debug("udp: {} answers still waiting for the socket buffer at hand-over, dropped",
+                  d_pending_count);
+  close();
+}
+
 void UdpListener::onPoll(uv_poll_t* handle, int status, int events) {
   auto* self = static_cast<UdpListener*>(handle->data);
   if (status < 0) {

@@ -25,6 +25,9 @@ class UdpListener final : public uv::HandleOwner {
   // Takes the bound, non-blocking socket and starts receiving. Returns 0 or a libuv error.
   int open(uv::Fd fd);
   void close() override;
+  // Stops receiving for good (the socket was handed over): answers waiting for room in the
+  // socket buffer get one more try, then close().
+  void release();
 
   // Worker's wait: the socket is readable. Answers what is there (up to kMaxBatchesPerWakeup
   // batches).

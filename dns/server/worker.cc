@@ -47,6 +47,8 @@ Worker::Worker(unsigned index, const ServerSettings& settings,
   d_mailbox_async.data = this;
   uv_async_init(&d_loop, &d_stop_async, onStop);
   d_stop_async.data = this;
+  uv_async_init(&d_loop, &d_release_async, onRelease);
+  d_release_async.data = this;
   resetMemberCounters(nullptr);
 }
 
@@ -59,6 +61,8 @@ Worker::~Worker() {
 }
 
 std::string Worker::addListeners(uv::Fd udp, uv::Fd tcp, const ListenAddress& address) {
+  d_listen_fds.push_back(udp.get());
+  d_listen_fds.push_back(tcp.get());
   auto udp_listener = std::make_unique<UdpListener>(*this);
   int rc = udp_listener->open(std::move(udp));
   d_udp.push_back(std::move(udp_listener));
@@ -198,6 +202,15 @@ void Worker::addStats(Stats& total, const answer::Catalog* catalog) const {
 
 void Worker::stop() { uv_async_send(&d_stop_async); }
 
+void Worker::release() { uv_async_send(&d_release_async); }
+
+void Worker::onRelease(uv_async_t* async) {
+  auto* self = static_cast<Worker*>(async->data);
+  for (auto& udp : self->d_udp) udp->release();
+  for (auto& tcp : self->d_tcp) tcp->close();
+  uv_close(reinterpret_cast<uv_handle_t*>(&self->d_release_async), nullptr);
+}
+
 void Worker::onStop(uv_async_t* async) {
   auto* self = static_cast<Worker*>(async->data);
   uv::closeAllHandles(self->loop());
@@ -212,6 +225,8 @@ void Worker::close() {
   d_closing = true;
   uv_close(reinterpret_cast<uv_handle_t*>(&d_mailbox_async), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&d_stop_async), nullptr);
+  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&d_release_async)))
+    uv_close(reinterpret_cast<uv_handle_t*>(&d_release_async), nullptr);
 }
 
 void Worker::closeLoop() {

@@ -54,6 +54,11 @@ class Worker final : public uv::HandleOwner {
   // Runs the loop on a new thread.
   void start();
 
+  // Appends the listening sockets as Server::listenFds() lists them (before release()).
+  void appendListenFds(std::vector<int>& fds) const { fds.insert(fds.end(), d_listen_fds.begin(), d_listen_fds.end()); }
+  // Any thread: closes the listeners (answers queued on UDP go out first), keeps connections.
+  void release();
+
   // Any thread: hands a new catalog and its pool states (null: the catalog's initial ones) to
   // the worker; both are swapped in together at the next loop turn.
   void publish(std::shared_ptr<const answer::Catalog> catalog,
@@ -116,6 +121,7 @@ class Worker final : public uv::HandleOwner {
  private:
   static void onMailbox(uv_async_t* async);
   static void onStop(uv_async_t* async);
+  static void onRelease(uv_async_t* async);
   void resetMemberCounters(const answer::Catalog* previous);
   void run();
   void closeLoop();
@@ -132,6 +138,7 @@ class Worker final : public uv::HandleOwner {
   spdlog::logger* d_logger = nullptr;  // the default logger, set once before the workers start
   uv_async_t d_mailbox_async;
   uv_async_t d_stop_async;
+  uv_async_t d_release_async;
   bool d_loop_open = false;
   bool d_closing = false;
 
@@ -146,6 +153,7 @@ class Worker final : public uv::HandleOwner {
 
   std::vector<std::unique_ptr<UdpListener>> d_udp;
   std::vector<std::unique_ptr<TcpListener>> d_tcp;
+  std::vector<int> d_listen_fds;  // per address: UDP, TCP (owned by the listeners)
   WorkerCounters d_counters;
   TcpIdleList d_tcp_idle;  // linked through the connections, which leave it before they go
   // Answer share: times each member of d_catalog (ZoneSet::members() order) came first. Written

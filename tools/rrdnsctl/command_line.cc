@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <climits>
 #include <map>
 #include <set>
 #include <vector>
@@ -27,11 +28,13 @@ const std::string kUsage =
     "  mark MEMBER up|down|auto [--pool NAME]     override health checks (auto: follow them)\n"
     "  stats                                      counters\n"
     "  explain NAME [TYPE]                        how the answer for NAME (TYPE, default A) is made\n"
+    "  replace [--binary PATH]                    start a new rrdnsd (PATH, default the running\n"
+    "                                             binary) that takes over the sockets; prints its pid\n"
     "\n"
     "options:\n"
     "  --socket PATH       control socket (default: $RRDNS_CONTROL, else /run/rrdns/control.sock)\n"
     "  --json[=pretty]     print the daemon's JSON response as received (pretty: indented)\n"
-    "  --timeout SECONDS   give up waiting for the reply after this long (default 30)\n"
+    "  --timeout SECONDS   give up waiting for the reply after this long (default 30; replace 150)\n"
     "  -h, --help, --version\n"
     "\n"
     "DURATION: seconds (90), or with units s, m, h, d (30s, 5m, 1h30m).\n"
@@ -54,6 +57,7 @@ const std::map<std::string, CommandSpec>& commands() {
       {"undrain", {1, 1, {"pool"}}},
       {"weight", {2, 2, {"pool"}}}, {"mark", {2, 2, {"pool"}}},
       {"stats", {0, 0, {}}},        {"explain", {1, 2, {}}},
+      {"replace", {0, 0, {"binary"}}},
   };
   return specs;
 }
@@ -164,7 +168,8 @@ std::optional<CommandLine> parseCommandLine(int argc, char** argv, std::string& 
       }
       continue;
     }
-    if (name != "socket" && name != "timeout" && name != "for" && name != "pool") {
+    if (name != "socket" && name != "timeout" && name != "for" && name != "pool" &&
+        name != "binary") {
       error = "unknown option --" + name;
       return std::nullopt;
     }
@@ -273,6 +278,24 @@ std::optional<CommandLine> parseCommandLine(int argc, char** argv, std::string& 
       request["state"] = state;
     }
     if (command_options.count("pool")) request["pool"] = command_options["pool"];
+  } else if (command == "replace") {
+    // The new daemon is started by rrdnsd, from its own working directory: send a full path.
+    if (command_options.count("binary")) {
+      std::string binary = command_options["binary"];
+      if (binary[0] != '/') {
+        char* absolute = ::realpath(binary.c_str(), nullptr);
+        if (absolute == nullptr) {
+          error = "replace --binary: cannot find '" + binary + "'";
+          return std::nullopt;
+        }
+        binary = absolute;
+        std::free(absolute);
+      }
+      request["binary"] = binary;
+    }
+    // Loading the zones takes the new daemon a while; waiting 30 s could give up on a replace
+    // that is going well (rrdnsd itself gives up after 120 s).
+    if (!timeout) line.timeout_s = kReplaceTimeoutSeconds;
   } else if (command == "explain") {
     request["name"] = args[0];
     std::string type = args.size() > 1 ? args[1] : "A";

@@ -10,6 +10,8 @@ namespace rrdns::ctl {
 
 inline constexpr const char* kDefaultSocket = "/run/rrdns/control.sock";
 inline constexpr double kDefaultTimeoutSeconds = 30;
+// replace's default: longer than the 120 s rrdnsd gives a new daemon to take over.
+inline constexpr double kReplaceTimeoutSeconds = 150;
 
 struct CommandLine {
   enum class Action { Run, Help, Version };
