@@ -296,3 +296,23 @@ def test_operator_drain_carries_over(replaceable, replicas, tmp_path):
     # The new daemon never answered with the drained member, from its first answer on.
     for _ in range(20):
         assert victim not in addresses()
+
+
+def test_systemd_hears_ready_and_the_new_main_pid(replaceable, sockdir, monkeypatch):
+    """The sd_notify protocol as a Type=notify unit with NotifyAccess=all sees it: READY=1 once
+    the daemon listens, and MAINPID=<new pid> from the daemon that took over."""
+    path = sockdir / "notify"
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(path))
+    notify.settimeout(10)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+    try:
+        d = replaceable(zones=[RR_TEST], threads=1)
+        assert notify.recv(4096) == b"READY=1"
+        r, js = replace(d)
+        assert r.returncode == 0, r.why + d.diag()
+        message = notify.recv(4096).decode()
+        assert message.split("\n") == ["MAINPID=%d" % js["pid"], "READY=1"], message
+    finally:
+        notify.close()
+        path.unlink()
