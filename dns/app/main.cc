@@ -302,8 +302,8 @@ int run(int argc, char** argv, TakeoverClient* takeover) {
     return kOk;
   }
   for (const auto& zone : loaded->zones()) spdlog::info("zone {}", describeZone(*zone));
-  return serve(command_line, *config, std::move(loaded), std::vector<std::string>(argv, argv + argc),
-               takeover);
+  return serve(command_line, *config, std::move(loaded),
+               std::vector<std::string>(argv, argv + argc), takeover);
 }
 
 }  // namespace

@@ -114,8 +114,9 @@ void Replacer::replace(const Json& request, const control::Peer& peer, control::
   int rc = uv_spawn(d_loop, &d_process, &options);
   d_process_open = true;
   if (rc != 0) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&d_process),
-             [](uv_handle_t* handle) { static_cast<Replacer*>(handle->data)->d_process_open = false; });
+    uv_close(reinterpret_cast<uv_handle_t*>(&d_process), [](uv_handle_t* handle) {
+      static_cast<Replacer*>(handle->data)->d_process_open = false;
+    });
     spdlog::error("replace: cannot start {}: {}", binary, uv_strerror(rc));
     return reply(makeError("cannot start " + binary + ": " + uv_strerror(rc) +
                            "; this rrdnsd keeps serving"));
@@ -133,8 +134,8 @@ void Replacer::replace(const Json& request, const control::Peer& peer, control::
 
 void Replacer::takeover(const Json& request, const control::Peer& peer, control::FdReply reply) {
   const std::string cmd = request.value("cmd", "");
-  const bool ours = (d_phase == Phase::Started || d_phase == Phase::HandedOver) &&
-                    peer.pid == d_child_pid;
+  const bool ours =
+      (d_phase == Phase::Started || d_phase == Phase::HandedOver) && peer.pid == d_child_pid;
   if (!ours) {
     spdlog::warn("replace: {} from pid {} refused: no replace under way for it", cmd, peer.pid);
     return reply(makeError(cmd + ": no replace under way for pid " + std::to_string(peer.pid)), {});
@@ -173,9 +174,10 @@ void Replacer::ready(control::FdReply reply) {
   // The new daemon reads the sockets already: from here on this one only finishes what it has.
   d_server.release();
   d_control->handOver();
-  spdlog::info("replace: pid {} serves now; this rrdnsd (pid {}) stopped reading and exits once "
-               "its {} TCP connections are done",
-               d_child_pid, ::getpid(), d_server.tcpConnections());
+  spdlog::info(
+      "replace: pid {} serves now; this rrdnsd (pid {}) stopped reading and exits once "
+      "its {} TCP connections are done",
+      d_child_pid, ::getpid(), d_server.tcpConnections());
   d_hooks.released();  // stopping the metrics server takes up to a second (civetweb's poll)
   reply(makeOk(), {});
   d_phase = Phase::Released;
@@ -203,14 +205,15 @@ void Replacer::checkDrained() {
 void Replacer::onTimer(uv_timer_t* timer) {
   auto* self = static_cast<Replacer*>(timer->data);
   if (self->d_phase == Phase::Released) return self->checkDrained();
-  self->fail("the new rrdnsd (pid " + std::to_string(self->d_child_pid) + ") did not take over within " +
-             std::to_string(kTimeoutMs / 1000) + " s; stopped it");
+  self->fail("the new rrdnsd (pid " + std::to_string(self->d_child_pid) +
+             ") did not take over within " + std::to_string(kTimeoutMs / 1000) + " s; stopped it");
 }
 
 void Replacer::onExit(uv_process_t* process, int64_t status, int signal) {
   auto* self = static_cast<Replacer*>(process->data);
-  uv_close(reinterpret_cast<uv_handle_t*>(process),
-           [](uv_handle_t* handle) { static_cast<Replacer*>(handle->data)->d_process_open = false; });
+  uv_close(reinterpret_cast<uv_handle_t*>(process), [](uv_handle_t* handle) {
+    static_cast<Replacer*>(handle->data)->d_process_open = false;
+  });
   if (self->d_phase == Phase::Started || self->d_phase == Phase::HandedOver)
     self->fail("the new rrdnsd (" + self->d_binary + ", pid " + std::to_string(self->d_child_pid) +
                ") " + exitText(status, signal) + " before it served");
@@ -237,7 +240,8 @@ namespace {
 // Keeps the last error lines of the log (a failed start ends with its reasons).
 class ErrorLines final : public spdlog::sinks::base_sink<std::mutex> {
  public:
-  explicit ErrorLines(std::shared_ptr<std::vector<std::string>> lines) : d_lines(std::move(lines)) {}
+  explicit ErrorLines(std::shared_ptr<std::vector<std::string>> lines)
+      : d_lines(std::move(lines)) {}
 
  protected:
   void sink_it_(const spdlog::details::log_msg& message) override {

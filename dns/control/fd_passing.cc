@@ -32,8 +32,8 @@ namespace {
 
 bool waitWritable(int socket, std::chrono::steady_clock::time_point deadline) {
   for (;;) {
-    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline -
-                                                             std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     pollfd p{socket, POLLOUT, 0};
     int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 60'000)));

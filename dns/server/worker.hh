@@ -55,7 +55,9 @@ class Worker final : public uv::HandleOwner {
   void start();
 
   // Appends the listening sockets as Server::listenFds() lists them (before release()).
-  void appendListenFds(std::vector<int>& fds) const { fds.insert(fds.end(), d_listen_fds.begin(), d_listen_fds.end()); }
+  void appendListenFds(std::vector<int>& fds) const {
+    fds.insert(fds.end(), d_listen_fds.begin(), d_listen_fds.end());
+  }
   // Any thread: closes the listeners (answers queued on UDP go out first), keeps connections.
   void release();
 

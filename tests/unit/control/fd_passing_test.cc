@@ -120,7 +120,9 @@ void sendAndReceive(size_t count) {
   ::rmdir(dir_template);
 }
 
-TEST_CASE("sendLineWithFds: a few descriptors arrive with the line, in order") { sendAndReceive(5); }
+TEST_CASE("sendLineWithFds: a few descriptors arrive with the line, in order") {
+  sendAndReceive(5);
+}
 
 TEST_CASE("sendLineWithFds: more than one message's worth arrive whole and in order") {
   sendAndReceive(3 * kMaxFdsPerMessage + 7);
