@@ -8,43 +8,74 @@
 
 namespace rrdns::server {
 
-std::optional<ListenAddress> parseListenAddress(std::string_view text, std::string& error) {
-  std::string host;
-  std::string_view port;
-  bool v6 = false;
-  if (!text.empty() && text.front() == '[') {
-    auto close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      error = "'" + std::string(text) + "' is not [IPV6]:PORT";
-      return std::nullopt;
-    }
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-    v6 = true;
-  } else {
-    auto colon = text.rfind(':');
-    if (colon == std::string_view::npos) {
-      error = "'" + std::string(text) + "' has no port (write ADDR:PORT, e.g. 127.0.0.1:5353)";
-      return std::nullopt;
-    }
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (host.find(':') != std::string::npos) {
-      error = "'" + std::string(text) + "': put IPv6 addresses in brackets, e.g. [::1]:5353";
-      return std::nullopt;
-    }
-  }
+namespace {
 
-  unsigned value = 0;
-  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 ||
-      value > 65535) {
-    error = "'" + std::string(text) + "': port must be a number from 1 to 65535";
+// Where the address and the port are in the text: brackets, a bare IPv6 address (only when the
+// port may be left out), or IPV4[:PORT].
+struct Split {
+  std::string host;
+  std::string_view port;  // empty: none given
+  bool v6 = false;
+};
+
+std::optional<Split> split(std::string_view text, bool port_optional, std::string& error) {
+  Split out;
+  if (!text.empty() && text.front() == '[') {
+    const size_t close = text.find(']');
+    const bool port_follows = close != std::string_view::npos && close + 1 < text.size();
+    if (close == std::string_view::npos || (!port_follows && !port_optional) ||
+        (port_follows && (text[close + 1] != ':' || close + 2 == text.size()))) {
+      error = "'" + std::string(text) +
+              (port_optional ? "' is not [IPV6] or [IPV6]:PORT" : "' is not [IPV6]:PORT");
+      return std::nullopt;
+    }
+    out.host = text.substr(1, close - 1);
+    if (port_follows) out.port = text.substr(close + 2);
+    out.v6 = true;
+    return out;
+  }
+  const size_t colon = text.rfind(':');
+  if (port_optional && colon != std::string_view::npos && text.find(':') != colon) {
+    out.host = text;  // a bare IPv6 address: no port can follow without brackets
+    out.v6 = true;
+    return out;
+  }
+  if (colon == std::string_view::npos) {
+    if (port_optional) {
+      out.host = text;
+      return out;
+    }
+    error = "'" + std::string(text) + "' has no port (write ADDR:PORT, e.g. 127.0.0.1:5353)";
     return std::nullopt;
+  }
+  out.host = text.substr(0, colon);
+  out.port = text.substr(colon + 1);
+  if (out.host.find(':') != std::string::npos) {
+    error = "'" + std::string(text) + "': put IPv6 addresses in brackets, e.g. [::1]:5353";
+    return std::nullopt;
+  }
+  return out;  // "ADDR:" meant a port: parse() says it is missing
+}
+
+std::optional<ListenAddress> parse(std::string_view text, std::optional<uint16_t> default_port,
+                                   std::string& error) {
+  std::optional<Split> parts = split(text, default_port.has_value(), error);
+  if (!parts) return std::nullopt;
+
+  unsigned value = default_port.value_or(0);
+  if (!parts->port.empty() || !default_port) {
+    const std::string_view port = parts->port;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 ||
+        value > 65535) {
+      error = "'" + std::string(text) + "': port must be a number from 1 to 65535";
+      return std::nullopt;
+    }
   }
 
   ListenAddress out;
-  if (v6) {
+  const std::string& host = parts->host;
+  if (parts->v6) {
     auto* sa = reinterpret_cast<sockaddr_in6*>(&out.storage);
     sa->sin6_family = AF_INET6;
     sa->sin6_port = htons(static_cast<uint16_t>(value));
@@ -57,12 +88,25 @@ std::optional<ListenAddress> parseListenAddress(std::string_view text, std::stri
     sa->sin_family = AF_INET;
     sa->sin_port = htons(static_cast<uint16_t>(value));
     if (inet_pton(AF_INET, host.c_str(), &sa->sin_addr) != 1) {
-      error = "'" + std::string(text) + "': '" + host + "' is not an IPv4 address";
+      error = "'" + std::string(text) + "': '" + host +
+              "' is not an IPv4 address (host names are not looked up)";
       return std::nullopt;
     }
   }
   out.text = formatAddress(out.sockAddr());
   return out;
+}
+
+}  // namespace
+
+std::optional<ListenAddress> parseListenAddress(std::string_view text, std::string& error) {
+  return parse(text, std::nullopt, error);
+}
+
+std::optional<ListenAddress> parseAddressWithDefaultPort(std::string_view text,
+                                                         uint16_t default_port,
+                                                         std::string& error) {
+  return parse(text, default_port, error);
 }
 
 std::string formatAddress(const sockaddr* address) {

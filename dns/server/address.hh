@@ -4,12 +4,14 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace rrdns::server {
 
+// A numeric socket address: where we listen, or a peer we send to (a NOTIFY's secondary).
 struct ListenAddress {
   sockaddr_storage storage{};
   std::string text;  // canonical form, for logs: "127.0.0.1:5353", "[::1]:5353"
@@ -26,6 +28,12 @@ struct ListenAddress {
 // 1..65535 (port 0 would give every worker a different ephemeral port). Host names are refused:
 // a DNS server must not depend on DNS to start. On failure returns nullopt and sets `error`.
 std::optional<ListenAddress> parseListenAddress(std::string_view text, std::string& error);
+
+// Parses ADDR or ADDR:PORT as parseListenAddress does, except that the port may be left out
+// (it is then `default_port`), so a bare IPv6 address needs no brackets ("2001:db8::1").
+std::optional<ListenAddress> parseAddressWithDefaultPort(std::string_view text,
+                                                         uint16_t default_port,
+                                                         std::string& error);
 
 // "192.0.2.1:53" / "[2001:db8::1]:53" for a peer address (trace logs only: allocates).
 std::string formatAddress(const sockaddr* address);

@@ -3,14 +3,12 @@
 // server config's zones entry) or server-wide (the server config's `notify`, --notify).
 #pragma once
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "dns/server/address.hh"
 #include "dns/zone/serial.hh"
 
 namespace rrdns::zone {
@@ -18,16 +16,7 @@ namespace rrdns::zone {
 inline constexpr uint16_t kDefaultNotifyPort = 53;
 
 // A secondary to send NOTIFY to.
-struct NotifyTarget {
-  sockaddr_storage storage{};
-  std::string text;  // canonical "192.0.2.1:53", "[2001:db8::1]:53"
-
-  const sockaddr* sockAddr() const { return reinterpret_cast<const sockaddr*>(&storage); }
-  socklen_t length() const {
-    return storage.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-  }
-  bool operator==(const NotifyTarget& other) const { return text == other.text; }
-};
+using NotifyTarget = server::ListenAddress;
 
 // ADDR or ADDR:PORT, where ADDR is a numeric IPv4 address or an IPv6 address (in brackets when a
 // port follows: "[2001:db8::1]:5300"); the port defaults to 53. Host names are refused, as for
