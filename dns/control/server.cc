@@ -125,6 +125,9 @@ class Listener final : public uv::HandleOwner {
   static void onConnection(uv_stream_t* server, int status);
   static void onClosed(uv_handle_t* handle);
   void maybeDelete();
+  // Listens on `fd`, the socket bound at d_path that `st` describes (bound here or handed over).
+  // Returns libuv's error (0: listening). `taken`: the pipe owns `fd` now and closes it.
+  int listenOn(int fd, const struct stat& st, bool& taken);
 
   uv_loop_t* d_loop;
   std::string d_path;
@@ -247,18 +250,9 @@ bool Listener::open(std::string& error) {
     ::unlink(d_path.c_str());
     return false;
   }
-  d_bound = true;
-  d_dev = st.st_dev;
-  d_ino = st.st_ino;
-
-  uv_pipe_init(d_loop, &d_pipe, 0);
-  d_pipe.data = this;
-  d_pipe_open = true;
-  rc = uv_pipe_open(&d_pipe, fd.get());
-  if (rc == 0) {
-    fd.release();
-    rc = uv_listen(reinterpret_cast<uv_stream_t*>(&d_pipe), SOMAXCONN, onConnection);
-  }
+  bool taken = false;
+  rc = listenOn(fd.get(), st, taken);
+  if (taken) fd.release();
   if (rc != 0) {
     error = "cannot listen on control socket " + d_path + ": " + uv_strerror(rc);
     return false;  // the caller closes us, which unlinks the file
@@ -272,6 +266,16 @@ bool Listener::adopt(int fd, std::string& error) {
     error = "the control socket handed over is not at " + d_path;
     return false;
   }
+  bool taken = false;
+  if (int rc = listenOn(fd, st, taken); rc != 0) {
+    error = "cannot listen on the control socket handed over: " + std::string(uv_strerror(rc));
+    d_bound = false;  // still the old daemon's file
+    return false;
+  }
+  return true;
+}
+
+int Listener::listenOn(int fd, const struct stat& st, bool& taken) {
   d_bound = true;
   d_dev = st.st_dev;
   d_ino = st.st_ino;
@@ -279,13 +283,9 @@ bool Listener::adopt(int fd, std::string& error) {
   d_pipe.data = this;
   d_pipe_open = true;
   int rc = uv_pipe_open(&d_pipe, fd);
+  taken = rc == 0;
   if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&d_pipe), SOMAXCONN, onConnection);
-  if (rc != 0) {
-    error = "cannot listen on the control socket handed over: " + std::string(uv_strerror(rc));
-    d_bound = false;  // still the old daemon's file
-    return false;
-  }
-  return true;
+  return rc;
 }
 
 int Listener::listeningFd() const {
