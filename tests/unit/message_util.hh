@@ -61,6 +61,17 @@ struct QuerySpec {
   uint16_t authority_count = 0;  // ...and how many they are
 };
 
+// One EDNS option as it sits in an OPT record's RDATA (code, length, data), e.g. for
+// QuerySpec::edns_options.
+inline std::string ednsOption(uint16_t code, const std::string& data) {
+  std::string o;
+  o += static_cast<char>(code >> 8);
+  o += static_cast<char>(code & 0xFF);
+  o += static_cast<char>(data.size() >> 8);
+  o += static_cast<char>(data.size() & 0xFF);
+  return o + data;
+}
+
 // An SOA record in wire form (uncompressed), e.g. for QuerySpec::authority.
 inline std::string soaRecord(const std::string& zone, uint32_t serial) {
   const std::string rdata = soaRdata(zone, serial, 300);

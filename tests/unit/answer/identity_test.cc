@@ -14,23 +14,15 @@
 
 using namespace rrdns;
 using testutil::Message;
+using testutil::ednsOption;
 using testutil::QuerySpec;
 namespace type = wire::type;
 namespace rcode = wire::rcode;
 
 namespace {
 
-std::string option(uint16_t code, const std::string& data) {
-  std::string o;
-  o += static_cast<char>(code >> 8);
-  o += static_cast<char>(code & 0xFF);
-  o += static_cast<char>(data.size() >> 8);
-  o += static_cast<char>(data.size() & 0xFF);
-  return o + data;
-}
-
-const std::string kNsidAsked = option(wire::edns_option::NSID, "");
-const std::string kCookie = option(10, "clientck");  // dig sends one by default
+const std::string kNsidAsked = ednsOption(wire::edns_option::NSID, "");
+const std::string kCookie = ednsOption(10, "clientck");  // dig sends one by default
 
 // The options of an OPT record, as (code, data) pairs; fails the test if they do not frame.
 std::vector<std::pair<uint16_t, std::string>> optionsOf(const testutil::Record& opt) {
@@ -146,7 +138,7 @@ TEST_CASE_FIXTURE(Fixture, "NSID: a query that asks gets it, whichever path answ
   CHECK(nsidOf(ask(with_cookie)) == nsid);
   CHECK(nsidOf(ask(with_cookie, answer::Transport::Tcp)) == nsid);
   // RFC 5001 2.3: the option's data in a query is ignored; the answer is ours all the same.
-  with_cookie.edns_options = option(wire::edns_option::NSID, "xyz");
+  with_cookie.edns_options = ednsOption(wire::edns_option::NSID, "xyz");
   CHECK(nsidOf(ask(with_cookie)) == nsid);
 }
 

@@ -6,18 +6,10 @@
 #include "tests/unit/message_util.hh"
 
 using namespace rrdns::wire;
+using testutil::ednsOption;
 using testutil::QuerySpec;
 
 namespace {
-
-std::string option(uint16_t code, const std::string& data) {
-  std::string o;
-  o += static_cast<char>(code >> 8);
-  o += static_cast<char>(code & 0xFF);
-  o += static_cast<char>(data.size() >> 8);
-  o += static_cast<char>(data.size() & 0xFF);
-  return o + data;
-}
 
 ParseStatus parse(const std::vector<uint8_t>& m, Query& q) {
   return parseQuery(std::span<const uint8_t>(m.data(), m.size()), q);
@@ -70,8 +62,8 @@ TEST_CASE("parseQuery: NSID and EDNS Client Subnet options are noted, others ski
   QuerySpec spec;
   spec.edns = true;
   const std::string ecs = std::string("\0\1\x18\0", 4) + "\xc6\x33\x64";  // 198.51.100.0/24
-  spec.edns_options = option(10, "12345678") + option(edns_option::NSID, "") +
-                      option(edns_option::ECS, ecs);
+  spec.edns_options = ednsOption(10, "12345678") + ednsOption(edns_option::NSID, "") +
+                      ednsOption(edns_option::ECS, ecs);
   const auto m = testutil::query(spec);
   Query q;
   REQUIRE(parse(m, q) == ParseStatus::Ok);
@@ -87,7 +79,7 @@ TEST_CASE("parseQuery: NSID and EDNS Client Subnet options are noted, others ski
   CHECK(subnet.address[2] == 100);
   CHECK(subnet.address[3] == 0);
 
-  spec.edns_options = option(10, "12345678");
+  spec.edns_options = ednsOption(10, "12345678");
   Query plain;
   REQUIRE(parse(testutil::query(spec), plain) == ParseStatus::Ok);
   CHECK_FALSE(plain.edns.options.nsid);
@@ -95,7 +87,8 @@ TEST_CASE("parseQuery: NSID and EDNS Client Subnet options are noted, others ski
 }
 
 TEST_CASE("walkOptions: each option visited once, in order; a false from the visitor stops") {
-  const std::string opts = option(10, "12345678") + option(edns_option::NSID, "") + option(12, "");
+  const std::string opts =
+      ednsOption(10, "12345678") + ednsOption(edns_option::NSID, "") + ednsOption(12, "");
   const auto* m = reinterpret_cast<const uint8_t*>(opts.data());
   std::vector<std::pair<uint16_t, size_t>> seen;
   CHECK(walkOptions(m, 0, opts.size(), [&](uint16_t code, size_t data, size_t len) {
@@ -120,7 +113,7 @@ TEST_CASE("readClientSubnet: what RFC 7871 6 calls malformed") {
   auto status = [](const std::string& data) {
     QuerySpec spec;
     spec.edns = true;
-    spec.edns_options = option(edns_option::ECS, data);
+    spec.edns_options = ednsOption(edns_option::ECS, data);
     const auto m = testutil::query(spec);
     Query q;
     REQUIRE(parse(m, q) == ParseStatus::Ok);
@@ -138,7 +131,7 @@ TEST_CASE("readClientSubnet: what RFC 7871 6 calls malformed") {
 TEST_CASE("parseQuery: options that do not frame to RDLENGTH are FORMERR") {
   QuerySpec spec;
   spec.edns = true;
-  spec.edns_options = option(10, "1234").substr(0, 6);  // claims 4 bytes, has 2
+  spec.edns_options = ednsOption(10, "1234").substr(0, 6);  // claims 4 bytes, has 2
   Query q;
   CHECK(parse(testutil::query(spec), q) == ParseStatus::FormErr);
   spec.edns_options = std::string("\0\x0a\0", 3);  // not even an option header
