@@ -7,12 +7,9 @@ Black box: real rrdnsd, real dig (its text output parsed), rrdnsctl status, /met
 import json
 import re
 import shutil
-import signal
 import socket
 import subprocess
-import time
 import urllib.request
-from pathlib import Path
 
 import dns.edns
 import dns.flags
@@ -22,8 +19,9 @@ import dns.rdataclass
 import dns.rdatatype
 import pytest
 
-from conftest import (RR_TEST, _die_with_parent, free_port, rrdnsctl_path, rrdnsd_path,
-                      tcp_connect, tcp_frame, tcp_read_message, udp_exchange)
+from conftest import (RR_TEST, free_port, rrdnsctl_path, rrdnsd_path, tcp_connect, tcp_frame,
+                      tcp_read_message, udp_exchange)
+from oracle_server import Knot
 
 DIG_TIMEOUT = 10
 IDENTITY = "ns1.fra.rrdns.test"
@@ -196,63 +194,17 @@ def test_bad_identity_config_is_a_clear_error(tmp_path):
 # --------------------------------------------------------------------------------------------
 # knotd as the oracle for the CH answers
 
-KNOT_CONF = """\
-server:
-    listen: 127.0.0.1@{port}
-    rundir: {dir}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
+KNOT_IDENTITY_CONF = """\
     identity: "{identity}"
     version: "{version}"
     nsid: "{identity}"
-log:
-  - target: stderr
-    any: info
 """
 
 
-class Knot:
-    """One knotd in the foreground with no zones, stopped by PID."""
-
-    def __init__(self, workdir: Path, identity: str, version: str):
-        self.workdir, self.identity, self.version = Path(workdir), identity, version
-        self.proc, self.port = None, None
-
-    def start(self, timeout=20.0):
-        binary = shutil.which("knotd") or "/usr/sbin/knotd"
-        assert Path(binary).exists(), "knotd not found: apt-get install knot (tools/setup.sh does)"
-        for attempt in range(4):
-            self.port = free_port()
-            rundir = self.workdir / ("knot-%d" % attempt)
-            rundir.mkdir(parents=True)
-            conf = rundir / "knot.conf"
-            conf.write_text(KNOT_CONF.format(port=self.port, dir=rundir, identity=self.identity,
-                                             version=self.version))
-            self.err = rundir / "knotd.stderr"
-            with open(self.err, "wb") as err:
-                self.proc = subprocess.Popen([binary, "-c", str(conf)], stdin=subprocess.DEVNULL,
-                                             stdout=err, stderr=err, cwd=str(rundir),
-                                             start_new_session=True, preexec_fn=_die_with_parent)
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                q = dns.message.make_query("id.server.", "TXT", rdclass="CH")
-                if udp_exchange("127.0.0.1", self.port, q.to_wire(), 0.2) is not None:
-                    return self
-                time.sleep(0.05)
-            self.stop()
-            if "in use" not in self.err.read_text(errors="replace").lower():
-                break
-        raise AssertionError("knotd did not start:\n" + self.err.read_text(errors="replace"))
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+def ch_answers(port):
+    """Whether the server on `port` answers a CH TXT query (knotd has no zone to ask for)."""
+    q = dns.message.make_query("id.server.", "TXT", rdclass="CH")
+    return udp_exchange("127.0.0.1", port, q.to_wire(), 0.2) is not None
 
 
 def exchange(port, wire, tcp):
@@ -283,7 +235,8 @@ def test_ch_answers_and_nsid_match_knot(tmp_path, daemons):
     """Given the same identity, version and NSID, rrdnsd answers every CH TXT query as knotd does,
     byte for byte apart from the ID (and REFUSED for the names and types it does not answer)."""
     version = "rrdns-test 1.0"
-    knot = Knot(tmp_path / "knot", IDENTITY, version).start()
+    knot = Knot(tmp_path / "knot", server=KNOT_IDENTITY_CONF, identity=IDENTITY, version=version,
+                ready=ch_answers).start()
     try:
         d = daemons(config=config_text('identity = "%s"\nversion = "%s"\nnsid = true\n'
                                        % (IDENTITY, version)))

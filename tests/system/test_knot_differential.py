@@ -27,13 +27,7 @@ Knot and NSD are required: without knotd or nsd the tests fail (apt-get install 
 tools/setup.sh installs both).
 """
 
-import os
-import shutil
-import signal
-import subprocess
-import time
 from collections import Counter
-from pathlib import Path
 
 import dns.flags
 import dns.message
@@ -43,13 +37,13 @@ import dns.rdataclass
 import dns.rdatatype
 import pytest
 
-from conftest import (Daemon, _die_with_parent, fixture_zone, free_port, stop_all, tcp_connect,
-                      tcp_frame, tcp_read_message, udp_exchange)
+from conftest import (Daemon, fixture_zone, stop_all, tcp_connect, tcp_frame, tcp_read_message,
+                      udp_exchange)
 from nsd_oracle import NSD_MISSING, Nsd, nsd_path
+from oracle_server import Knot, knotd_path
 
 ZONE = fixture_zone("diff.test.zone")
 ORIGIN = "diff.test."
-KNOTD_CANDIDATES = ("/usr/sbin/knotd", "/usr/local/sbin/knotd")
 QUERY_TIMEOUT = 3.0
 
 
@@ -376,28 +370,10 @@ def differences(knot, ours, names=("Knot", "rrdnsd")):
 # --------------------------------------------------------------------------------------------
 # knotd
 
-def knotd_path():
-    """$KNOTD if set (and nothing else), else the usual places and $PATH."""
-    env = os.environ.get("KNOTD")
-    cands = [env] if env else list(KNOTD_CANDIDATES) + [shutil.which("knotd")]
-    for cand in cands:
-        if cand and Path(cand).exists():
-            return Path(cand)
-    return None
-
-
-KNOT_CONF = """\
-server:
-    listen: 127.0.0.1@{port}
-    rundir: {dir}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
+# The zone, served from its file as it is: no journal, no flush back to the file.
+KNOT_ZONE_CONF = """\
 database:
     storage: {dir}
-log:
-  - target: stderr
-    any: info
 zone:
   - domain: {origin}
     file: {zone}
@@ -420,77 +396,6 @@ def soa_ok(port, tcp):
     return r is not None and r.rcode() == dns.rcode.NOERROR and bool(r.answer)
 
 
-class Knot:
-    """One knotd in the foreground, configured in its own temp dir, stopped by PID."""
-
-    def __init__(self, workdir: Path, zone: Path):
-        self.binary = knotd_path()
-        self.workdir = Path(workdir)
-        self.zone = Path(zone)
-        self.proc = None
-        self.port = None
-        self.stderr_path = None
-
-    def start(self, timeout=20.0):
-        for attempt in range(4):
-            self.port = free_port()
-            rundir = self.workdir / ("knot-%d" % attempt)
-            rundir.mkdir(parents=True, exist_ok=True)
-            conf = rundir / "knot.conf"
-            conf.write_text(KNOT_CONF.format(port=self.port, dir=rundir, origin=ORIGIN,
-                                             zone=self.zone))
-            self.stderr_path = rundir / "knotd.stderr"
-            with open(self.stderr_path, "wb") as err:
-                self.proc = subprocess.Popen([str(self.binary), "-c", str(conf)],
-                                             stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                                             cwd=str(rundir), start_new_session=True,
-                                             preexec_fn=_die_with_parent)
-            state = self._wait_ready(timeout)
-            if state == "ready":
-                return self
-            self.stop()
-            if "in use" in self.stderr_text().lower():
-                continue
-            raise AssertionError("knotd did not become ready (%s)\n%s" % (state, self.diag()))
-        raise AssertionError("knotd kept failing to bind\n%s" % self.diag())
-
-    def _wait_ready(self, timeout):
-        deadline = time.monotonic() + timeout
-        for _ in range(100000):
-            if self.proc.poll() is not None:
-                return "exited with status %s" % self.proc.returncode
-            if time.monotonic() > deadline:
-                return "no SOA answer within %.0f s" % timeout
-            if self._soa_ok(False) and self._soa_ok(True):
-                return "ready"
-            time.sleep(0.05)
-        return "gave up polling"
-
-    def _soa_ok(self, tcp):
-        return soa_ok(self.port, tcp)
-
-    def stop(self, timeout=10.0):
-        if self.proc is None or self.proc.poll() is not None:
-            return None if self.proc is None else self.proc.returncode
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-        return self.proc.returncode
-
-    def stderr_text(self):
-        try:
-            return Path(self.stderr_path).read_text(errors="replace")
-        except (OSError, TypeError):
-            return ""
-
-    def diag(self):
-        err = self.stderr_text()
-        return "--- knotd stderr:\n%s\n---" % (err[-4000:])
-
-
 # --------------------------------------------------------------------------------------------
 # Fixtures
 
@@ -499,7 +404,8 @@ def knot(tmp_path_factory):
     if knotd_path() is None:
         yield None  # the tests fail on it (require_knot): a missing oracle is not a skip
         return
-    k = Knot(tmp_path_factory.mktemp("knot"), ZONE)
+    k = Knot(tmp_path_factory.mktemp("knot"), rest=KNOT_ZONE_CONF, origin=ORIGIN, zone=ZONE,
+             ready=lambda port: soa_ok(port, False) and soa_ok(port, True))
     try:
         k.start()
         yield k

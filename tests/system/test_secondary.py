@@ -9,7 +9,6 @@ Needs /usr/sbin/knotd (package knot) and kdig (knot-dnsutils), dig (bind9-dnsuti
 
 import re
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -22,10 +21,9 @@ import dns.xfr
 import dns.zone
 import pytest
 
-from conftest import (Daemon, _die_with_parent, free_port, rrdnsctl_path, stop_all,
-                      udp_exchange, write_zone)
+from conftest import Daemon, free_port, rrdnsctl_path, stop_all, udp_exchange, write_zone
+from oracle_server import Knot
 
-KNOTD = shutil.which("knotd") or "/usr/sbin/knotd"
 FOLLOW_WITHIN = 2.0  # seconds from the reload's reply to the secondary serving the new data
 
 
@@ -48,18 +46,9 @@ def zone_rfc1035(origin, serial, names):
     return "\n".join(lines) + "\n"
 
 
-KNOT_CONF = """\
-server:
-    listen: 127.0.0.1@{port}
-    rundir: {dir}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
+KNOT_SECONDARY_CONF = """\
 database:
     storage: {dir}
-log:
-  - target: stderr
-    any: info
 remote:
   - id: primary
     address: 127.0.0.1@{primary}
@@ -81,38 +70,16 @@ zone:
 """
 
 
-class Knot:
-    """knotd as a secondary of rrdnsd, unprivileged, in its own directory; stopped by PID."""
+class SecondaryKnot(Knot):
+    """knotd as a secondary of rrdnsd, on a port the test chose; it has nothing to serve until it
+    has transferred its zones, so it is started without waiting."""
 
     def __init__(self, workdir: Path, port: int, primary: int):
-        self.dir = Path(workdir)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = port
-        self.conf = self.dir / "knot.conf"
-        self.conf.write_text(KNOT_CONF.format(port=port, dir=self.dir, primary=primary))
-        self.stderr_path = self.dir / "knotd.stderr"
-        self.proc = None
+        super().__init__(workdir, rest=KNOT_SECONDARY_CONF, primary=primary)
+        self.chosen_port = port
 
     def start(self):
-        assert Path(KNOTD).exists(), "knotd not found: apt-get install knot (tools/setup.sh does)"
-        with open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen([KNOTD, "-c", str(self.conf)], stdin=subprocess.DEVNULL,
-                                         stdout=err, stderr=err, cwd=str(self.dir),
-                                         start_new_session=True, preexec_fn=_die_with_parent)
-        return self
-
-    def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-
-    def log(self):
-        return self.stderr_path.read_text(errors="replace")
+        return self.launch(self.chosen_port, self.workdir)
 
     def ask(self, qname, qtype="A"):
         q = dns.message.make_query(qname, qtype)
@@ -158,7 +125,7 @@ def pair(tmp_path_factory):
 
     d = Daemon(tmp / "rrdnsd", config=config, probe=("keep.test.", "SOA"))
     started = [d.start()]
-    knot = Knot(tmp / "knot", knot_port, d.port).start()
+    knot = SecondaryKnot(tmp / "knot", knot_port, d.port).start()
     try:
         yield {"rrdnsd": d, "knot": knot, "sock": sock, "keep": keep, "auto": auto, "tmp": tmp}
     finally:
@@ -170,13 +137,13 @@ def test_knotd_transfers_the_zones(pair):
     knot, d = pair["knot"], pair["rrdnsd"]
     for zone in ("keep.test.", "auto.test."):
         took = knot.wait_for("www." + zone, "A", "192.0.2.1", 30)
-        assert took is not None, "knotd never served %s\n%s\n%s" % (zone, knot.log()[-3000:],
+        assert took is not None, "knotd never served %s\n%s\n%s" % (zone, knot.log_text()[-3000:],
                                                                   d.diag())
 
 
 def test_reload_with_a_new_serial_reaches_knotd_by_notify(pair):
     knot, d = pair["knot"], pair["rrdnsd"]
-    assert knot.wait_for("www.keep.test.", "A", "192.0.2.1", 30) is not None, knot.log()[-3000:]
+    assert knot.wait_for("www.keep.test.", "A", "192.0.2.1", 30) is not None, knot.log_text()[-3000:]
     mark = d.stderr_mark()
     write_zone(pair["keep"], zone_toml("keep.test.", 2, {"www": "192.0.2.1", "new": "192.0.2.2"},
                                        extra_top='notify = ["127.0.0.1:%d"]' % knot.port))
@@ -185,15 +152,15 @@ def test_reload_with_a_new_serial_reaches_knotd_by_notify(pair):
     # Knot's SOA refresh for the zone is a day: only the NOTIFY brings it here this soon.
     took = knot.wait_for("new.keep.test.", "A", "192.0.2.2", FOLLOW_WITHIN)
     assert took is not None, "knotd did not follow within %.0f s\n%s\n%s" % (
-        FOLLOW_WITHIN, knot.log()[-3000:], d.stderr_text()[mark:])
+        FOLLOW_WITHIN, knot.log_text()[-3000:], d.stderr_text()[mark:])
     assert d.wait_stderr("NOTIFY for zone keep.test. (serial 2) to 127.0.0.1:%d: answered"
                          % knot.port, timeout=5, since=mark), d.stderr_text()[mark:]
-    assert "notify" in knot.log().lower()
+    assert "notify" in knot.log_text().lower()
 
 
 def test_serial_auto_raises_the_serial_so_knotd_follows(pair):
     knot, d = pair["knot"], pair["rrdnsd"]
-    assert knot.wait_for("www.auto.test.", "A", "192.0.2.1", 30) is not None, knot.log()[-3000:]
+    assert knot.wait_for("www.auto.test.", "A", "192.0.2.1", 30) is not None, knot.log_text()[-3000:]
     soa = d.ask("auto.test.", "SOA").answer[0][0]
     before = soa.serial
     assert before >= 10
@@ -205,7 +172,7 @@ def test_serial_auto_raises_the_serial_so_knotd_follows(pair):
     assert "serial" not in r.stdout.lower() or "warning" not in r.stdout.lower(), r.stdout
     assert d.ask("auto.test.", "SOA").answer[0][0].serial == before + 1
     took = knot.wait_for("new.auto.test.", "A", "192.0.2.3", FOLLOW_WITHIN)
-    assert took is not None, knot.log()[-3000:]
+    assert took is not None, knot.log_text()[-3000:]
     # Nothing changed: the serial stays where it is.
     assert ctl(pair["sock"], "reload").returncode == 0
     assert d.ask("auto.test.", "SOA").answer[0][0].serial == before + 1
