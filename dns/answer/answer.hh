@@ -56,6 +56,10 @@ struct Options {
   // only for such queries so that it stays off the query path. Empty: nobody may.
   std::function<bool(const sockaddr* client)> udp_transfer_allowed;
   ServerIdentity self;
+  // EDNS Client Subnet (RFC 7871, `edns-client-subnet`): on, a query's ECS option routes pools
+  // with sites and every response to it carries ECS with its scope; off, the option is ignored
+  // and never sent.
+  bool client_subnet = true;
 };
 
 struct Outcome {
@@ -67,6 +71,8 @@ struct Outcome {
   // counters), or kNoMember when no pool answered.
   uint32_t first_member = kNoMember;
   static constexpr uint32_t kNoMember = UINT32_MAX;
+  // A pool with sites answered from sites other than the client's first (SiteAnswer::spilled).
+  bool spilled = false;
   // Set (with size 0) when the query is an allowed zone transfer over TCP: the caller streams
   // the zone with answer::Transfer (transfer.hh) instead of sending one response.
   const zone::Zone* transfer_zone = nullptr;

@@ -94,6 +94,7 @@ MemberHealth memberHealth(const zone::Pool& pool, const zone::PoolMember& member
 
 void finishFamily(const zone::Pool& pool, FamilyState& f) {
   f.ttl = f.mode == PoolMode::Healthy ? pool.ttl : pool.degraded_ttl;
+  f.policy = pool.policy;
   if (pool.policy == zone::PoolPolicy::Weighted) f.schedule = smoothSchedule(f.weights);
   if (pool.policy == zone::PoolPolicy::Random) {
     f.cumulative.resize(f.weights.size());

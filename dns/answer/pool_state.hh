@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dns/health/state.hh"
+#include "dns/topology/prefix_map.hh"
 #include "dns/zone/zone.hh"
 
 namespace rrdns::answer {
@@ -32,6 +33,9 @@ struct FamilyState {
   uint32_t ttl = 0;
   uint32_t up = 0;      // non-drained members that are up
   uint32_t active = 0;  // non-drained members
+  // How the first address is chosen: the pool's policy, except that clients spilled over
+  // several sites are shared by weight (capacity) whatever the pool's policy is.
+  zone::PoolPolicy policy = zone::PoolPolicy::Rotate;
   std::vector<uint16_t> eligible;   // indexes into Pool::members, in configured order
   std::vector<uint32_t> weights;    // effective weight of each eligible member
   // Weighted policy: positions in `eligible`, in smooth weighted round-robin order, so any
@@ -46,8 +50,24 @@ struct FamilyState {
   uint16_t record_size = 0;
 };
 
+// One answer a pool with sites gives some clients under the current health state.
+struct SiteAnswer {
+  FamilyState state;
+  std::vector<uint16_t> sites;  // the Pool::sites it answers from; empty: the whole pool
+  bool spilled = false;         // the client's first site cannot answer: the next ones share it
+};
+
+// A pool with sites: what each client gets. Two clients share an answer exactly when they get
+// the same `answers` entry, so the ECS scope (RouteTable::Hit::scope) is as wide as it can be.
+struct TopologyState {
+  std::vector<SiteAnswer> answers[2];           // [0] A, [1] AAAA: the distinct answers
+  std::vector<uint32_t> answer_of_list[2];      // Pool::site_lists index -> answers index
+  topology::RouteTable routes[2][2];            // [answer family][topology::Family of client]
+};
+
 struct PoolState {
-  FamilyState family[2];  // [0] A, [1] AAAA
+  FamilyState family[2];  // [0] A, [1] AAAA: the pool as a whole
+  std::shared_ptr<const TopologyState> topology;  // pools with sites only
 };
 
 struct PoolStates {

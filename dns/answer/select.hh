@@ -35,7 +35,7 @@ inline size_t firstPoolMember(const Catalog& catalog, const zone::Pool& pool, in
   const uint32_t slot = pool.rotation_slot + family;
   RotationState& cursors = *catalog.rotation;
   const auto cursor = [&] { return kDryRun ? cursors.peek(slot) : cursors.next(slot); };
-  switch (pool.policy) {
+  switch (f.policy) {
     case zone::PoolPolicy::Rotate:
       return cursor() % f.eligible.size();
     case zone::PoolPolicy::Weighted:

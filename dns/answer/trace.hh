@@ -36,6 +36,12 @@ class Trace {
   // A pool answers `owner`, for the family of `rtype`, in the state `f`.
   virtual void pool(const zone::Pool& pool, std::string_view owner, uint16_t rtype,
                     const FamilyState& f) = 0;
+  // A pool with sites routed the client: `client` (from ECS with `source_prefix`, or the
+  // query's source when `from_subnet` is false) matched `match` in the pool's map, whose list
+  // answers `answer` with this ECS scope. Precedes pool().
+  virtual void route(const zone::Pool& pool, const topology::ClientAddress& client,
+                     bool from_subnet, uint8_t source_prefix, const topology::PrefixMap::Match& match,
+                     const SiteAnswer& answer, uint8_t scope) {}
   // An RRset of `count` records rotates; this answer starts at position `start`.
   virtual void rotation(size_t count, size_t start) = 0;
   // A negative answer: the SOA goes in authority with this TTL.

@@ -17,6 +17,7 @@
 
 #include "dns/base/result.hh"
 #include "dns/health/state.hh"
+#include "dns/topology/map.hh"
 #include "dns/zone/secondaries.hh"
 
 namespace rrdns::zone {
@@ -42,6 +43,7 @@ struct PoolMember {
   health::CheckSpec check;   // pool check with this member's overrides applied
   uint32_t target = 0;       // index into ZoneSet::targets(), set by assignRotationSlots()
   std::string discovered_from;  // the DiscoverySource::hostname it came from; "" if configured
+  uint16_t site = 0;  // index into Pool::sites (pools with sites only)
 };
 
 // A DNS name whose addresses are members of a pool: a compose service or a Kubernetes headless
@@ -55,6 +57,7 @@ struct DiscoverySource {
   uint32_t weight = 100;         // of every member it yields
   health::CheckSpec check;       // the pool's check, to which each address is given
   std::string source;            // file:line it was configured at
+  uint16_t site = 0;             // the Pool::sites entry its members join (pools with sites)
 
   // Sources that resolve alike share one resolution.
   std::string key() const {
@@ -87,6 +90,15 @@ enum class AllDown : uint8_t {
   Servfail,  // SERVFAIL
 };
 
+// A place a pool's members run in (a data centre, a region). Inside a site, rotation, weights,
+// slow start, load feedback, overrides and discovery work as in a pool without sites.
+struct Site {
+  std::string name;        // its key in the zone file ("east")
+  std::string source;      // file:line of its table
+  uint32_t capacity = 100; // spilled clients are shared among sites in proportion to this
+  double min_healthy = 0;  // fraction of its non-drained members that must be up for it to answer
+};
+
 struct Pool {
   std::string name;  // the pool's key in its zone file ("www")
   std::string zone;  // apex of the zone it belongs to (wire)
@@ -104,6 +116,14 @@ struct Pool {
   uint32_t id = 0;             // index into ZoneSet::pools(), set by assignRotationSlots()
   uint32_t member_base = 0;    // members[i] is ZoneSet::members()[member_base + i]
   uint32_t rotation_slot = 0;  // cursors: slot for A, slot + 1 for AAAA
+  // Topology (docs/topology.md): empty `sites` means none. Each client gets the first site of
+  // its list (from `map`) that can answer; when that site cannot, the next `spill` sites that can
+  // share its clients by capacity; when none can, the pool answers as a pool without sites.
+  std::vector<Site> sites;
+  std::shared_ptr<const topology::TopologyMap> map;
+  uint32_t spill = 1;
+  // map->lists[i] as indexes into `sites`, in the same order.
+  std::vector<std::vector<uint16_t>> site_lists;
 };
 
 struct Node {
