@@ -1,6 +1,6 @@
 // map.hh -- a topology map: client networks to ordered lists of site names, with a default list
 // for clients that match nothing. Defined in a zone file's [maps.NAME] table, inline or in a nets
-// file, optionally from a MaxMind DB (countries, continents); built whole at load time and
+// file, optionally from a MaxMind DB (geoip.hh: countries, continents); built whole at load time and
 // replaced whole by a reload, never changed in place.
 #pragma once
 
@@ -38,13 +38,15 @@ class TopologyMapBuilder {
   // A nets file: one network per line, "NETWORK SITE [SITE...]", '#' starts a comment; errors
   // with file:line. The same syntax as gdnsd's nets, one line each.
   Result<void> readNetsFile(const std::string& path);
-  // A MaxMind DB (libmaxminddb): every network the database knows gets the list of its country
-  // (ISO 3166 code), else of its continent code, else none. Networks added by addNetwork() or a
-  // nets file override it, whatever the prefix lengths.
-  Result<void> readGeoip(const std::string& path, const std::map<std::string, SiteList>& countries,
-                         const std::map<std::string, SiteList>& continents, std::string where);
+  // One network a database gave (geoip.hh): longest prefix wins among these, and every network
+  // addNetwork() or a nets file gave overrides them, whatever the prefix lengths. `origin` says
+  // where it came from for explain ("GeoLite2-Country.mmdb: DE").
+  void addDatabaseNetwork(const Network& network, SiteList sites, std::string origin);
 
   Result<std::shared_ptr<const TopologyMap>> finish();
+
+ private:
+  // The implementation's choice.
 };
 
 }  // namespace rrdns::topology
