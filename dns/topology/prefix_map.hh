@@ -24,17 +24,31 @@ class RouteTable {
     uint32_t answer;  // what route() was told the address's label answers
     uint8_t scope;    // prefix length of the widest network around the address with that answer
   };
-  // `address`: 4 (IPv4) or 16 (IPv6) bytes in network order, as the table's family has. No
-  // allocation, no lock: the fast path calls it per query.
-  Hit find(const uint8_t* address) const;
+  // Every address answers 0 with scope 0 (a table route() has not made yet).
+  RouteTable();
+
+  // `address`: 4 (IPv4) or 16 (IPv6) bytes in network order, as the table's family has (only
+  // those are read). No allocation, no lock: the fast path calls it per query. One table load
+  // per address byte the route depends on (at most 4 for IPv4, 16 for IPv6), then the leaf.
+  Hit find(const uint8_t* address) const {
+    uint32_t slot = d_nodes[address[0]];
+    for (unsigned byte = 1; !(slot & kLeaf); ++byte) slot = d_nodes[slot + address[byte]];
+    return d_leaves[slot & ~kLeaf];
+  }
 
   // Bytes held (status, metrics).
   size_t bytes() const;
 
+  Family family() const { return d_family; }
+
  private:
   friend class PrefixMap;
-  // Implementation's choice (a multibit trie whose leaves hold answer and exact scope).
+  // A stride-8 multibit trie: tables of 256 slots, one per value of the next address byte, the
+  // root at 0. A slot holds the offset of the next byte's table, or kLeaf | an index into
+  // d_leaves (the answer and the exact scope of every address under that slot).
+  static constexpr uint32_t kLeaf = 0x80000000u;
   std::vector<uint32_t> d_nodes;
+  std::vector<Hit> d_leaves;
   Family d_family = Family::V4;
 };
 
