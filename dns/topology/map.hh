@@ -46,7 +46,17 @@ class TopologyMapBuilder {
   Result<std::shared_ptr<const TopologyMap>> finish();
 
  private:
-  // The implementation's choice.
+  struct Entry {
+    Network network;
+    SiteList sites;
+    std::string where;  // file:line (nets) or origin (database)
+  };
+  std::string d_name;
+  std::string d_source;
+  SiteList d_default;
+  std::vector<Entry> d_nets;                 // addNetwork(), nets files
+  std::map<std::string, size_t> d_net_index;  // formatNetwork() -> d_nets index (duplicates)
+  std::vector<Entry> d_database;             // addDatabaseNetwork()
 };
 
 }  // namespace rrdns::topology
