@@ -1,7 +1,10 @@
 #include "dns/topology/prefix_map.hh"
 
+#include <algorithm>
+#include <array>
 #include <cassert>
 #include <map>
+#include <unordered_map>
 #include <utility>
 
 namespace rrdns::topology {
@@ -121,36 +124,50 @@ Ref minimise(const std::vector<Node>& nodes, uint32_t at, uint32_t inherited,
   return Ref{false, static_cast<uint32_t>(out.nodes.size() - 1)};
 }
 
-// Writes the stride-8 tables for the minimal trie.
+// Writes the stride-8 tables for the minimal trie, bottom up, sharing identical tables (the
+// same pattern of answers at the same depth, common in a MaxMind DB's networks).
 class Compiler {
  public:
   Compiler(const MinimalTrie& trie, std::vector<uint32_t>& nodes,
            std::vector<RouteTable::Hit>& leaves, uint32_t leaf_flag)
       : d_trie(trie), d_nodes(nodes), d_leaves(leaves), d_leaf_flag(leaf_flag) {}
 
-  // A table for the 8 bits below `depth`, whose prefix is `ref` (not a leaf unless it is the
-  // root); returns its offset.
-  uint32_t table(Ref ref, unsigned depth) {
-    const auto offset = static_cast<uint32_t>(d_nodes.size());
-    d_nodes.resize(d_nodes.size() + 256);
-    fill(ref, depth, 0, offset);
-    return offset;
+  // The root table, at offset 0 as find() expects it.
+  void root(Ref ref) {
+    d_nodes.assign(256, 0);
+    Slots slots;
+    fill(ref, 0, 0, slots.data());
+    std::copy(slots.begin(), slots.end(), d_nodes.begin());
   }
 
  private:
-  // Fills the slots under `ref`, which is `k` bits into the table at `offset` and starts at
-  // slot `first`.
-  void fill(Ref ref, unsigned depth, unsigned k, uint32_t first) {
+  using Slots = std::array<uint32_t, 256>;
+
+  // The table for the 8 bits below `depth`, whose prefix is the inner node `ref`: its offset.
+  uint32_t table(Ref ref, unsigned depth) {
+    Slots slots;
+    fill(ref, depth, 0, slots.data());
+    uint64_t hash = 14695981039346656037ull;  // FNV-1a over the slots
+    for (uint32_t slot : slots) hash = (hash ^ slot) * 1099511628211ull;
+    const auto [first, last] = d_shared.equal_range(hash);
+    for (auto it = first; it != last; ++it)
+      if (std::equal(slots.begin(), slots.end(), d_nodes.begin() + it->second)) return it->second;
+    const auto offset = static_cast<uint32_t>(d_nodes.size());
+    d_nodes.insert(d_nodes.end(), slots.begin(), slots.end());
+    d_shared.emplace(hash, offset);
+    return offset;
+  }
+
+  // Fills the slots under `ref`, which is `k` bits into the table below `depth`, from `slot`.
+  void fill(Ref ref, unsigned depth, unsigned k, uint32_t* slot) {
     if (ref.leaf) {
-      const uint32_t slot = d_leaf_flag | leaf(ref.value, static_cast<uint8_t>(depth + k));
-      for (uint32_t i = 0; i < (256u >> k); ++i) d_nodes[first + i] = slot;
+      std::fill_n(slot, 256u >> k, d_leaf_flag | leaf(ref.value, static_cast<uint8_t>(depth + k)));
     } else if (k == 8) {
-      const uint32_t child = table(ref, depth + 8);
-      d_nodes[first] = child;
+      *slot = table(ref, depth + 8);
     } else {
       const auto [zero, one] = d_trie.nodes[ref.value];
-      fill(zero, depth, k + 1, first);
-      fill(one, depth, k + 1, first + (128u >> k));
+      fill(zero, depth, k + 1, slot);
+      fill(one, depth, k + 1, slot + (128u >> k));
     }
   }
 
@@ -166,6 +183,7 @@ class Compiler {
   std::vector<RouteTable::Hit>& d_leaves;
   const uint32_t d_leaf_flag;
   std::map<std::pair<uint32_t, uint8_t>, uint32_t> d_index;
+  std::unordered_multimap<uint64_t, uint32_t> d_shared;  // table contents' hash -> offset
 };
 
 }  // namespace
@@ -178,7 +196,7 @@ RouteTable PrefixMap::route(std::span<const uint32_t> answer_of_label) const {
   table.d_family = d_family;
   table.d_nodes.clear();
   table.d_leaves.clear();
-  Compiler(trie, table.d_nodes, table.d_leaves, RouteTable::kLeaf).table(root, 0);
+  Compiler(trie, table.d_nodes, table.d_leaves, RouteTable::kLeaf).root(root);
   table.d_nodes.shrink_to_fit();
   table.d_leaves.shrink_to_fit();
   return table;

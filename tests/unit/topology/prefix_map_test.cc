@@ -149,6 +149,16 @@ TEST_CASE("RouteTable: host routes, IPv6, and the table before route()") {
   CHECK(t.find(Address("2001:db9::").bytes).answer == 0);
   CHECK(t.find(Address("2001:db9::").bytes).scope == 32);
 
+  // 10.1.2.0/24 and 10.2.2.0/24 make the same table below 10.1 and 10.2: it is held once.
+  PrefixMap twins(Family::V4, 0);
+  twins.add(net("10.1.2.0/24"), 1);
+  twins.add(net("10.2.2.0/24"), 1);
+  t = twins.route(std::vector<uint32_t>{0, 1});
+  CHECK(t.find(Address("10.1.2.1").bytes).answer == 1);
+  CHECK(t.find(Address("10.2.2.1").bytes).answer == 1);
+  CHECK(t.find(Address("10.2.3.1").bytes).scope == 24);
+  CHECK(t.bytes() < 4 * 256 * sizeof(uint32_t));  // root, 10, one shared table
+
   const RouteTable empty;
   CHECK(empty.find(Address("10.0.0.1").bytes).answer == 0);
   CHECK(empty.find(Address("10.0.0.1").bytes).scope == 0);
