@@ -18,8 +18,9 @@ Error errorAtPlace(const std::string& where, std::string message) {
       std::all_of(where.begin() + static_cast<std::ptrdiff_t>(colon) + 1, where.end(),
                   [](unsigned char c) { return std::isdigit(c); }) &&
       where.size() - colon - 1 <= 9)
-    return errorAt(where.substr(0, colon), static_cast<uint32_t>(std::stoul(where.substr(colon + 1))),
-                   "", std::move(message));
+    return errorAt(where.substr(0, colon),
+                   static_cast<uint32_t>(std::stoul(where.substr(colon + 1))), "",
+                   std::move(message));
   return error(where.empty() ? std::move(message) : where + ": " + message);
 }
 
@@ -37,8 +38,8 @@ Result<void> TopologyMapBuilder::addNetwork(std::string_view network, SiteList s
   const std::string key = formatNetwork(*parsed);
   const auto [it, added] = d_net_index.try_emplace(key, d_nets.size());
   if (!added)
-    return errorAtPlace(where, "network " + key + " is listed twice (first at " +
-                                   d_nets[it->second].where + ")");
+    return errorAtPlace(
+        where, "network " + key + " is listed twice (first at " + d_nets[it->second].where + ")");
   d_nets.push_back(Entry{*parsed, std::move(sites), std::move(where)});
   return success();
 }
@@ -68,7 +69,8 @@ Result<void> TopologyMapBuilder::readNetsFile(const std::string& path) {
                                     path + ":" + std::to_string(number));
     for (Error& e : added.errors()) errors.push_back(std::move(e));
   }
-  if (in.bad()) errors.push_back(errorAt(path, 0, "", std::string("read failed: ") + std::strerror(errno)));
+  if (in.bad())
+    errors.push_back(errorAt(path, 0, "", std::string("read failed: ") + std::strerror(errno)));
   return errors;
 }
 

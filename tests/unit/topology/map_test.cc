@@ -2,9 +2,8 @@
 // site lists, and the errors an operator sees (file:line, both places of a duplicate).
 #include "dns/topology/map.hh"
 
-#include <doctest/doctest.h>
-
 #include <arpa/inet.h>
+#include <doctest/doctest.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -77,7 +76,8 @@ TEST_CASE("TopologyMapBuilder: without a default, unmatched clients get the empt
   CHECK(listOf(**map, "10.0.0.1").empty());
 }
 
-TEST_CASE("TopologyMapBuilder: operator networks override database networks whatever the prefixes") {
+TEST_CASE(
+    "TopologyMapBuilder: operator networks override database networks whatever the prefixes") {
   TopologyMapBuilder b("geo", "geo.toml:1");
   b.setDefault({"east"});
   b.addDatabaseNetwork(*parseNetwork("10.0.0.0/8"), {"west"}, "GeoLite2-Country.mmdb: DE");
@@ -124,19 +124,21 @@ TEST_CASE("TopologyMapBuilder: a nets file, with comments and blank lines") {
 TEST_CASE("TopologyMapBuilder: nets file errors name the file and line") {
   TempFile file(
       "10.1.0.0/16 east\n"
-      "10.1.2.0/16 east\n"      // host bits past the prefix
+      "10.1.2.0/16 east\n"  // host bits past the prefix
       "banana east\n"
-      "10.3.0.0/16\n"           // no sites
+      "10.3.0.0/16\n"  // no sites
       "10.1.0.0/16 west  # again\n");
   TopologyMapBuilder b("geo", "geo.toml:1");
   auto read = b.readNetsFile(file.path);
   REQUIRE_FALSE(read.ok());
   const auto lines = rrdns::texts(read.errors());
   REQUIRE(lines.size() == 4);
-  CHECK(lines[0] == file.path + ":2: \"10.1.2.0/16\" has bits set past its prefix length (10.1.0.0/16?)");
+  CHECK(lines[0] ==
+        file.path + ":2: \"10.1.2.0/16\" has bits set past its prefix length (10.1.0.0/16?)");
   CHECK(lines[1] == file.path + ":3: \"banana\" is not an IPv4 or IPv6 network (ADDRESS/PREFIX)");
   CHECK(lines[2] == file.path + ":4: network 10.3.0.0/16 has no sites (NETWORK SITE [SITE ...])");
-  CHECK(lines[3] == file.path + ":5: network 10.1.0.0/16 is listed twice (first at " + file.path + ":1)");
+  CHECK(lines[3] ==
+        file.path + ":5: network 10.1.0.0/16 is listed twice (first at " + file.path + ":1)");
   CHECK(read.error().file == file.path);
   CHECK(read.error().line == 2);
 
@@ -152,7 +154,8 @@ TEST_CASE("TopologyMapBuilder: the same network inline and in a file is an error
   REQUIRE(b.addNetwork("10.1.0.0/16", {"east"}, "geo.toml:4").ok());
   auto read = b.readNetsFile(file.path);
   REQUIRE_FALSE(read.ok());
-  CHECK(read.error().text() == file.path + ":1: network 10.1.0.0/16 is listed twice (first at geo.toml:4)");
+  CHECK(read.error().text() ==
+        file.path + ":1: network 10.1.0.0/16 is listed twice (first at geo.toml:4)");
   auto bad = b.addNetwork("10.0.0.0/33", {"east"}, "geo.toml:4");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().text() == "geo.toml:4: \"10.0.0.0/33\": prefix length must be 0 to 32");

@@ -33,8 +33,10 @@ TEST_CASE("parseNetwork refuses what is not a network, with the reason") {
   auto bad = parseNetwork("10.1.0/16");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().text() == "\"10.1.0/16\" is not an IPv4 or IPv6 network (ADDRESS/PREFIX)");
-  CHECK(parseNetwork("east").error().text().find("not an IPv4 or IPv6 network") != std::string::npos);
-  CHECK(parseNetwork("10.0.0.0/33").error().text() == "\"10.0.0.0/33\": prefix length must be 0 to 32");
+  CHECK(parseNetwork("east").error().text().find("not an IPv4 or IPv6 network") !=
+        std::string::npos);
+  CHECK(parseNetwork("10.0.0.0/33").error().text() ==
+        "\"10.0.0.0/33\": prefix length must be 0 to 32");
   CHECK(parseNetwork("2001:db8::/129").error().text().find("0 to 128") != std::string::npos);
   CHECK_FALSE(parseNetwork("10.0.0.0/").ok());
   CHECK_FALSE(parseNetwork("10.0.0.0/-1").ok());
@@ -42,5 +44,6 @@ TEST_CASE("parseNetwork refuses what is not a network, with the reason") {
   // Host bits past the prefix: refused, with the network that was probably meant.
   CHECK(parseNetwork("10.1.2.0/16").error().text() ==
         "\"10.1.2.0/16\" has bits set past its prefix length (10.1.0.0/16?)");
-  CHECK(parseNetwork("2001:db8::1/64").error().text().find("(2001:db8::/64?)") != std::string::npos);
+  CHECK(parseNetwork("2001:db8::1/64").error().text().find("(2001:db8::/64?)") !=
+        std::string::npos);
 }

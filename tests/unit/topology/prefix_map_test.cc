@@ -2,9 +2,8 @@
 // whose scopes can be worked out by hand (route_property_test.cc checks random ones).
 #include "dns/topology/prefix_map.hh"
 
-#include <doctest/doctest.h>
-
 #include <arpa/inet.h>
+#include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
@@ -18,11 +17,14 @@ Network net(const char* text) { return *parseNetwork(text); }
 struct Address {
   uint8_t bytes[16] = {};
   explicit Address(const std::string& text) {
-    if (inet_pton(AF_INET, text.c_str(), bytes) != 1) REQUIRE(inet_pton(AF_INET6, text.c_str(), bytes) == 1);
+    if (inet_pton(AF_INET, text.c_str(), bytes) != 1)
+      REQUIRE(inet_pton(AF_INET6, text.c_str(), bytes) == 1);
   }
 };
 
-uint32_t labelOf(const PrefixMap& map, const char* address) { return map.match(Address(address).bytes).label; }
+uint32_t labelOf(const PrefixMap& map, const char* address) {
+  return map.match(Address(address).bytes).label;
+}
 
 }  // namespace
 
@@ -71,15 +73,15 @@ TEST_CASE("PrefixMap::match says which network decided") {
 
 TEST_CASE("PrefixMap::paint overrides everything below, whatever its prefix lengths") {
   PrefixMap map(Family::V4, 0);
-  map.add(net("10.0.0.0/8"), 1);      // a database's networks
+  map.add(net("10.0.0.0/8"), 1);  // a database's networks
   map.add(net("10.1.2.0/24"), 2);
   map.add(net("10.1.2.128/25"), 3);
-  map.paint(net("10.1.0.0/16"), 4);   // an operator's network
+  map.paint(net("10.1.0.0/16"), 4);  // an operator's network
   CHECK(labelOf(map, "10.1.2.200") == 4);
   CHECK(labelOf(map, "10.1.9.9") == 4);
   CHECK(labelOf(map, "10.2.0.1") == 1);  // above the painted network: untouched
   CHECK(map.networks() == 2);
-  map.paint(net("10.1.3.0/24"), 5);   // a longer network painted later applies again
+  map.paint(net("10.1.3.0/24"), 5);  // a longer network painted later applies again
   map.add(net("10.1.4.0/24"), 6);
   CHECK(labelOf(map, "10.1.3.1") == 5);
   CHECK(labelOf(map, "10.1.4.1") == 6);
@@ -109,7 +111,7 @@ TEST_CASE("RouteTable: answers and the widest prefix that shares them") {
   CHECK(find(t, "10.0.0.1").scope == 16);  // 10.0.0.0/15 holds 10.1/16
   CHECK(find(t, "10.4.0.1").scope == 14);
   CHECK(find(t, "128.0.0.1").scope == 1);
-  CHECK(find(t, "0.0.0.1").scope == 5);    // 0/5 is all default; 0/4 holds 10/8
+  CHECK(find(t, "0.0.0.1").scope == 5);  // 0/5 is all default; 0/4 holds 10/8
 
   // Label 3 answers as label 1 does: the /24 merges into its /16.
   t = map.route(std::vector<uint32_t>{10, 11, 12, 11});

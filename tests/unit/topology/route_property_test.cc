@@ -94,7 +94,8 @@ void checkFamily(Family family, size_t maps, uint64_t seed, Figures& figures) {
     const uint32_t labels = 1 + static_cast<uint32_t>(below(6));
     const uint32_t answers = 1 + static_cast<uint32_t>(below(4));  // few: labels merge often
     model.default_label = static_cast<uint32_t>(below(labels));
-    for (uint32_t l = 0; l < labels; ++l) model.answers.push_back(static_cast<uint32_t>(below(answers)));
+    for (uint32_t l = 0; l < labels; ++l)
+      model.answers.push_back(static_cast<uint32_t>(below(answers)));
 
     // Networks cluster around a few bases, so they nest, neighbour and overlap.
     u128 bases[3];
@@ -123,12 +124,16 @@ void checkFamily(Family family, size_t maps, uint64_t seed, Figures& figures) {
 
     std::vector<u128> samples;
     for (const Op& op : model.ops) {
-      samples.insert(samples.end(), {op.first, op.last, (op.first - 1) & spaceMask(family),
-                                     (op.last + 1) & spaceMask(family),
-                                     op.first | (random128() & hostMask(family, op.network.prefix))});
+      samples.insert(
+          samples.end(),
+          {op.first, op.last, (op.first - 1) & spaceMask(family), (op.last + 1) & spaceMask(family),
+           op.first | (random128() & hostMask(family, op.network.prefix))});
     }
     for (int i = 0; i < 20; ++i) samples.push_back(random128());
-    for (int i = 0; i < 20; ++i) samples.push_back(bases[below(3)] ^ (random128() & hostMask(family, width - static_cast<unsigned>(below(width / 2)))));
+    for (int i = 0; i < 20; ++i)
+      samples.push_back(
+          bases[below(3)] ^
+          (random128() & hostMask(family, width - static_cast<unsigned>(below(width / 2)))));
 
     for (u128 a : samples) {
       uint8_t bytes[16] = {};
@@ -145,10 +150,10 @@ void checkFamily(Family family, size_t maps, uint64_t seed, Figures& figures) {
       // match(): the label and the network that decided it.
       const PrefixMap::Match got = map.match(bytes);
       const int d = model.decider(a);
-      const bool right = d < 0 ? (!got.matched && got.label == model.default_label &&
-                                  got.network.prefix == 0)
-                               : (got.matched && got.label == model.ops[d].label &&
-                                  got.network == model.ops[d].network);
+      const bool right =
+          d < 0 ? (!got.matched && got.label == model.default_label && got.network.prefix == 0)
+                : (got.matched && got.label == model.ops[d].label &&
+                   got.network == model.ops[d].network);
       if (!right) ++figures.wrong_label;
     }
     ++figures.maps;
@@ -161,10 +166,11 @@ TEST_CASE("route scopes are the widest uniform prefix: IPv4 and IPv6 against bru
   for (Family family : {Family::V4, Family::V6}) {
     Figures f;
     checkFamily(family, 400, family == Family::V4 ? 21 : 2121, f);
-    MESSAGE((family == Family::V4 ? "IPv4" : "IPv6") << ": " << f.maps << " maps, " << f.addresses
-            << " addresses, mean scope " << (f.addresses ? double(f.scope_sum) / f.addresses : 0)
-            << ", too wide " << f.too_wide << ", too narrow " << f.too_narrow << ", wrong answer "
-            << f.wrong_answer << ", wrong match " << f.wrong_label);
+    MESSAGE((family == Family::V4 ? "IPv4" : "IPv6")
+            << ": " << f.maps << " maps, " << f.addresses << " addresses, mean scope "
+            << (f.addresses ? double(f.scope_sum) / f.addresses : 0) << ", too wide " << f.too_wide
+            << ", too narrow " << f.too_narrow << ", wrong answer " << f.wrong_answer
+            << ", wrong match " << f.wrong_label);
     CHECK(f.addresses > 10000);
     CHECK(f.too_wide == 0);
     CHECK(f.too_narrow == 0);
