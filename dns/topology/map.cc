@@ -35,6 +35,18 @@ Result<void> TopologyMapBuilder::addNetwork(std::string_view network, SiteList s
                                             std::string where) {
   Result<Network> parsed = parseNetwork(network);
   if (!parsed) return errorAtPlace(where, parsed.error().message);
+  // Clients with IPv4-mapped addresses are routed as IPv4 (network.hh), so such a network would
+  // never match anyone.
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (parsed->family == Family::V6 && parsed->prefix >= 96 &&
+      std::equal(kMapped, kMapped + 12, parsed->address)) {
+    Network v4{Family::V4, static_cast<uint8_t>(parsed->prefix - 96), {}};
+    std::copy(parsed->address + 12, parsed->address + 16, v4.address);
+    return errorAtPlace(where, "\"" + std::string(network) +
+                                   "\" is IPv4-mapped: clients are routed by their IPv4 address, "
+                                   "write " +
+                                   formatNetwork(v4));
+  }
   const std::string key = formatNetwork(*parsed);
   const auto [it, added] = d_net_index.try_emplace(key, d_nets.size());
   if (!added)

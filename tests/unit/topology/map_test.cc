@@ -156,6 +156,11 @@ TEST_CASE("TopologyMapBuilder: the same network inline and in a file is an error
   REQUIRE_FALSE(read.ok());
   CHECK(read.error().text() ==
         file.path + ":1: network 10.1.0.0/16 is listed twice (first at geo.toml:4)");
+  auto mapped = b.addNetwork("::ffff:10.2.0.0/112", {"east"}, "geo.toml:6");
+  REQUIRE_FALSE(mapped.ok());
+  CHECK(mapped.error().text() ==
+        "geo.toml:6: \"::ffff:10.2.0.0/112\" is IPv4-mapped: clients are routed by their IPv4 "
+        "address, write 10.2.0.0/16");
   auto bad = b.addNetwork("10.0.0.0/33", {"east"}, "geo.toml:4");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().text() == "geo.toml:4: \"10.0.0.0/33\": prefix length must be 0 to 32");
