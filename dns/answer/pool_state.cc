@@ -1,6 +1,7 @@
 #include "dns/answer/pool_state.hh"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <numeric>
 
@@ -40,7 +41,8 @@ std::vector<uint16_t> smoothSchedule(const std::vector<uint32_t>& weights) {
   uint64_t total = std::accumulate(w.begin(), w.end(), uint64_t{0});
   if (total == 0) return {};
   if (total > kMaxSchedule) {
-    for (auto& x : w) x = std::max<uint32_t>(1, static_cast<uint32_t>(x * kMaxSchedule / total));
+    for (auto& x : w)
+      x = std::max<uint32_t>(1, static_cast<uint32_t>(uint64_t{x} * kMaxSchedule / total));
     total = std::accumulate(w.begin(), w.end(), uint64_t{0});
   }
   uint32_t divisor = 0;
@@ -92,11 +94,35 @@ MemberHealth memberHealth(const zone::Pool& pool, const zone::PoolMember& member
                                 pool.slow_start_ms)};
 }
 
-void finishFamily(const zone::Pool& pool, FamilyState& f) {
+// One member of one address family as the operator and the checks have it now.
+struct MemberView {
+  uint16_t index;   // into Pool::members
+  uint32_t weight;  // configured, with the operator's overrides: 0 is drained
+  MemberHealth health;
+};
+
+// The members of `rtype`, in configured order; computed once per pool and family, then shared
+// by the whole-pool state and each site's.
+std::vector<MemberView> memberViews(const zone::Pool& pool, uint16_t rtype,
+                                    const health::HealthSnapshot* health,
+                                    const std::vector<MemberOverride>* overrides, uint64_t now_ms,
+                                    bool& ramping) {
+  std::vector<MemberView> views;
+  for (uint16_t i = 0; i < pool.members.size(); ++i) {
+    const zone::PoolMember& m = pool.members[i];
+    if (m.rtype != rtype) continue;
+    const MemberOverride* o = overrides ? &(*overrides)[pool.member_base + i] : nullptr;
+    views.push_back({i, configuredWeight(m, o), memberHealth(pool, m, o, health, now_ms, ramping)});
+  }
+  return views;
+}
+
+// Sets the TTL from the mode, the policy's tables and the fast path's records.
+void finishFamily(const zone::Pool& pool, FamilyState& f, zone::PoolPolicy policy) {
   f.ttl = f.mode == PoolMode::Healthy ? pool.ttl : pool.degraded_ttl;
-  f.policy = pool.policy;
-  if (pool.policy == zone::PoolPolicy::Weighted) f.schedule = smoothSchedule(f.weights);
-  if (pool.policy == zone::PoolPolicy::Random) {
+  f.policy = policy;
+  if (policy == zone::PoolPolicy::Weighted) f.schedule = smoothSchedule(f.weights);
+  if (policy == zone::PoolPolicy::Random) {
     f.cumulative.resize(f.weights.size());
     std::partial_sum(f.weights.begin(), f.weights.end(), f.cumulative.begin());
   }
@@ -115,33 +141,23 @@ void finishFamily(const zone::Pool& pool, FamilyState& f) {
   }
 }
 
-FamilyState computeFamily(const zone::Pool& pool, uint16_t rtype,
-                          const health::HealthSnapshot* health,
-                          const std::vector<MemberOverride>* overrides, uint64_t now_ms,
-                          bool& ramping) {
+// The pool as a whole (a pool without sites, or a client none of whose sites can answer).
+FamilyState computeFamily(const zone::Pool& pool, const std::vector<MemberView>& views) {
   FamilyState f;
-  std::vector<uint16_t> members, up_drained;
-  std::vector<uint32_t> weights;  // configured, with the operator's overrides
-  for (uint16_t i = 0; i < pool.members.size(); ++i) {
-    const zone::PoolMember& m = pool.members[i];
-    if (m.rtype != rtype) continue;
-    const MemberOverride* o = overrides ? &(*overrides)[pool.member_base + i] : nullptr;
-    const MemberHealth h = memberHealth(pool, m, o, health, now_ms, ramping);
-    const uint32_t weight = configuredWeight(m, o);
-    members.push_back(i);
-    weights.push_back(weight);
-    if (weight == 0) {
-      if (h.up) up_drained.push_back(i);
+  std::vector<uint16_t> up_drained;
+  for (const MemberView& v : views) {
+    if (v.weight == 0) {
+      if (v.health.up) up_drained.push_back(v.index);
       continue;
     }
     ++f.active;
-    if (h.up) ++f.up;
-    if (h.up && h.weight > 0) {
-      f.eligible.push_back(i);
-      f.weights.push_back(h.weight);
+    if (v.health.up) ++f.up;
+    if (v.health.up && v.health.weight > 0) {
+      f.eligible.push_back(v.index);
+      f.weights.push_back(v.health.weight);
     }
   }
-  if (members.empty()) return f;  // this family has no members: NODATA
+  if (views.empty()) return f;  // this family has no members: NODATA
 
   auto failOpen = [&] {
     // Health is ignored: every non-drained member (or every member, if all are drained) answers
@@ -149,10 +165,10 @@ FamilyState computeFamily(const zone::Pool& pool, uint16_t rtype,
     f.mode = PoolMode::FailOpen;
     f.eligible.clear();
     f.weights.clear();
-    for (size_t k = 0; k < members.size(); ++k) {
-      if (weights[k] > 0 || f.active == 0) {
-        f.eligible.push_back(members[k]);
-        f.weights.push_back(std::max<uint32_t>(weights[k], 1));
+    for (const MemberView& v : views) {
+      if (v.weight > 0 || f.active == 0) {
+        f.eligible.push_back(v.index);
+        f.weights.push_back(std::max<uint32_t>(v.weight, 1));
       }
     }
   };
@@ -180,15 +196,126 @@ FamilyState computeFamily(const zone::Pool& pool, uint16_t rtype,
         break;
     }
   }
-  finishFamily(pool, f);
+  finishFamily(pool, f, pool.policy);
   return f;
+}
+
+// --- pools with sites (docs/topology.md) ---
+
+// One site, one family: its eligible members and whether it may answer. No fail-open and no
+// drained fallback inside a site: a site that cannot answer passes its clients on.
+struct SiteFamily {
+  FamilyState state;  // eligible and weights only; finished when it answers alone
+  bool usable = false;
+};
+
+SiteFamily computeSite(const zone::Pool& pool, uint16_t site,
+                       const std::vector<MemberView>& views) {
+  SiteFamily s;
+  FamilyState& f = s.state;
+  for (const MemberView& v : views) {
+    if (pool.members[v.index].site != site || v.weight == 0) continue;
+    ++f.active;
+    if (!v.health.up) continue;
+    ++f.up;
+    if (v.health.weight > 0) {
+      f.eligible.push_back(v.index);
+      f.weights.push_back(v.health.weight);
+    }
+  }
+  s.usable =
+      !f.eligible.empty() && static_cast<double>(f.up) >= pool.sites[site].min_healthy * f.active;
+  f.mode = f.up == f.active ? PoolMode::Healthy : PoolMode::Degraded;
+  return s;
+}
+
+// Spilled clients over `sites` (ascending): each site's share of first addresses is its
+// capacity's share, split inside the site by its members' effective weights.
+FamilyState spillState(const zone::Pool& pool, const std::vector<uint16_t>& sites,
+                       const std::vector<SiteFamily>& site_states) {
+  // The weights are scaled to about this total: fine enough for any capacity ratio worth
+  // writing, small enough for the running sums of the random policy.
+  constexpr double kScale = 1 << 16;
+  double capacity = 0;
+  for (uint16_t s : sites) capacity += pool.sites[s].capacity;
+  std::vector<std::pair<uint16_t, uint32_t>> members;  // member index, weight
+  FamilyState f;
+  for (uint16_t s : sites) {
+    const FamilyState& site = site_states[s].state;
+    const double total = std::accumulate(site.weights.begin(), site.weights.end(), 0.0);
+    const double share = pool.sites[s].capacity / capacity;
+    for (size_t i = 0; i < site.eligible.size(); ++i)
+      members.emplace_back(
+          site.eligible[i],
+          std::max<uint32_t>(
+              1, static_cast<uint32_t>(std::llround(kScale * share * site.weights[i] / total))));
+    f.up += site.up;
+    f.active += site.active;
+  }
+  // In configured order, so an answer depends on the set of sites only (it is shared by every
+  // list that spills to them).
+  std::sort(members.begin(), members.end());
+  for (const auto& [index, weight] : members) {
+    f.eligible.push_back(index);
+    f.weights.push_back(weight);
+  }
+  f.mode = PoolMode::Degraded;
+  finishFamily(pool, f,
+               pool.policy == zone::PoolPolicy::Random ? zone::PoolPolicy::Random
+                                                       : zone::PoolPolicy::Weighted);
+  return f;
+}
+
+// What the clients with `list` get: its first site alone if it can answer, else the next
+// `spill` sites that can, else the pool as a whole.
+SiteAnswer answerOfList(const zone::Pool& pool, const std::vector<uint16_t>& list,
+                        const std::vector<SiteFamily>& sites, const FamilyState& whole) {
+  SiteAnswer answer;
+  if (list.empty()) {
+    answer.state = whole;
+    return answer;
+  }
+  answer.spilled = true;
+  const uint16_t first = list.front();
+  if (sites[first].usable) {
+    answer.spilled = false;
+    answer.sites = {first};
+    answer.state = sites[first].state;
+    finishFamily(pool, answer.state, pool.policy);
+    return answer;
+  }
+  for (size_t i = 1; i < list.size() && answer.sites.size() < pool.spill; ++i)
+    if (sites[list[i]].usable) answer.sites.push_back(list[i]);
+  std::sort(answer.sites.begin(), answer.sites.end());
+  answer.state = answer.sites.empty() ? whole : spillState(pool, answer.sites, sites);
+  return answer;
+}
+
+void computeTopology(const zone::Pool& pool, const std::vector<MemberView> (&views)[2],
+                     const FamilyState (&whole)[2], TopologyState& t) {
+  for (int f = 0; f < 2; ++f) {
+    std::vector<SiteFamily> sites;
+    sites.reserve(pool.sites.size());
+    for (uint16_t s = 0; s < pool.sites.size(); ++s)
+      sites.push_back(computeSite(pool, s, views[f]));
+    std::vector<SiteAnswer>& answers = t.answers[f];
+    for (const auto& list : pool.site_lists) {
+      SiteAnswer answer = answerOfList(pool, list, sites, whole[f]);
+      // Lists that answer alike share one entry, so their clients share one ECS scope.
+      auto same = std::find_if(answers.begin(), answers.end(), [&](const SiteAnswer& a) {
+        return a.sites == answer.sites && a.spilled == answer.spilled;
+      });
+      t.answer_of_list[f].push_back(static_cast<uint32_t>(same - answers.begin()));
+      if (same == answers.end()) answers.push_back(std::move(answer));
+    }
+    for (int c = 0; c < 2; ++c) t.routes[f][c] = pool.map->networks[c].route(t.answer_of_list[f]);
+  }
 }
 
 }  // namespace
 
 std::shared_ptr<PoolStates> computePoolStates(const zone::ZoneSet& zones,
-                                              const health::HealthSnapshot* health,
-                                              uint64_t now_ms,
+                                              const health::HealthSnapshot* health, uint64_t now_ms,
                                               const std::vector<MemberOverride>* overrides) {
   if (health && health->targets.size() != zones.targets().size()) health = nullptr;
   if (overrides && overrides->size() != zones.members().size()) overrides = nullptr;
@@ -197,8 +324,15 @@ std::shared_ptr<PoolStates> computePoolStates(const zone::ZoneSet& zones,
   states->pools.resize(zones.pools().size());
   for (const zone::Pool* pool : zones.pools()) {
     PoolState& s = states->pools[pool->id];
-    s.family[0] = computeFamily(*pool, wire::type::A, health, overrides, now_ms, states->ramping);
-    s.family[1] = computeFamily(*pool, wire::type::AAAA, health, overrides, now_ms, states->ramping);
+    const std::vector<MemberView> views[2] = {
+        memberViews(*pool, wire::type::A, health, overrides, now_ms, states->ramping),
+        memberViews(*pool, wire::type::AAAA, health, overrides, now_ms, states->ramping)};
+    for (int f = 0; f < 2; ++f) s.family[f] = computeFamily(*pool, views[f]);
+    if (!pool->sites.empty() && pool->map) {
+      auto topology = std::make_shared<TopologyState>();
+      computeTopology(*pool, views, s.family, *topology);
+      s.topology = std::move(topology);
+    }
   }
   return states;
 }
