@@ -96,7 +96,8 @@ class TomlZoneReader : private TomlReporter {
       return report(e.source().begin.line, "",
                     "TOML syntax error: " + std::string(e.description()));
     }
-    checkKeys(root, "", {"origin", "ttl", "file", "soa", "names", "pools", "notify", "serial"});
+    checkKeys(root, "",
+              {"origin", "ttl", "file", "soa", "names", "pools", "maps", "notify", "serial"});
     if (!readOrigin(root)) return;
     if (const auto* ttl = root.get("ttl")) d_zone_ttl = readTtl(*ttl, "ttl").value_or(kDefaultTtl);
 
@@ -106,8 +107,11 @@ class TomlZoneReader : private TomlReporter {
     // The SOA may come from the RFC 1035 file; two SOAs are an error from the builder.
     if (!has_file || root.contains("soa")) readSoa(root);
     if (const auto* names = root.get("names")) readNames(*names);
+    // Before the pools, which name them.
+    TopologyMaps maps;
+    if (const auto* node = root.get("maps")) maps = readMaps(*node, *this);
     if (const auto* pools = root.get("pools"))
-      readPools(*pools, d_origin, d_zone_ttl, *d_builder, *this);
+      readPools(*pools, d_origin, d_zone_ttl, maps, *d_builder, *this);
 
     Result<std::shared_ptr<Zone>> finished = d_builder->finish();
     if (finished) d_zone = std::move(finished).value();

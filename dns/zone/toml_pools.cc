@@ -33,6 +33,11 @@ constexpr uint32_t kDefaultTimeoutMs = 1000;
 // set gets without loading the resolver (a short TTL makes it sooner).
 constexpr uint32_t kDefaultDiscoveryIntervalMs = 10'000;
 constexpr uint32_t kMinDiscoveryIntervalMs = 1'000;
+// A site's capacity is a ratio to the others'; a million to one is past any real difference.
+constexpr int64_t kMaxCapacity = 1'000'000;
+constexpr int64_t kDefaultCapacity = 100;
+// Each site answers from its own members, so there are never more sites than members can be.
+constexpr size_t kMaxSites = kMaxPoolMembers;
 
 constexpr std::string_view kDurationForms =
     "a number of seconds, or a string such as \"500ms\", \"2s\" or \"1m\"";
@@ -73,9 +78,9 @@ struct Choice {
 
 class PoolReader {
  public:
-  PoolReader(const std::string& origin, uint32_t zone_ttl, ZoneBuilder& builder,
-             TomlReporter& reporter)
-      : d_origin(origin), d_zone_ttl(zone_ttl), d_builder(builder), d_r(reporter) {}
+  PoolReader(const std::string& origin, uint32_t zone_ttl, const TopologyMaps& maps,
+             ZoneBuilder& builder, TomlReporter& reporter)
+      : d_origin(origin), d_zone_ttl(zone_ttl), d_maps(maps), d_builder(builder), d_r(reporter) {}
 
   void readPools(const toml::node& node) {
     const auto* pools = node.as_table();
@@ -99,9 +104,10 @@ class PoolReader {
       d_r.report(key.source().begin.line, path,
                  "a pool name is 1 to " + std::to_string(kMaxPoolNameLength) +
                      " letters, digits, '-', '_' or '.'");
-    d_r.checkKeys(*table, path,
-                  {"names", "policy", "max-addresses", "ttl", "degraded-ttl", "min-healthy",
-                   "all-down", "slow-start", "members", "discover", "check"});
+    d_r.checkKeys(
+        *table, path,
+        {"names", "policy", "max-addresses", "ttl", "degraded-ttl", "min-healthy", "all-down",
+         "slow-start", "members", "discover", "check", "sites", "map", "spill"});
 
     Pool pool;
     pool.name = std::string(key.str());
@@ -136,14 +142,26 @@ class PoolReader {
       pool.slow_start_ms = readDuration(*v, childPath(path, "slow-start")).value_or(0);
 
     const health::CheckSpec check = readCheck(table->get("check"), childPath(path, "check"));
-    if (const auto* v = table->get("discover"))
-      readDiscover(*v, childPath(path, "discover"), check, pool.discover);
-    // Discovered members may be all there is; an empty `members` is still a mistake.
-    if (!table->get("discover") || table->get("members"))
-      readMembers(*table, path, check, pool.members);
+    // Set when the pool names a map whose own errors are reported already.
+    bool broken_map = false;
+    if (const auto* sites = table->get("sites")) {
+      readSites(*table, *sites, path, check, pool, broken_map);
+    } else {
+      for (std::string_view key : {"map", "spill"})
+        if (const auto* v = table->get(key))
+          d_r.report(*v, childPath(path, key),
+                     "only a pool with sites has a " + std::string(key) + "; add [" +
+                         childPath(path, "sites") + ".NAME] tables with the members of each");
+      if (const auto* v = table->get("discover"))
+        readDiscover(*v, childPath(path, "discover"), check, pool.discover);
+      // Discovered members may be all there is; an empty `members` is still a mistake.
+      std::vector<std::string> where;
+      if (!table->get("discover") || table->get("members"))
+        readMembers(*table, path, "members", "pool", check, pool.members, where);
+    }
 
     d_r.sortByLineSince(errors_before);
-    if (d_r.errorCount() != errors_before) return;
+    if (d_r.errorCount() != errors_before || broken_map) return;
     if (Result<void> added = d_builder.addPool(std::move(pool)); !added)
       d_r.report(*table, path, added.error().message);
   }
@@ -313,12 +331,18 @@ class PoolReader {
 
   // --- members ---
 
-  void readMembers(const toml::table& pool, const std::string& path, const health::CheckSpec& check,
-                   std::vector<PoolMember>& members) {
+  // `owner`'s members (a pool's or a site's, `what` says which) appended to `members`, checked
+  // against those already there; `where` holds each one's key relative to the pool
+  // ("sites.east.members[1]"), for the duplicate error, and `relative` is this key's.
+  void readMembers(const toml::table& owner, const std::string& path, const std::string& relative,
+                   std::string_view what, const health::CheckSpec& check,
+                   std::vector<PoolMember>& members, std::vector<std::string>& where) {
+    const std::string noun(what);
     const auto* node =
-        d_r.require(pool, "members", path,
-                    "missing; the pool's addresses, e.g. members = [\"192.0.2.1\", \"192.0.2.2\"], "
-                    "or discover = \"web\" to take them from a DNS name");
+        d_r.require(owner, "members", path,
+                    "missing; the " + noun +
+                        "'s addresses, e.g. members = [\"192.0.2.1\", \"192.0.2.2\"], or discover "
+                        "= \"web\" to take them from a DNS name");
     if (!node) return;
     const std::string members_path = childPath(path, "members");
     const auto* array = node->as_array();
@@ -326,8 +350,8 @@ class PoolReader {
       return d_r.report(*node, members_path,
                         "expected an array of members, got " + std::string(describe(node->type())));
     if (array->empty())
-      return d_r.report(*node, members_path, "empty array; a pool needs at least one member");
-    std::vector<size_t> indexes;  // members[i] of each entry of `members`, for duplicate errors
+      return d_r.report(*node, members_path,
+                        "empty array; a " + noun + " needs at least one member");
     for (size_t i = 0; i < array->size(); ++i) {
       PoolMember member;
       const toml::node* at = nullptr;  // where the address is written
@@ -340,12 +364,144 @@ class PoolReader {
       if (same != members.end()) {
         d_r.report(*at, at_path,
                    "'" + member.text + "' is already a member of this pool (" +
-                       elementPath("members", indexes[same - members.begin()]) + ")");
+                       where[same - members.begin()] + ")");
         continue;
       }
       members.push_back(std::move(member));
-      indexes.push_back(i);
+      where.push_back(elementPath(relative, i));
     }
+  }
+
+  // --- sites (docs/topology.md) ---
+
+  // [pools.www.sites.NAME] tables, then the pool's map and spill, which only a pool with sites
+  // has. `broken_map` is set when the map named has errors of its own.
+  void readSites(const toml::table& table, const toml::node& node, const std::string& path,
+                 const health::CheckSpec& check, Pool& pool, bool& broken_map) {
+    const std::string sites_path = childPath(path, "sites");
+    for (std::string_view key : {"members", "discover"})
+      if (const auto* v = table.get(key))
+        d_r.report(*v, childPath(path, key),
+                   "a pool with sites has no members of its own: put them under [" + sites_path +
+                       ".NAME]");
+    const size_t errors_before = d_r.errorCount();
+    if (const auto* sites = node.as_table()) {
+      if (sites->empty())
+        d_r.report(node, sites_path, "empty table; add [" + sites_path + ".NAME] tables");
+      if (sites->size() > kMaxSites)
+        d_r.report(node, sites_path,
+                   std::to_string(sites->size()) + " sites; at most " + std::to_string(kMaxSites) +
+                       " are allowed");
+      std::vector<std::string> where;  // of each member, for duplicate errors
+      for (const auto& [key, value] : inFileOrder(*sites)) {
+        if (pool.sites.size() == kMaxSites) break;
+        readSite(*key, *value, sites_path, check, pool, where);
+      }
+    } else {
+      d_r.report(node, sites_path,
+                 "expected a table of sites (e.g. [" + sites_path + ".east]), got " +
+                     std::string(describe(node.type())));
+    }
+    const bool sites_ok = d_r.errorCount() == errors_before;
+
+    if (const auto* v = table.get("spill"))
+      pool.spill = static_cast<uint32_t>(
+          d_r.readInteger(*v, childPath(path, "spill"), 0, kMaxSites).value_or(pool.spill));
+    const std::string map_path = childPath(path, "map");
+    const auto* map_node =
+        d_r.require(table, "map", path,
+                    "missing; a pool with sites needs map = \"NAME\", a [maps.NAME] table of this "
+                    "file that gives each client its sites");
+    if (!map_node) return;
+    const std::string* name = d_r.readString(*map_node, map_path);
+    if (!name) return;
+    const auto found = d_maps.find(*name);
+    if (found == d_maps.end()) {
+      std::vector<std::string> names;
+      for (const auto& [map_name, map] : d_maps) names.push_back("'" + map_name + "'");
+      return d_r.report(*map_node, map_path,
+                        "no map '" + *name + "' in this file (" +
+                            (names.empty() ? "define it in a [maps." + *name + "] table"
+                                           : "its maps: " + listOf(names)) +
+                            ")");
+    }
+    if (!found->second) {
+      broken_map = true;
+      return;
+    }
+    pool.map = found->second;
+    if (sites_ok) readSiteLists(*map_node, map_path, pool);
+  }
+
+  void readSite(const toml::key& key, const toml::node& node, const std::string& sites_path,
+                const health::CheckSpec& check, Pool& pool, std::vector<std::string>& where) {
+    const std::string path = childPath(sites_path, key.str());
+    const auto* table = node.as_table();
+    if (!table)
+      return d_r.report(node, path,
+                        "expected a table with the site's members (e.g. [" + path +
+                            "] with members = [...]), got " + std::string(describe(node.type())));
+    if (!validPoolName(key.str()))
+      d_r.report(key.source().begin.line, path,
+                 "a site name is 1 to " + std::to_string(kMaxPoolNameLength) +
+                     " letters, digits, '-', '_' or '.'");
+    d_r.checkKeys(*table, path, {"members", "discover", "capacity", "min-healthy"});
+    Site site;
+    site.name = std::string(key.str());
+    site.source = d_r.path() + ":" + std::to_string(table->source().begin.line);
+    site.capacity = kDefaultCapacity;
+    site.min_healthy = pool.min_healthy;
+    if (const auto* v = table->get("capacity"))
+      site.capacity = static_cast<uint32_t>(
+          d_r.readInteger(*v, childPath(path, "capacity"), 1, kMaxCapacity, "capacity ")
+              .value_or(kDefaultCapacity));
+    if (const auto* v = table->get("min-healthy"))
+      site.min_healthy =
+          readFraction(*v, childPath(path, "min-healthy")).value_or(site.min_healthy);
+
+    const auto index = static_cast<uint16_t>(pool.sites.size());
+    const size_t first_source = pool.discover.size();
+    if (const auto* v = table->get("discover"))
+      readDiscover(*v, childPath(path, "discover"), check, pool.discover);
+    for (size_t i = first_source; i < pool.discover.size(); ++i) pool.discover[i].site = index;
+    const size_t first_member = pool.members.size();
+    if (!table->get("discover") || table->get("members"))
+      readMembers(*table, path, childPath(childPath("sites", key.str()), "members"), "site", check,
+                  pool.members, where);
+    for (size_t i = first_member; i < pool.members.size(); ++i) pool.members[i].site = index;
+    pool.sites.push_back(std::move(site));
+  }
+
+  // Pool::site_lists from the map's lists; every site they name must be one of the pool's.
+  void readSiteLists(const toml::node& at, const std::string& map_path, Pool& pool) {
+    std::vector<std::string> unknown;
+    std::vector<std::vector<uint16_t>> lists;
+    for (const auto& list : pool.map->lists) {
+      std::vector<uint16_t>& indexes = lists.emplace_back();
+      for (const auto& name : list) {
+        const auto site = std::find_if(pool.sites.begin(), pool.sites.end(),
+                                       [&](const Site& s) { return s.name == name; });
+        if (site != pool.sites.end())
+          indexes.push_back(static_cast<uint16_t>(site - pool.sites.begin()));
+        else if (std::find(unknown.begin(), unknown.end(), "'" + name + "'") == unknown.end())
+          unknown.push_back("'" + name + "'");
+      }
+    }
+    if (unknown.empty()) {
+      pool.site_lists = std::move(lists);
+      return;
+    }
+    auto joined = [](const std::vector<std::string>& words) {
+      std::string text;
+      for (const auto& word : words) text += (text.empty() ? "" : ", ") + word;
+      return text;
+    };
+    std::vector<std::string> names;
+    for (const auto& site : pool.sites) names.push_back("'" + site.name + "'");
+    d_r.report(at, map_path,
+               "map '" + pool.map->name + "' (" + pool.map->source + ") lists " +
+                   (unknown.size() == 1 ? "site " : "sites ") + joined(unknown) +
+                   ", which this pool does not have (its sites: " + joined(names) + ")");
   }
 
   // --- member discovery ---
@@ -587,6 +743,7 @@ class PoolReader {
 
   const std::string& d_origin;
   const uint32_t d_zone_ttl;
+  const TopologyMaps& d_maps;
   ZoneBuilder& d_builder;
   TomlReporter& d_r;
 };
@@ -594,8 +751,8 @@ class PoolReader {
 }  // namespace
 
 void readPools(const toml::node& pools, const std::string& origin, uint32_t zone_ttl,
-               ZoneBuilder& builder, TomlReporter& reporter) {
-  PoolReader(origin, zone_ttl, builder, reporter).readPools(pools);
+               const TopologyMaps& maps, ZoneBuilder& builder, TomlReporter& reporter) {
+  PoolReader(origin, zone_ttl, maps, builder, reporter).readPools(pools);
 }
 
 }  // namespace rrdns::zone::toml_support

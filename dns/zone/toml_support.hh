@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -102,9 +104,18 @@ class TomlReporter {
   Errors d_errors;
 };
 
+// The topology maps of one zone file by name. A map with errors (reported) is there as null, so
+// that a pool naming it adds no error of its own.
+using TopologyMaps =
+    std::map<std::string, std::shared_ptr<const topology::TopologyMap>, std::less<>>;
+
+// Reads the top-level `maps` table (toml_maps.cc); nets and GeoIP files are relative to the
+// zone file's directory.
+TopologyMaps readMaps(const toml::node& maps, TomlReporter& reporter);
+
 // Reads the top-level `pools` table into `builder` (toml_pools.cc). `zone_ttl` is the default
-// pool TTL; `origin` (wire) anchors relative names.
+// pool TTL; `origin` (wire) anchors relative names; `maps` are the ones pools may name.
 void readPools(const toml::node& pools, const std::string& origin, uint32_t zone_ttl,
-               ZoneBuilder& builder, TomlReporter& reporter);
+               const TopologyMaps& maps, ZoneBuilder& builder, TomlReporter& reporter);
 
 }  // namespace rrdns::zone::toml_support

@@ -350,6 +350,7 @@ std::shared_ptr<const ZoneSet> ZoneSet::withDiscovered(const ResolvedLookup& res
         // A member that appears is checked before it is answered (unless nothing checks it).
         m.check.initial_up = false;
         m.discovered_from = source.hostname;
+        m.site = source.site;  // a site's discovery finds that site's members
         out.push_back(std::move(m));
       }
     }

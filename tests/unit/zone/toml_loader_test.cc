@@ -267,7 +267,7 @@ MX = { preference = 10, exchange = "mail", weight = 1 }
 )");
   CHECK_FALSE(text.load().zone);
   CHECK_ERROR(text, text.at(2, "tll"),
-              "unknown key (expected origin, ttl, file, soa, names, pools, notify or serial)");
+              "unknown key (expected origin, ttl, file, soa, names, pools, maps, notify or serial)");
   CHECK_ERROR(text, text.at(7, "soa.refesh"), "unknown key");
   CHECK_ERROR(text, text.at(9, "names.\"@\".NS.comment"), "unknown key (expected ttl or data)");
   CHECK_ERROR(text, text.at(10, "names.\"@\".MX.weight"),
@@ -398,7 +398,7 @@ TEST_CASE("every error in a file is reported, in file order") {
   CHECK_FALSE(load.zone);
   CHECK(errorLines(load) ==
         std::vector<std::string>{
-            path + ":3: tll: unknown key (expected origin, ttl, file, soa, names, pools, notify "
+            path + ":3: tll: unknown key (expected origin, ttl, file, soa, names, pools, maps, notify "
                    "or serial)",
             path + ":8: soa.serial: -1 is out of range (0 to 4294967295)",
             path + ":14: names.www.A[1]: '10.0.0.300' is not an IPv4 address",
