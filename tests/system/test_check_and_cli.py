@@ -61,6 +61,38 @@ def test_check_good_and_broken(binary, tmp_path):
     assert "%s:13:" % zone in p.stderr, show(p)
 
 
+GEO = GOOD + """[maps.geo]
+default = ["east", "west"]
+nets-file = "geo.nets"
+[pools.geo]
+names = ["geo"]
+map = "geo"
+[pools.geo.sites.east]
+members = ["10.9.1.1"]
+[pools.geo.sites.west]
+members = ["10.9.2.1"]
+"""
+
+
+def test_check_topology_map(binary, tmp_path):
+    """--check reads a map's nets file beside the zone file; its errors carry its own file:line."""
+    zone = write_zone(tmp_path / "geo.toml", GEO)
+    nets = tmp_path / "geo.nets"
+    nets.write_text("# client networks\n10.1.0.0/16 east west\n10.2.0.0/16 west east\n")
+    p = run(binary, "--check", zone)
+    assert p.returncode == 0, show(p)
+    nets.write_text("10.1.0.0/16 east west\n10.2.3.0/16 west\n10.3.0.0/16 north\n")
+    p = run(binary, "--check", zone)
+    assert p.returncode == 1, show(p)
+    assert "%s:2:" % nets in p.stderr and "bits set past its prefix" in p.stderr, show(p)
+    nets.write_text("10.3.0.0/16 north\n")
+    p = run(binary, "--check", zone)
+    assert p.returncode == 1, show(p)
+    map_line = GEO.splitlines().index('map = "geo"') + 1
+    assert "%s:%d: pools.geo.map:" % (zone, map_line) in p.stderr, show(p)
+    assert "'north'" in p.stderr, show(p)
+
+
 def test_check_missing_file(binary, tmp_path):
     p = run(binary, "--check", tmp_path / "nope.toml")
     assert p.returncode == 1, show(p)

@@ -80,6 +80,10 @@ BROKEN = {
     "syntax": (simple_zone(ORIGIN, 2, NEW).replace('A = "192.0.2.53"', 'A = "192.0.2.53'), 11),
     "bad-ipv4": (simple_zone(ORIGIN, 2, NEW).replace('"10.2.0.2"', '"10.2.0.300"'), 13),
     "unknown-type": (simple_zone(ORIGIN, 2, NEW) + "[names.x]\nBOGUS = \"1\"\n", 15),
+    # A topology map listing a site the pool lacks: said at the pool's map key.
+    "map-site": (simple_zone(ORIGIN, 2, NEW) + '[maps.geo]\ndefault = ["east", "west"]\n'
+                 '[pools.geo]\nnames = ["geo"]\nmap = "geo"\n'
+                 '[pools.geo.sites.east]\nmembers = ["10.9.0.1"]\n', 18),
 }
 
 
