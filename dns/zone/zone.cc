@@ -136,6 +136,34 @@ Result<void> ZoneBuilder::add(std::string_view owner, uint16_t rtype, uint32_t t
   return success();
 }
 
+namespace {
+
+// What the answer path relies on in a pool with sites (the TOML loader never builds anything
+// else): a map, a site list per map list, and site indexes that exist.
+Result<void> checkSites(const Pool& pool) {
+  const std::string name = "pool '" + pool.name + "'";
+  if (pool.sites.empty()) {
+    if (pool.map) return error(name + " has a map but no sites");
+    return success();
+  }
+  if (!pool.map) return error(name + " has sites but no map");
+  if (pool.sites.size() > UINT16_MAX) return error(name + " has too many sites");
+  if (pool.site_lists.size() != pool.map->lists.size())
+    return error(name + ": its site lists do not match map '" + pool.map->name + "'");
+  for (const auto& list : pool.site_lists)
+    for (uint16_t site : list)
+      if (site >= pool.sites.size()) return error(name + ": a site list names no site of it");
+  for (const auto& member : pool.members)
+    if (member.site >= pool.sites.size())
+      return error(name + ": member " + member.text + " is in no site of it");
+  for (const auto& source : pool.discover)
+    if (source.site >= pool.sites.size())
+      return error(name + ": discover " + source.hostname + " is in no site of it");
+  return success();
+}
+
+}  // namespace
+
 Result<void> ZoneBuilder::addPool(Pool pool) {
   Zone& z = *d_zone;
   if (pool.members.empty() && pool.discover.empty())
@@ -144,6 +172,7 @@ Result<void> ZoneBuilder::addPool(Pool pool) {
     return error("pool '" + pool.name + "' has " + std::to_string(pool.members.size()) +
                  " members; at most " + std::to_string(kMaxPoolMembers) + " are allowed");
   if (pool.owners.empty()) return error("pool '" + pool.name + "' answers no names");
+  if (Result<void> sites = checkSites(pool); !sites) return sites;
   for (const auto& other : z.d_pools)
     if (other->name == pool.name) return error("pool '" + pool.name + "' is defined twice");
   for (const auto& owner : pool.owners) {

@@ -383,3 +383,43 @@ continents = { na = ["east"] }
   CHECK(
       errors[5].starts_with(at(6, "maps.absent.geoip") + "MaxMind DB " + dir + "/no-such.mmdb: "));
 }
+
+TEST_CASE("ZoneBuilder::addPool refuses sites the answer path could not index") {
+  auto make = [] {
+    Pool p;
+    p.name = "www";
+    p.owners = {wireName("www.t.test.")};
+    PoolMember m;
+    m.address = bytes({192, 0, 2, 1});
+    m.text = "192.0.2.1";
+    m.rtype = type::A;
+    p.members = {m};
+    auto map = std::make_shared<topology::TopologyMap>();
+    map->name = "geo";
+    map->lists = {{"east"}};
+    p.map = map;
+    p.sites = {Site{"east", "", 100, 0}};
+    p.site_lists = {{0}};
+    return p;
+  };
+  auto refused = [](Pool p) {
+    ZoneBuilder b(wireName("t.test."), "test");
+    return messageOf(b.addPool(std::move(p)));
+  };
+  CHECK(refused(make()).empty());
+  Pool no_map = make();
+  no_map.map = nullptr;
+  CHECK(refused(no_map) == "pool 'www' has sites but no map");
+  Pool no_sites = make();
+  no_sites.sites.clear();
+  CHECK(refused(no_sites) == "pool 'www' has a map but no sites");
+  Pool short_lists = make();
+  short_lists.site_lists.clear();
+  CHECK(refused(short_lists) == "pool 'www': its site lists do not match map 'geo'");
+  Pool bad_list = make();
+  bad_list.site_lists = {{1}};
+  CHECK(refused(bad_list) == "pool 'www': a site list names no site of it");
+  Pool bad_member = make();
+  bad_member.members[0].site = 1;
+  CHECK(refused(bad_member) == "pool 'www': member 192.0.2.1 is in no site of it");
+}
