@@ -15,6 +15,7 @@ namespace {
 struct Split {
   std::string host;
   std::string_view port;  // empty: none given
+  bool colon = false;     // a port was meant ("ADDR:" too): it must be there and valid
   bool v6 = false;
 };
 
@@ -31,6 +32,7 @@ std::optional<Split> split(std::string_view text, bool port_optional, std::strin
     }
     out.host = text.substr(1, close - 1);
     if (port_follows) out.port = text.substr(close + 2);
+    out.colon = port_follows;
     out.v6 = true;
     return out;
   }
@@ -50,6 +52,7 @@ std::optional<Split> split(std::string_view text, bool port_optional, std::strin
   }
   out.host = text.substr(0, colon);
   out.port = text.substr(colon + 1);
+  out.colon = true;
   if (out.host.find(':') != std::string::npos) {
     error = "'" + std::string(text) + "': put IPv6 addresses in brackets, e.g. [::1]:5353";
     return std::nullopt;
@@ -63,7 +66,7 @@ std::optional<ListenAddress> parse(std::string_view text, std::optional<uint16_t
   if (!parts) return std::nullopt;
 
   unsigned value = default_port.value_or(0);
-  if (!parts->port.empty() || !default_port) {
+  if (parts->colon || !default_port) {
     const std::string_view port = parts->port;
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
     if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 ||
