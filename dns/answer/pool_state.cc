@@ -292,7 +292,9 @@ SiteAnswer answerOfList(const zone::Pool& pool, const std::vector<uint16_t>& lis
 }
 
 void computeTopology(const zone::Pool& pool, const std::vector<MemberView> (&views)[2],
-                     const FamilyState (&whole)[2], TopologyState& t) {
+                     const FamilyState (&whole)[2], const TopologyState* previous,
+                     TopologyState& t) {
+  t.map = pool.map;
   for (int f = 0; f < 2; ++f) {
     std::vector<SiteFamily> sites;
     sites.reserve(pool.sites.size());
@@ -308,7 +310,13 @@ void computeTopology(const zone::Pool& pool, const std::vector<MemberView> (&vie
       t.answer_of_list[f].push_back(static_cast<uint32_t>(same - answers.begin()));
       if (same == answers.end()) answers.push_back(std::move(answer));
     }
-    for (int c = 0; c < 2; ++c) t.routes[f][c] = pool.map->networks[c].route(t.answer_of_list[f]);
+    // Compiling a big map takes far longer than the rest; health changes that move no client
+    // to another answer (most of them: a member of a site that still answers) need none.
+    const bool same =
+        previous && previous->map == pool.map && previous->answer_of_list[f] == t.answer_of_list[f];
+    for (int c = 0; c < 2; ++c)
+      t.routes[f][c] =
+          same ? previous->routes[f][c] : pool.map->networks[c].route(t.answer_of_list[f]);
   }
 }
 
@@ -316,7 +324,8 @@ void computeTopology(const zone::Pool& pool, const std::vector<MemberView> (&vie
 
 std::shared_ptr<PoolStates> computePoolStates(const zone::ZoneSet& zones,
                                               const health::HealthSnapshot* health, uint64_t now_ms,
-                                              const std::vector<MemberOverride>* overrides) {
+                                              const std::vector<MemberOverride>* overrides,
+                                              const PoolStates* previous) {
   if (health && health->targets.size() != zones.targets().size()) health = nullptr;
   if (overrides && overrides->size() != zones.members().size()) overrides = nullptr;
   auto states = Reclaimer::own(new PoolStates());  // freed off the query threads
@@ -330,7 +339,10 @@ std::shared_ptr<PoolStates> computePoolStates(const zone::ZoneSet& zones,
     for (int f = 0; f < 2; ++f) s.family[f] = computeFamily(*pool, views[f]);
     if (!pool->sites.empty() && pool->map) {
       auto topology = std::make_shared<TopologyState>();
-      computeTopology(*pool, views, s.family, *topology);
+      const TopologyState* before = previous && pool->id < previous->pools.size()
+                                        ? previous->pools[pool->id].topology.get()
+                                        : nullptr;
+      computeTopology(*pool, views, s.family, before, *topology);
       s.topology = std::move(topology);
     }
   }

@@ -63,6 +63,9 @@ struct TopologyState {
   std::vector<SiteAnswer> answers[2];           // [0] A, [1] AAAA: the distinct answers
   std::vector<uint32_t> answer_of_list[2];      // Pool::site_lists index -> answers index
   topology::RouteTable routes[2][2];            // [answer family][topology::Family of client]
+  // The map `routes` were compiled from: with the same answer_of_list they come out the same, so
+  // the next computation copies them rather than compiling a big map again.
+  std::shared_ptr<const topology::TopologyMap> map;
 };
 
 struct PoolState {
@@ -87,11 +90,12 @@ struct MemberOverride {
 
 // `health` may be null (no check has reported yet): every target is at its initial state.
 // `health` must describe zones.targets() (same indexes); a snapshot of another length is
-// ignored likewise. `overrides`, when given, is indexed like zones.members().
-std::shared_ptr<PoolStates> computePoolStates(const zone::ZoneSet& zones,
-                                              const health::HealthSnapshot* health,
-                                              uint64_t now_ms,
-                                              const std::vector<MemberOverride>* overrides = nullptr);
+// ignored likewise. `overrides`, when given, is indexed like zones.members(). `previous`, the
+// states computed last (for any catalog), lends its route tables where they would come out the
+// same.
+std::shared_ptr<PoolStates> computePoolStates(
+    const zone::ZoneSet& zones, const health::HealthSnapshot* health, uint64_t now_ms,
+    const std::vector<MemberOverride>* overrides = nullptr, const PoolStates* previous = nullptr);
 
 // Effective weight of a member: configured weight scaled by its load feedback (0..100) and, in
 // slow start, by the time since it came up. 0 only when the configured or reported weight is 0.

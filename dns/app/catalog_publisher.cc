@@ -227,7 +227,7 @@ void CatalogPublisher::onFirstRoundTick(uv_timer_t* timer) {
 void CatalogPublisher::recompute() {
   const auto overrides = d_admin.overrides(*d_catalog->zones);
   auto pools = answer::computePoolStates(*d_catalog->zones, d_health.get(), monotonicMs(),
-                                         &overrides);
+                                         &overrides, d_pools.get());
   pools->catalog = d_catalog.get();
   logPoolChanges(*pools);
   d_pools = std::move(pools);

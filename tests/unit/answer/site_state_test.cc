@@ -100,7 +100,8 @@ struct SiteFixture {
     REQUIRE(targets.size() == zones->targets().size());
     health::HealthSnapshot snapshot;
     snapshot.targets = std::move(targets);
-    states = answer::computePoolStates(*zones, &snapshot, now_ms, overrides);
+    // The states before lend their route tables, as the catalog publisher has them do.
+    states = answer::computePoolStates(*zones, &snapshot, now_ms, overrides, states.get());
   }
 
   const answer::PoolState& state() const { return states->pools[pool().id]; }
@@ -365,4 +366,32 @@ TEST_CASE("slow start works inside a site, and in a spill") {
   fx.health({up(), {true, 100, 1000}, down(), down()}, 1000 + 20000);
   CHECK(fx.answerFor(1).state.weights == std::vector<uint32_t>{100, 100});
   CHECK_FALSE(fx.states->ramping);
+}
+
+TEST_CASE("route tables carry over only while every list keeps its answer") {
+  // Lists: 0 default [], 1 [b, a], 2 [a, b], 3 [a, c]; list i serves 10.i.0.0/16.
+  SiteFixture fx(sitePool({"a", "b", "c"},
+                          {member("192.0.2.1", 0), member("192.0.2.2", 0),
+                           member("198.51.100.1", 1), member("203.0.113.1", 2)},
+                          mapOf({{}, {"b", "a"}, {"a", "b"}, {"a", "c"}})));
+  auto routed = [&](const char* address) {
+    uint8_t b[4];
+    REQUIRE(inet_pton(AF_INET, address, b) == 1);
+    return fx.topology().routes[0][0].find(b);
+  };
+  fx.health({up(), up(), up(), up()});
+  CHECK(fx.topology().map == fx.pool().map);
+  CHECK(routed("10.3.2.3").scope == 15);  // 10.2 and 10.3 both get a
+  // One of a's members goes down: a still answers, every list keeps its answer, the tables
+  // carry over and still route alike.
+  fx.health({up(), down(), up(), up()});
+  CHECK(routed("10.3.2.3").scope == 15);
+  CHECK(routed("10.3.2.3").answer == fx.topology().answer_of_list[0][3]);
+  CHECK(fx.answerFor(3).state.mode == PoolMode::Degraded);
+  // a goes down: 10.2 and 10.3 now differ, and the tables must say so.
+  fx.health({down(), down(), up(), up()});
+  CHECK(routed("10.3.2.3").scope == 16);
+  CHECK(routed("10.2.2.3").answer == fx.topology().answer_of_list[0][2]);
+  CHECK(routed("10.3.2.3").answer == fx.topology().answer_of_list[0][3]);
+  CHECK(fx.answerFor(3).sites == Sites{2});
 }
