@@ -28,10 +28,22 @@ struct MinimalTrie {
 
 }  // namespace
 
-RouteTable::RouteTable() : d_nodes(256, kLeaf | 0), d_leaves{Hit{0, 0}} {}
+RouteTable::RouteTable() {
+  // One table for every default-constructed RouteTable: pool states hold several each.
+  static const auto everything_answers_0 = std::make_shared<const Storage>(
+      Storage{std::vector<uint32_t>(256, kLeaf | 0), {Hit{0, 0}}});
+  adopt(everything_answers_0);
+}
+
+void RouteTable::adopt(std::shared_ptr<const Storage> storage) {
+  d_storage = std::move(storage);
+  d_nodes = d_storage->nodes.data();
+  d_leaves = d_storage->leaves.data();
+}
 
 size_t RouteTable::bytes() const {
-  return d_nodes.capacity() * sizeof(uint32_t) + d_leaves.capacity() * sizeof(Hit);
+  return d_storage->nodes.capacity() * sizeof(uint32_t) +
+         d_storage->leaves.capacity() * sizeof(Hit);
 }
 
 PrefixMap::PrefixMap(Family family, uint32_t default_label)
@@ -192,13 +204,13 @@ RouteTable PrefixMap::route(std::span<const uint32_t> answer_of_label) const {
   MinimalTrie trie;
   const uint32_t root_answer = answer_of_label[d_default];
   const Ref root = minimise(d_nodes, 0, root_answer, answer_of_label, trie);
+  auto storage = std::make_shared<RouteTable::Storage>();
+  Compiler(trie, storage->nodes, storage->leaves, RouteTable::kLeaf).root(root);
+  storage->nodes.shrink_to_fit();
+  storage->leaves.shrink_to_fit();
   RouteTable table;
   table.d_family = d_family;
-  table.d_nodes.clear();
-  table.d_leaves.clear();
-  Compiler(trie, table.d_nodes, table.d_leaves, RouteTable::kLeaf).root(root);
-  table.d_nodes.shrink_to_fit();
-  table.d_leaves.shrink_to_fit();
+  table.adopt(std::move(storage));
   return table;
 }
 

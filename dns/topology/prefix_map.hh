@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -36,7 +37,7 @@ class RouteTable {
     return d_leaves[slot & ~kLeaf];
   }
 
-  // Bytes held (status, metrics).
+  // Bytes held (status, metrics); copies share them.
   size_t bytes() const;
 
   Family family() const { return d_family; }
@@ -46,9 +47,17 @@ class RouteTable {
   // A stride-8 multibit trie: tables of 256 slots, one per value of the next address byte, the
   // root at 0. A slot holds the offset of the next byte's table, or kLeaf | an index into
   // d_leaves (the answer and the exact scope of every address under that slot).
+  // Shared by copies: a health change that moves no client keeps the previous states' tables,
+  // which for a MaxMind DB map are megabytes.
   static constexpr uint32_t kLeaf = 0x80000000u;
-  std::vector<uint32_t> d_nodes;
-  std::vector<Hit> d_leaves;
+  struct Storage {
+    std::vector<uint32_t> nodes;
+    std::vector<Hit> leaves;
+  };
+  void adopt(std::shared_ptr<const Storage> storage);
+  std::shared_ptr<const Storage> d_storage;
+  const uint32_t* d_nodes = nullptr;
+  const Hit* d_leaves = nullptr;
   Family d_family = Family::V4;
 };
 
