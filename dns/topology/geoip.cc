@@ -3,6 +3,7 @@
 #include <maxminddb.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <unordered_map>
 #include <vector>
@@ -16,10 +17,19 @@ constexpr uint32_t kNoDecision = UINT32_MAX;
 // A subtree whose networks are not all decided alike: its uniform parts were added already.
 constexpr uint32_t kMixed = UINT32_MAX - 1;
 
-// Errors are reported at the table that named the database (file:line), and name the file.
+// Errors are reported at the table that named the database (its file:line), and name the file.
 Error databaseError(const GeoipSource& source, const std::string& message) {
-  return errorAt(source.where.empty() ? source.database : source.where, 0, {},
-                 "MaxMind DB " + source.database + ": " + message);
+  std::string file = source.where;
+  uint32_t line = 0;
+  if (const size_t colon = file.rfind(':'); colon != std::string::npos) {
+    const char* digits = file.c_str() + colon + 1;
+    const auto [end, ec] = std::from_chars(digits, file.c_str() + file.size(), line);
+    if (ec == std::errc() && *end == '\0' && end != digits)
+      file.resize(colon);
+    else
+      line = 0;
+  }
+  return errorAt(file, line, {}, "MaxMind DB " + source.database + ": " + message);
 }
 
 struct Decision {
@@ -83,7 +93,6 @@ class Walk {
         // The IPv4 space, ::/96: its own family, networks counted from its root.
         d_family = Family::V4;
         std::memset(d_address, 0, sizeof d_address);
-        d_in_ipv4 = true;
         finishTop(walkNode(d_ipv4_root, 0), 0);
       }
     } else {
@@ -110,8 +119,8 @@ class Walk {
     return d_error;
   }
 
-  // In an IPv6 database IPv4 lives under ::/96; MaxMind's databases also point ::ffff:0:0/96
-  // and 2002::/16 (6to4) at that same node. Found by following ::/96 from the root.
+  // In an IPv6 database IPv4 lives under ::/96; MaxMind's databases also point ::ffff:0:0/96,
+  // 2001::/32 (Teredo) and 2002::/16 (6to4) at that same node. Found by following ::/96.
   void findIpv4Root() {
     uint32_t node = 0;
     for (int depth = 0; depth < 96; ++depth) {
@@ -131,8 +140,8 @@ class Walk {
     if (d_failed) return kMixed;
     if (++d_nodes_visited > d_mmdb.metadata.node_count) {
       // Each node of a tree is reached once (aliases aside, which are not followed): more
-      // visits than nodes means records point back up or across, and the walk would not end.
-      fail("corrupt search tree (a node is reached twice)");
+      // visits than nodes means records point back up or across: the walk could take forever.
+      fail("corrupt search tree (a node is reached twice: only IPv4's may be, by aliases)");
       return kMixed;
     }
     MMDB_search_node_s n;
@@ -162,10 +171,11 @@ class Walk {
         return decide(entry);
       case MMDB_RECORD_TYPE_SEARCH_NODE: {
         const auto child = static_cast<uint32_t>(record);
-        if (!d_in_ipv4 && d_family == Family::V6 && child == d_ipv4_root) {
-          // ::/96 is walked as IPv4 on its own; ::ffff:0:0/96 and 2002::/16 point at the same
-          // node and are not walked at all. A client there is routed as IPv4 (mapped) or gets
-          // the default (6to4); neither merges with its neighbours.
+        if (d_family == Family::V6 && child == d_ipv4_root) {
+          // ::/96 is walked as IPv4 on its own; the aliases that point at the same node
+          // (::ffff:0:0/96, 2001::/32, 2002::/16) are not walked at all: a client there is
+          // routed as IPv4 (mapped) or gets the default (Teredo, 6to4). None of them merges
+          // with its neighbours.
           return kMixed;
         }
         if (depth >= bitsOfFamily()) {
@@ -261,7 +271,6 @@ class Walk {
   std::unordered_map<std::string, uint32_t> d_country_decision, d_continent_decision;
   std::unordered_map<uint32_t, uint32_t> d_decision_of_record;  // data offset -> decision
   Family d_family = Family::V6;
-  bool d_in_ipv4 = false;
   uint32_t d_ipv4_root = kNoNode;
   uint8_t d_address[16] = {};  // the bits above the node being walked
   uint64_t d_nodes_visited = 0;
