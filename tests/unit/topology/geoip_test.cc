@@ -314,6 +314,30 @@ TEST_CASE("geoip: the whole GeoLite2 database, every country mapped (load time a
   CHECK(lookup(**map, "2400:4000::1").origin.ends_with(": JP"));
 }
 
+TEST_CASE("geoip: IPv4 under ::/96 of the IPv6 database is what the IPv4-only database has") {
+  if (!haveRealDatabase()) return;
+  // The package ships the same data three ways: both families in one IPv6 database (IPv4 under
+  // ::/96), and an IPv4 (ip_version 4) and an IPv6-only database.
+  const std::filesystem::path dir = std::filesystem::path(kRealDatabase).parent_path();
+  GeoipSource source;
+  source.countries = {{"DE", {"west"}}, {"FR", {"west"}}, {"US", {"east"}}, {"BR", {"south"}}};
+  source.database = kRealDatabase;
+  const auto both = load(source);
+  source.database = (dir / "geolite2-country-ipv4.mmdb").string();
+  const auto v4 = load(source);
+  source.database = (dir / "geolite2-country-ipv6.mmdb").string();
+  const auto v6 = load(source);
+  CHECK(both->networks[0].networks() == v4->networks[0].networks());
+  CHECK(v4->networks[1].networks() == 0);
+  CHECK(both->networks[1].networks() == v6->networks[1].networks());
+  CHECK(v6->networks[0].networks() == 0);
+  for (const char* address : {"80.133.1.1", "90.1.1.1", "8.8.8.8", "177.0.0.1", "133.1.1.1"}) {
+    CAPTURE(address);
+    CHECK(lookup(*both, address).network == lookup(*v4, address).network);
+    CHECK(lookup(*both, address).sites == lookup(*v4, address).sites);
+  }
+}
+
 TEST_CASE("geoip: ip-location-db's databases have no continents: mapping one is an error") {
   if (!haveRealDatabase()) return;
   GeoipSource source;
