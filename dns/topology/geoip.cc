@@ -100,11 +100,13 @@ class Walk {
     }
     if (d_failed) return d_error;
     if (d_data_records > 0 && d_records_with_country == 0 && d_records_with_continent == 0)
-      return fail("no country or continent data (neither country.iso_code, country_code nor "
-                  "continent.code in its records): not a country database?");
+      return fail(
+          "no country or continent data (neither country.iso_code, country_code nor "
+          "continent.code in its records): not a country database?");
     if (!d_source.continents.empty() && d_records_with_continent == 0)
-      return fail("has no continent data (no continent.code in its records; ip-location-db's "
-                  "databases have country_code only): map countries instead of continents");
+      return fail(
+          "has no continent data (no continent.code in its records; ip-location-db's "
+          "databases have country_code only): map countries instead of continents");
     return {};
   }
 
@@ -150,10 +152,10 @@ class Walk {
       fail(std::string("corrupt search tree: ") + MMDB_strerror(status));
       return kMixed;
     }
-    const uint32_t left = walkRecord(n.left_record, n.left_record_type, n.left_record_entry,
-                                     depth + 1, 0);
-    const uint32_t right = walkRecord(n.right_record, n.right_record_type, n.right_record_entry,
-                                      depth + 1, 1);
+    const uint32_t left =
+        walkRecord(n.left_record, n.left_record_type, n.left_record_entry, depth + 1, 0);
+    const uint32_t right =
+        walkRecord(n.right_record, n.right_record_type, n.right_record_entry, depth + 1, 1);
     if (left == right) return left;  // kMixed twice too: nothing more to add
     addIfDecided(left, depth + 1, 0);
     addIfDecided(right, depth + 1, 1);
@@ -161,8 +163,7 @@ class Walk {
   }
 
   // One record of a node: `depth` is its prefix length, `bit` the bit it stands for.
-  uint32_t walkRecord(uint64_t record, uint8_t type, MMDB_entry_s entry, uint8_t depth,
-                      int bit) {
+  uint32_t walkRecord(uint64_t record, uint8_t type, MMDB_entry_s entry, uint8_t depth, int bit) {
     setBit(depth - 1, bit);
     switch (type) {
       case MMDB_RECORD_TYPE_EMPTY:
@@ -202,7 +203,8 @@ class Walk {
     const std::string continent = stringAt(entry, {"continent", "code"}, {});
     if (!country.empty()) ++d_records_with_country;
     if (!continent.empty()) ++d_records_with_continent;
-    if (auto c = d_country_decision.find(country); !country.empty() && c != d_country_decision.end())
+    if (auto c = d_country_decision.find(country);
+        !country.empty() && c != d_country_decision.end())
       it->second = c->second;
     else if (auto k = d_continent_decision.find(continent);
              !continent.empty() && k != d_continent_decision.end())

@@ -86,7 +86,7 @@ class MmdbWriter {
     std::string text;
     Map map;
     bool is_map = false;
-    Value(const char* s) : text(s) {}  // NOLINT: reads as the data it stands for
+    Value(const char* s) : text(s) {}                  // NOLINT: reads as the data it stands for
     Value(Map m) : map(std::move(m)), is_map(true) {}  // NOLINT
   };
 
