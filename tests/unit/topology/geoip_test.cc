@@ -352,7 +352,7 @@ TEST_CASE("geoip: ip-location-db's databases have no continents: mapping one is 
   CHECK(read.error().message.find("no continent data") != std::string::npos);
 }
 
-TEST_CASE("geoip: a missing, an unreadable or a corrupt file is a clear error") {
+TEST_CASE("geoip: a missing, a garbage or a truncated file is a clear error") {
   GeoipSource source;
   source.countries = {{"DE", {"west"}}};
   source.where = "geo.toml:12";
