@@ -23,6 +23,7 @@ JOBS=${JOBS:-$(nproc)}
 PACKAGES=(g++ cmake ninja-build pkg-config pandoc man-db
           libuv1-dev libc-ares-dev libtomlplusplus-dev libspdlog-dev doctest-dev
           libcpp-httplib-dev libcurl4-openssl-dev nlohmann-json3-dev prometheus-cpp-dev libknot-dev
+          libmaxminddb-dev
           bind9-dnsutils knot knot-dnsutils nsd dnsperf python3 python3-pytest python3-dnspython openssl
           docker-compose yamllint curl gcc)
 # The Kubernetes manifests' schema check runs on Node.js (tools/deploy); any node >= 14 will do.
@@ -72,12 +73,16 @@ quiet_oracle_services() {
   done
 }
 
-# kubernetes-models and yaml, pinned by tools/deploy/package-lock.json, from the npm registry.
+# From the npm registry, pinned by each directory's package-lock.json: kubernetes-models and yaml
+# (tools/deploy: the manifests' schema check) and a real GeoLite2 country database (tools/geoip:
+# the GeoIP topology tests; never committed).
 install_node_modules() {
-  local dir=$ROOT/tools/deploy
-  [[ -d $dir/node_modules/kubernetes-models && $dir/node_modules -nt $dir/package-lock.json ]] && return
-  say "installing tools/deploy's npm packages"
-  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  local dir
+  for dir in "$ROOT/tools/deploy" "$ROOT/tools/geoip"; do
+    [[ -d $dir/node_modules && $dir/node_modules -nt $dir/package-lock.json ]] && continue
+    say "installing ${dir#"$ROOT"/}'s npm packages"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  done
 }
 
 build() {
@@ -178,7 +183,7 @@ package() {
   rm -rf "$work"
   mkdir -p "$src" "$ROOT/dist"
   tar -C "$ROOT" --exclude=./.git --exclude='./build*' --exclude=./dist \
-      --exclude=./tools/deploy/node_modules -cf - . | tar -C "$src" -xf -
+      --exclude=./tools/deploy/node_modules --exclude=./tools/geoip/node_modules -cf - . | tar -C "$src" -xf -
   say "building the Debian packages $version in $work"
   # noddebs: no -dbgsym packages beside the two.
   (cd "$src" && DEB_BUILD_OPTIONS="parallel=$JOBS noddebs ${DEB_BUILD_OPTIONS:-}" \

@@ -194,12 +194,9 @@ class MapReader {
       d_r.report(*table, path,
                  "no countries or continents; give e.g. countries = { DE = [\"west\", \"east\"] }");
     if (d_r.errorCount() != errors_before) return;
-    // topology::readGeoip() (libmaxminddb) is not in this build yet: the table is checked
-    // whole, then refused rather than read as if the database had no networks.
-    (void)builder;
-    d_r.report(*table, path,
-               "geoip: not built yet (this rrdnsd cannot read " + source.database +
-                   "); give the networks with nets or nets-file");
+    // The database's own errors name it ("MaxMind DB PATH: ..."); said at the table.
+    const Result<void> read = topology::readGeoip(source, builder);
+    for (const Error& e : read.errors()) d_r.report(*table, path, e.message);
   }
 
   // countries = { DE = ["west", "east"] } (ISO 3166-1 alpha-2) or continents = { EU = [...] }.

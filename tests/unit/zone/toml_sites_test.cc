@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 
@@ -379,9 +380,46 @@ continents = { na = ["east"] }
   CHECK(errors[4] == at(4, "maps.none.geoip") +
                          "no countries or continents; give e.g. countries = { DE = [\"west\", "
                          "\"east\"] }");
-  // MaxMind DBs are not read by this build yet: a valid table is refused, never ignored.
-  CHECK(errors[5] == at(6, "maps.absent.geoip") + "geoip: not built yet (this rrdnsd cannot read " +
-                         dir + "/no-such.mmdb); give the networks with nets or nets-file");
+  // A valid table is read: a database that is not there is an error at the table.
+  CHECK(errors[5] == at(6, "maps.absent.geoip") + "MaxMind DB " + dir +
+                         "/no-such.mmdb: Error opening the specified MaxMind DB file: No such file "
+                         "or directory");
+}
+
+TEST_CASE("a geoip map: a real GeoLite2 database gives countries' networks their lists") {
+  const std::string database = RRDNS_GEOIP_TEST_DATABASE;
+  if (!std::filesystem::exists(database)) {
+    const char* ci = std::getenv("CI");
+    if (ci != nullptr && std::string(ci) == "true")
+      FAIL(database << " is missing: tools/setup.sh test installs it (npm ci in tools/geoip)");
+    WARN_MESSAGE(false, "not run: " << database << " is missing (run npm ci in tools/geoip)");
+    return;
+  }
+  const TextZone text(withHeader(R"([maps.geo]
+default = ["east", "west"]
+nets = { "80.133.0.0/16" = ["east"] }
+[maps.geo.geoip]
+database = ")" + database + R"("
+countries = { DE = ["west", "east"] }
+
+[pools.www]
+names = ["www"]
+map = "geo"
+[pools.www.sites.east]
+members = ["127.0.1.1"]
+[pools.www.sites.west]
+members = ["127.0.2.1"]
+)"));
+  const Pool& www = onlyPool(loaded(text.load()));
+  REQUIRE(www.map);
+  const topology::TopologyMap& map = *www.map;
+  // Deutsche Telekom, IPv4 and IPv6: Germany's list; the zone's own network beats the database.
+  CHECK(listFor(map, "217.0.0.1") == Names{"west", "east"});
+  CHECK(listFor(map, "2003:e0::1") == Names{"west", "east"});
+  CHECK(listFor(map, "80.133.1.1") == Names{"east"});
+  CHECK(listFor(map, "80.134.1.1") == Names{"west", "east"});
+  // Google (US, no list): the default.
+  CHECK(listFor(map, "8.8.8.8") == Names{"east", "west"});
 }
 
 TEST_CASE("ZoneBuilder::addPool refuses sites the answer path could not index") {
