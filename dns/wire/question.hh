@@ -183,29 +183,42 @@ struct ClientSubnet {
   uint16_t family = 0;  // 1: IPv4, 2: IPv6 (the option's ADDRESS FAMILY)
   uint8_t source_prefix = 0;
   uint8_t scope_prefix = 0;
-  uint8_t address[16] = {};  // the address bytes sent, the rest zero
+  uint8_t address[16] = {};  // the address sent, every bit past source_prefix zero
 };
 
 enum class SubnetStatus : uint8_t { None, Valid, Malformed };
 
-// Decodes the ECS option readOpt() found in `msg`. Malformed per RFC 7871 6: too short, an unknown
-// family, a prefix longer than the family's address, or an address longer or shorter than the
-// prefix needs.
+// The address bytes SOURCE PREFIX-LENGTH `prefix` needs (RFC 7871 6).
+inline size_t subnetAddressBytes(uint8_t prefix) { return (size_t{prefix} + 7) / 8; }
+
+// Whether the ECS option data at `p` (`len` bytes) is well-formed, as Knot DNS 3.2 with
+// edns-client-subnet on decides (it answers FORMERR otherwise): at least FAMILY, SOURCE and SCOPE,
+// FAMILY 1 or 2, neither prefix longer than the family's address, and at least the address bytes
+// SOURCE needs. Knot accepts, and so does rrdns, what RFC 7871 6 says a server SHOULD refuse: more
+// address bytes than SOURCE needs, bits set past SOURCE (both are ignored: the address is read
+// masked), and a SCOPE other than 0 in a query (replaced by the answer's).
+inline bool subnetWellFormed(const uint8_t* p, size_t len) {
+  if (len < 4) return false;
+  const uint16_t family = load16(p);
+  const size_t max_prefix = family == 1 ? 32 : family == 2 ? 128 : 0;
+  return max_prefix != 0 && p[2] <= max_prefix && p[3] <= max_prefix &&
+         len - 4 >= subnetAddressBytes(p[2]);
+}
+
+// Decodes the ECS option readOpt() found in `msg` (subnetWellFormed() says what is malformed).
 inline SubnetStatus readClientSubnet(std::span<const uint8_t> msg, const EdnsOptions& options,
                                      ClientSubnet& out) {
   if (options.subnet == 0) return SubnetStatus::None;
   const uint8_t* p = msg.data() + options.subnet;
-  const size_t len = options.subnet_size;
-  if (len < 4) return SubnetStatus::Malformed;
+  if (!subnetWellFormed(p, options.subnet_size)) return SubnetStatus::Malformed;
   out.family = load16(p);
   out.source_prefix = p[2];
   out.scope_prefix = p[3];
-  const size_t max_prefix = out.family == 1 ? 32 : out.family == 2 ? 128 : 0;
-  const size_t bytes = (size_t{out.source_prefix} + 7) / 8;
-  if (max_prefix == 0 || out.source_prefix > max_prefix || len - 4 != bytes)
-    return SubnetStatus::Malformed;
+  const size_t bytes = subnetAddressBytes(out.source_prefix);
   std::memset(out.address, 0, sizeof out.address);
   std::memcpy(out.address, p + 4, bytes);
+  if (out.source_prefix % 8 != 0)
+    out.address[bytes - 1] &= static_cast<uint8_t>(0xFF00 >> (out.source_prefix % 8));
   return SubnetStatus::Valid;
 }
 

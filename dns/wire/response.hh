@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "dns/base/bytes.hh"
 #include "dns/wire/constants.hh"
@@ -42,6 +43,32 @@ inline uint8_t extendedRcode(uint16_t rcode) { return static_cast<uint8_t>(rcode
   p[6] = 0;  // version
   store16(p + 7, dnssec_ok ? 0x8000 : 0);
   store16(p + 9, 0);  // RDLENGTH
+}
+
+// The ECS option (RFC 7871 7.2.1) a response to a query with a well-formed one carries: where the
+// query's option data is (`option`, `size` bytes) and the SCOPE PREFIX-LENGTH to send. Empty
+// (null `option`) when the response carries none.
+struct SubnetEcho {
+  const uint8_t* option = nullptr;
+  uint16_t size = 0;
+  uint8_t scope = 0;
+  // Bytes the option takes in the OPT record's RDATA.
+  size_t wireSize() const { return option ? kOptionHeaderSize + size : 0; }
+};
+
+// Writes `echo` at `p` (echo.wireSize() bytes): FAMILY, SOURCE PREFIX-LENGTH and ADDRESS as the
+// query sent them, SCOPE PREFIX-LENGTH echo.scope. As Knot DNS 3.2: address bits past SOURCE are
+// cleared and address bytes beyond those SOURCE needs go back as zeros (subnetWellFormed()).
+[[gnu::always_inline]] inline void putClientSubnet(uint8_t* p, const SubnetEcho& echo) {
+  const uint8_t* q = echo.option;
+  const uint8_t source = q[2];
+  const size_t bytes = subnetAddressBytes(source);
+  store16(p, edns_option::ECS);
+  store16(p + 2, echo.size);
+  std::memcpy(p + 4, q, 4 + bytes);
+  p[7] = echo.scope;
+  if (source % 8 != 0) p[8 + bytes - 1] &= static_cast<uint8_t>(0xFF00 >> (source % 8));
+  if (echo.size > 4 + bytes) std::memset(p + 8 + bytes, 0, echo.size - 4 - bytes);
 }
 
 // The largest UDP response we may send: 512 without EDNS, else the smaller of the requester's

@@ -87,16 +87,23 @@ void Writer::record(std::string_view owner, uint16_t rtype, uint16_t rclass, uin
   if (ok()) store16(d_buf + rdlength_at, static_cast<uint16_t>(d_size - rdata_start));
 }
 
-void Writer::opt(uint16_t payload, uint8_t extended_rcode, bool dnssec_ok, std::string_view nsid) {
-  if (!reserve(optSize(nsid))) return;
+void Writer::opt(uint16_t payload, uint8_t extended_rcode, bool dnssec_ok, std::string_view nsid,
+                 const SubnetEcho& subnet) {
+  const size_t size = optSize(nsid, subnet);
+  if (!reserve(size)) return;
   uint8_t* p = d_buf + d_size;
   putOpt(p, payload, extended_rcode, dnssec_ok);
   d_size += kOptRecordSize;
-  if (nsid.empty()) return;
-  store16(p + kOptRecordSize - 2, static_cast<uint16_t>(kOptionHeaderSize + nsid.size()));
-  u16(edns_option::NSID);
-  u16(static_cast<uint16_t>(nsid.size()));
-  bytes(nsid);
+  store16(p + kOptRecordSize - 2, static_cast<uint16_t>(size - kOptRecordSize));
+  if (!nsid.empty()) {
+    u16(edns_option::NSID);
+    u16(static_cast<uint16_t>(nsid.size()));
+    bytes(nsid);
+  }
+  if (subnet.option) {
+    putClientSubnet(d_buf + d_size, subnet);
+    d_size += subnet.wireSize();
+  }
 }
 
 }  // namespace rrdns::wire

@@ -12,6 +12,7 @@
 
 #include "dns/base/bytes.hh"
 #include "dns/wire/constants.hh"
+#include "dns/wire/response.hh"  // SubnetEcho
 #include "dns/wire/rrtype.hh"  // record() compresses as the type's descriptor says
 
 namespace rrdns::wire {
@@ -67,10 +68,13 @@ class Writer {
               std::string_view rdata);
 
   // Our OPT pseudo-record (wire::putOpt); `extended_rcode` is the upper 8 bits of the RCODE.
-  // A non-empty `nsid` goes in as its one option (RFC 5001 2.3): optSize(nsid) bytes in all.
-  void opt(uint16_t payload, uint8_t extended_rcode, bool dnssec_ok, std::string_view nsid = {});
-  static size_t optSize(std::string_view nsid) {
-    return kOptRecordSize + (nsid.empty() ? 0 : kOptionHeaderSize + nsid.size());
+  // A non-empty `nsid` goes in as an option (RFC 5001 2.3), then `subnet`, if any (RFC 7871
+  // 7.2.1, wire::putClientSubnet; in this order, as Knot DNS): optSize(nsid, subnet) bytes in all.
+  void opt(uint16_t payload, uint8_t extended_rcode, bool dnssec_ok, std::string_view nsid = {},
+           const SubnetEcho& subnet = {});
+  static size_t optSize(std::string_view nsid, const SubnetEcho& subnet = {}) {
+    return kOptRecordSize + (nsid.empty() ? 0 : kOptionHeaderSize + nsid.size()) +
+           subnet.wireSize();
   }
 
   // Load time: from now on, appends to `log` the message offset of every compression pointer

@@ -109,7 +109,7 @@ TEST_CASE("walkOptions: each option visited once, in order; a false from the vis
   CHECK_FALSE(walkOptions(m, 0, opts.size() - 1, [](uint16_t, size_t, size_t) { return true; }));
 }
 
-TEST_CASE("readClientSubnet: what RFC 7871 6 calls malformed") {
+TEST_CASE("readClientSubnet: malformed as Knot DNS 3.2 decides (RFC 7871 6)") {
   auto status = [](const std::string& data) {
     QuerySpec spec;
     spec.edns = true;
@@ -125,7 +125,31 @@ TEST_CASE("readClientSubnet: what RFC 7871 6 calls malformed") {
   CHECK(status(std::string("\0\3\x08\0", 4) + "\x0a") == SubnetStatus::Malformed);  // family 3
   CHECK(status(std::string("\0\1\x21\0", 4) + "abcde") == SubnetStatus::Malformed); // /33
   CHECK(status(std::string("\0\1\x18\0", 4) + "ab") == SubnetStatus::Malformed);    // 2 of 3 bytes
-  CHECK(status(std::string("\0\1\x08\0", 4) + "ab") == SubnetStatus::Malformed);    // 2 for /8
+  CHECK(status(std::string("\0\1\x18\x21", 4) + "abc") == SubnetStatus::Malformed); // scope /33
+  CHECK(status(std::string("\0\0\0\0", 4)) == SubnetStatus::Malformed);             // family 0
+  // What RFC 7871 6 says a server SHOULD refuse and Knot DNS accepts: more address bytes than
+  // the prefix needs, bits past it, a scope in the query.
+  CHECK(status(std::string("\0\1\x08\0", 4) + "ab") == SubnetStatus::Valid);        // 2 for /8
+  CHECK(status(std::string("\0\1\x17\x08", 4) + "\x0a\x01\x03") == SubnetStatus::Valid);
+  CHECK(status(std::string("\0\1\0\0", 4)) == SubnetStatus::Valid);                 // /0
+}
+
+TEST_CASE("readClientSubnet: the address is read with the bits past the prefix zero") {
+  QuerySpec spec;
+  spec.edns = true;
+  spec.edns_options =
+      ednsOption(edns_option::ECS, std::string("\0\1\x14\x08\x0a\x01\x1f\x77", 8));  // /20
+  const auto m = testutil::query(spec);
+  Query q;
+  REQUIRE(parse(m, q) == ParseStatus::Ok);
+  ClientSubnet subnet;
+  REQUIRE(readClientSubnet(m, q.edns.options, subnet) == SubnetStatus::Valid);
+  CHECK(subnet.source_prefix == 20);
+  CHECK(subnet.scope_prefix == 8);
+  CHECK(subnet.address[0] == 10);
+  CHECK(subnet.address[1] == 1);
+  CHECK(subnet.address[2] == 0x10);
+  CHECK(subnet.address[3] == 0);
 }
 
 TEST_CASE("parseQuery: options that do not frame to RDLENGTH are FORMERR") {

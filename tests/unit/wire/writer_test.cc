@@ -105,6 +105,29 @@ TEST_CASE("Writer::opt with an NSID: one option, RDLENGTH covering it (RFC 5001 
   CHECK(small.size() == 0);
 }
 
+TEST_CASE("Writer::opt with NSID and ECS: NSID first, ECS with our scope (RFC 7871 7.2.1)") {
+  uint8_t buf[64];
+  Writer w(buf, sizeof buf);
+  const uint8_t query_option[] = {0, 1, 23, 0, 10, 1, 3};  // 10.1.3.0/23: a bit past the prefix
+  const SubnetEcho echo{query_option, sizeof query_option, 16};
+  CHECK(echo.wireSize() == 4 + 7);
+  w.opt(1232, 0, false, "ns1", echo);
+  REQUIRE(w.ok());
+  REQUIRE(w.size() == Writer::optSize("ns1", echo));
+  const uint8_t expected[] = {0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 18, 0, 3,  0, 3, 'n', 's',
+                              '1', 0, 8, 0, 7, 0, 1, 23, 16, 10, 1, 2};
+  CHECK(w.size() == sizeof expected);
+  CHECK(std::equal(buf, buf + sizeof expected, expected));
+}
+
+TEST_CASE("putClientSubnet: the address as sent, masked to SOURCE, extra bytes zero (as Knot)") {
+  const uint8_t query_option[] = {0, 2, 12, 9, 0x20, 0x1f, 0xee, 0xdd};  // /12 with 4 bytes
+  uint8_t out[16] = {};
+  putClientSubnet(out, {query_option, sizeof query_option, 3});
+  const uint8_t expected[] = {0, 8, 0, 8, 0, 2, 12, 3, 0x20, 0x10, 0, 0};
+  CHECK(std::equal(out, out + sizeof expected, expected));
+}
+
 TEST_CASE("type names") {
   CHECK(typeName(type::AAAA) == "AAAA");
   CHECK(typeName(type::CAA) == "CAA");
