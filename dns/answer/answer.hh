@@ -73,6 +73,9 @@ struct Outcome {
   static constexpr uint32_t kNoMember = UINT32_MAX;
   // A pool with sites answered from sites other than the client's first (SiteAnswer::spilled).
   bool spilled = false;
+  // The SCOPE PREFIX-LENGTH of the response's ECS option (RFC 7871 7.2.1), if it has one: the
+  // widest of the pools with sites it used, 0 when it used none.
+  uint8_t scope = 0;
   // Set (with size 0) when the query is an allowed zone transfer over TCP: the caller streams
   // the zone with answer::Transfer (transfer.hh) instead of sending one response.
   const zone::Zone* transfer_zone = nullptr;

@@ -302,7 +302,26 @@ void Response::answerPool(const zone::Zone& zone, const zone::Pool& pool, std::s
     }
     return;
   }
-  const FamilyState& f = d_pools.pools[pool.id].family[family];
+  const PoolState& state = d_pools.pools[pool.id];
+  const FamilyState* chosen = &state.family[family];
+  bool spilled = false;
+  if (state.topology) {
+    topology::ClientAddress client;
+    const bool known = d_subnet ? (clientFromSubnet(d_subnet, client), true)
+                                : clientFromSource(d_source, client);
+    const Routed routed = routeClient(*state.topology, family, known ? &client : nullptr);
+    if (routed.answer) {
+      // Without a client (a query a tool made up) there is no route to tell.
+      if (d_trace && known)
+        d_trace->route(pool, client, d_subnet != nullptr, d_subnet ? d_subnet[2] : 0,
+                       pool.map->networks[static_cast<int>(client.family)].match(client.address),
+                       *routed.answer, routed.scope);
+      chosen = &routed.answer->state;
+      spilled = routed.answer->spilled;
+      d_scope = std::max(d_scope, routed.scope);
+    }
+  }
+  const FamilyState& f = *chosen;
   if (d_trace) d_trace->pool(pool, owner, rtype, f);
   if (f.mode == PoolMode::AllDownServfail) {
     d_flags &= ~AA;
@@ -332,7 +351,10 @@ void Response::answerPool(const zone::Zone& zone, const zone::Pool& pool, std::s
     for (size_t i = 0; i < count; ++i)
       d_trace->record(kAnswer, owner, rtype, f.ttl,
                       pool.members[f.eligible[(first + i) % n]].address);
-  if (d_first_member == Outcome::kNoMember) d_first_member = pool.member_base + f.eligible[first];
+  if (d_first_member == Outcome::kNoMember) {
+    d_first_member = pool.member_base + f.eligible[first];
+    d_spilled = spilled;
+  }
 }
 
 void Response::referral(const zone::Zone& zone, const zone::Node& cut) {
@@ -398,25 +420,38 @@ Outcome general(const Catalog& catalog, const PoolStates* pools, const Request& 
   }
   if (!w.ok()) return {};  // cannot happen within 512 bytes; be safe anyway
   const bool with_opt = q.edns.present && status != wire::ParseStatus::FormErr;
-  // NSID (RFC 5001 2.3) only to a query that asks. Its room is kept like the OPT record's, so
-  // records that would crowd it out truncate (as Knot DNS); one that cannot fit even beside the
-  // bare question is left out.
+  // EDNS Client Subnet (RFC 7871), when on: a well-formed option is the client pools with sites
+  // route, and goes back with the response's scope; a malformed one is FORMERR (below).
+  const uint8_t* ecs = with_opt && options.client_subnet && q.edns.options.subnet != 0
+                           ? request.message.data() + q.edns.options.subnet
+                           : nullptr;
+  const bool ecs_malformed = ecs && !wire::subnetWellFormed(ecs, q.edns.options.subnet_size);
+  if (ecs_malformed) ecs = nullptr;
+  wire::SubnetEcho echo;
+  if (ecs) echo = {ecs, q.edns.options.subnet_size, 0};
+  // NSID (RFC 5001 2.3) only to a query that asks. The room of both options is kept like the OPT
+  // record's, so records that would crowd them out truncate (as Knot DNS); an option that cannot
+  // fit even beside the bare question is left out, NSID first.
   std::string_view nsid =
       with_opt && q.edns.options.nsid ? options.self.nsid : std::string_view{};
-  if (w.size() + wire::Writer::optSize(nsid) > w.limit()) nsid = {};
-  const size_t opt_size = wire::Writer::optSize(nsid);
+  if (w.size() + wire::Writer::optSize(nsid, echo) > w.limit()) nsid = {};
+  if (w.size() + wire::Writer::optSize(nsid, echo) > w.limit()) echo = {};
+  const size_t opt_size = wire::Writer::optSize(nsid, echo);
   if (with_opt) w.setLimit(w.limit() - opt_size);
 
   uint16_t flags = 0;
   uint16_t code = rcode::NOERROR;
   uint32_t first_member = Outcome::kNoMember;
+  bool spilled = false;
   uint16_t counts[3] = {0, 0, 0};
   if (status == wire::ParseStatus::FormErr) {
     code = rcode::FORMERR;
   } else if (status == wire::ParseStatus::NotImp) {
     code = rcode::NOTIMP;
   } else if (q.edns.present && q.edns.version != 0) {
-    code = rcode::BADVERS;  // RFC 6891 6.1.3
+    code = rcode::BADVERS;  // RFC 6891 6.1.3; before a malformed ECS option, as Knot DNS
+  } else if (ecs_malformed) {
+    code = rcode::FORMERR;  // with the OPT record, without ECS: as Knot DNS
   } else {
     bool transfer_allowed = request.transfer_allowed;
     // Over UDP the ACL is asked only now, for the rare IXFR: never for an ordinary query.
@@ -428,11 +463,14 @@ Outcome general(const Catalog& catalog, const PoolStates* pools, const Request& 
     response.message(request.message);
     response.trace(trace);
     response.identity(options.self);
+    response.client(ecs, request.client);
     response.resolve();
     code = response.rcode();
     flags = response.flags();
     for (int s = 0; s < 3; ++s) counts[s] = response.count(static_cast<Section>(s));
     first_member = response.firstMember();
+    spilled = response.spilled();
+    echo.scope = response.scope();
     if (const zone::Zone* zone = response.transferZone()) {
       Outcome outcome;
       outcome.rcode = code;
@@ -444,12 +482,13 @@ Outcome general(const Catalog& catalog, const PoolStates* pools, const Request& 
 
   if (with_opt) {
     w.setLimit(w.limit() + opt_size);
-    w.opt(options.udp_max_payload, wire::extendedRcode(code), q.edns.dnssec_ok, nsid);
+    w.opt(options.udp_max_payload, wire::extendedRcode(code), q.edns.dnssec_ok, nsid, echo);
     ++counts[kAdditional];
   }
   wire::setResponseHeader(w.data(), q.id, q.flags, flags, code, q.has_question ? 1 : 0,
                           counts[kAnswer], counts[kAuthority], counts[kAdditional]);
-  return {w.size(), code, (flags & TC) != 0, q.has_question ? q.qtype : uint16_t{0}, first_member};
+  return {w.size(), code,         (flags & TC) != 0, q.has_question ? q.qtype : uint16_t{0},
+          first_member, spilled, echo.option ? echo.scope : uint8_t{0}};
 }
 
 }  // namespace
@@ -467,19 +506,33 @@ Outcome traceGeneral(const Catalog& catalog, const PoolStates* pools, const Requ
 size_t slip(const Request& request, const Outcome& answered, std::span<uint8_t> response,
             const Options& options) {
   wire::Query q;
-  if (answered.size < wire::kHeaderSize || answered.size > response.size() ||
-      wire::parseQuery(request.message, q) == wire::ParseStatus::Drop)
-    return 0;
+  if (answered.size < wire::kHeaderSize || answered.size > response.size()) return 0;
+  const wire::ParseStatus status = wire::parseQuery(request.message, q);
+  if (status == wire::ParseStatus::Drop) return 0;
   // Every path writes the question as sent right after the header, and an OPT record when the
-  // query had a readable one, unless the answer is FORMERR.
+  // query had a readable one, with the ECS option when the query had a well-formed one that
+  // counts (and it fit: then the slip fits in the answer's size too).
   const size_t question = q.has_question ? q.qname.size + 4 : 0;
-  const bool with_opt = q.edns.present && answered.rcode != rcode::FORMERR;
-  const size_t size = wire::kHeaderSize + question + (with_opt ? wire::kOptRecordSize : 0);
+  const bool with_opt = q.edns.present && status != wire::ParseStatus::FormErr;
+  wire::SubnetEcho echo;
+  if (with_opt && options.client_subnet && q.edns.options.subnet != 0 &&
+      wire::subnetWellFormed(request.message.data() + q.edns.options.subnet,
+                             q.edns.options.subnet_size))
+    echo = {request.message.data() + q.edns.options.subnet, q.edns.options.subnet_size,
+            answered.scope};
+  if (wire::kHeaderSize + question + wire::Writer::optSize({}, echo) > answered.size) echo = {};
+  const size_t size = wire::kHeaderSize + question + (with_opt ? wire::Writer::optSize({}, echo) : 0);
   if (size > answered.size) return 0;
   uint8_t* m = response.data();
-  if (with_opt)
-    wire::putOpt(m + wire::kHeaderSize + question, options.udp_max_payload,
-                 wire::extendedRcode(answered.rcode), q.edns.dnssec_ok);
+  if (with_opt) {
+    uint8_t* opt = m + wire::kHeaderSize + question;
+    wire::putOpt(opt, options.udp_max_payload, wire::extendedRcode(answered.rcode),
+                 q.edns.dnssec_ok);
+    if (echo.option) {
+      store16(opt + wire::kOptRecordSize - 2, static_cast<uint16_t>(echo.wireSize()));
+      wire::putClientSubnet(opt + wire::kOptRecordSize, echo);
+    }
+  }
   wire::header::setFlags(m, wire::header::flags(m) | TC);
   wire::header::setCounts(m, q.has_question ? 1 : 0, 0, 0, with_opt ? 1 : 0);
   return size;

@@ -53,10 +53,22 @@ class Response {
   // What class CH queries are answered with; without it they are REFUSED. `self` must outlive
   // resolve().
   void identity(const ServerIdentity& self) { d_self = &self; }
+  // Who the client is, for pools with sites (select.hh): the well-formed ECS option data
+  // `subnet` of the query if it counts, else the query's `source` address; both null: nobody
+  // (the map's default list). Both must outlive resolve().
+  void client(const uint8_t* subnet, const sockaddr* source) {
+    d_subnet = subnet;
+    d_source = source;
+  }
   uint16_t rcode() const { return d_rcode; }
   uint16_t flags() const { return d_flags; }
   uint16_t count(Section s) const { return d_counts[s]; }
   uint32_t firstMember() const { return d_first_member; }
+  // The ECS scope of this response (RFC 7871 7.2.1): the widest of the pools with sites it used,
+  // 0 when none was.
+  uint8_t scope() const { return d_scope; }
+  // The pool that answered firstMember() spilled the client over other sites than its first.
+  bool spilled() const { return d_spilled; }
   const zone::Zone* transferZone() const { return d_transfer_zone; }
 
  private:
@@ -106,6 +118,10 @@ class Response {
   };
   CnameWritten d_cnames[kMaxCnameChain];
   uint32_t d_first_member = Outcome::kNoMember;
+  const uint8_t* d_subnet = nullptr;
+  const sockaddr* d_source = nullptr;
+  uint8_t d_scope = 0;
+  bool d_spilled = false;
   Recording* d_recording = nullptr;
   Trace* d_trace = nullptr;
   const ServerIdentity* d_self = nullptr;

@@ -29,6 +29,15 @@ std::shared_ptr<const zone::ZoneSet> demoZones() {
   return zones;
 }
 
+// ECS options (RFC 7871 6) of each shape the paths treat apart.
+const std::string kSubnetV4 =
+    testutil::ednsOption(8, std::string("\0\1\x18\0\x0a\x01\x02", 7));
+const std::string kSubnetV6Odd = testutil::ednsOption(
+    8, std::string("\0\2\x3d\x08\x20\x01\x0d\xb8\x00\x00\x00\xff", 12));
+const std::string kSubnetZero = testutil::ednsOption(8, std::string("\0\1\0\0", 4));
+const std::string kSubnetLong =
+    testutil::ednsOption(8, std::string("\0\1\x08\0\x0a\x01\x02\x03", 8));
+
 std::vector<uint8_t> ask(const answer::Catalog& catalog, const std::vector<uint8_t>& query,
                          answer::Transport transport, answer::Outcome& outcome) {
   std::vector<uint8_t> out(wire::kMaxMessageSize);
@@ -78,7 +87,7 @@ TEST_CASE("precompiled: every name and type answers as the general path does") {
     for (uint16_t qtype : {type::A, type::AAAA, type::MX, type::NS, type::SOA, type::TXT,
                            type::CNAME, type::SRV, type::ANY, uint16_t{0}, type::OPT, type::DS,
                            type::AXFR, uint16_t{257} /* CAA */, uint16_t{65280}}) {
-      for (int shape = 0; shape < 6; ++shape) {
+      for (int shape = 0; shape < 10; ++shape) {
         testutil::QuerySpec spec;
         spec.qname = name;
         spec.qtype = qtype;
@@ -87,8 +96,14 @@ TEST_CASE("precompiled: every name and type answers as the general path does") {
         spec.flags = shape % 2 ? 0x0110 /* RD CD */ : 0;
         spec.edns = shape >= 2;
         spec.dnssec_ok = shape == 3;
-        spec.payload = shape == 4 ? 512 : 1232;
+        spec.payload = shape == 4 || shape == 8 ? 512 : 1232;
         spec.edns_version = shape == 5 ? 1 : 0;
+        // EDNS Client Subnet: sent back by both paths alike (the fast path writes it itself for
+        // the well-formed ones with as many address bytes as the prefix needs).
+        if (shape == 6) spec.edns_options = kSubnetV4;           // 10.1.2.0/24
+        if (shape == 7) spec.edns_options = kSubnetV6Odd;        // bits past /61, scope 8
+        if (shape == 8) spec.edns_options = kSubnetZero;         // /0, UDP payload 512
+        if (shape == 9) spec.edns_options = kSubnetLong;         // /8 with 4 address bytes
         const auto query = testutil::query(spec);
         for (auto transport : {answer::Transport::Udp, answer::Transport::Tcp}) {
           // Twice, so that rotation moves on alike in both.
@@ -102,6 +117,8 @@ TEST_CASE("precompiled: every name and type answers as the general path does") {
             CHECK(a.truncated == b.truncated);
             CHECK(a.qtype == b.qtype);
             CHECK(a.first_member == b.first_member);
+            CHECK(a.scope == b.scope);
+            CHECK(a.spilled == b.spilled);
             ++hits;
           }
         }
