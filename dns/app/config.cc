@@ -244,6 +244,11 @@ ConfigLoad loadConfigFile(const std::string& path) {
     } else if (name == "identity" || name == "version") {
       if (auto text_value = identityText(reporter, node, name))
         (name == "identity" ? config.identity : config.version) = std::move(*text_value);
+    } else if (name == "edns-client-subnet") {
+      if (auto flag = node.value_exact<bool>())
+        config.edns_client_subnet = *flag;
+      else
+        reporter.report(node, name, "must be true or false");
     } else if (name == "nsid") {
       // As Knot DNS's nsid: a text, or "" for off; true sends the identity.
       nsid_node = &node;
@@ -263,7 +268,7 @@ ConfigLoad loadConfigFile(const std::string& path) {
                       "tcp-idle-timeout, tcp-max-connections, tcp-max-connections-per-client, "
                       "rate-limit, rate-limit-slip, rate-limit-table-size, user, "
                       "allow-transfer, notify, control, state-file, "
-                      "metrics, resolver, identity, version, nsid)");
+                      "metrics, resolver, identity, version, nsid, edns-client-subnet)");
     }
   }
   if (nsid_node && config.nsid && config.nsid_text.empty() && config.identity &&
@@ -327,6 +332,7 @@ server::ServerSettings serverSettings(const Config& config) {
   settings.identity = config.identity ? *config.identity : hostName();
   settings.version = config.version ? *config.version : "rrdns " RRDNS_VERSION;
   if (config.nsid) settings.nsid = config.nsid_text.empty() ? settings.identity : config.nsid_text;
+  settings.edns_client_subnet = config.edns_client_subnet;
   return settings;
 }
 

@@ -45,6 +45,7 @@ struct Config {
   std::optional<std::string> version;   // unset: "rrdns " and the version
   bool nsid = false;                    // send an NSID (RFC 5001) to queries that ask
   std::string nsid_text;                // ... this one; "": the identity
+  bool edns_client_subnet = true;  // read ECS (RFC 7871) and send it back (answer::Options)
 };
 
 // The config, or every error in it ("file:line: key: message" as Error::text() puts it).

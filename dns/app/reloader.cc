@@ -169,6 +169,7 @@ void Reloader::warnAboutRestartOnlyChanges(const Config& fresh) const {
   if (fresh.identity != d_running.identity) warn("identity");
   if (fresh.version != d_running.version) warn("version");
   if (fresh.nsid != d_running.nsid || fresh.nsid_text != d_running.nsid_text) warn("nsid");
+  if (fresh.edns_client_subnet != d_running.edns_client_subnet) warn("edns-client-subnet");
 }
 
 }  // namespace rrdns::app

@@ -120,6 +120,7 @@ struct ServerSettings {
   std::string identity;  // CH TXT id.server. and hostname.bind.
   std::string version;   // CH TXT version.server. and version.bind.
   std::string nsid;      // the NSID (RFC 5001); empty: NSID off
+  bool edns_client_subnet = true;  // answer::Options::client_subnet
 };
 
 }  // namespace rrdns::server

@@ -35,7 +35,8 @@ Worker::Worker(unsigned index, const ServerSettings& settings,
                            if (prefix.contains(client)) return true;
                          return false;
                        },
-                       {settings.nsid, settings.identity, settings.version}},
+                       {settings.nsid, settings.identity, settings.version},
+                       settings.edns_client_subnet},
       d_rate_limiter(settings.rate_limit),
       d_catalog(std::move(catalog)) {
   int rc = uv_loop_init(&d_loop);
