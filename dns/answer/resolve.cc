@@ -448,10 +448,10 @@ Outcome general(const Catalog& catalog, const PoolStates* pools, const Request& 
     code = rcode::FORMERR;
   } else if (status == wire::ParseStatus::NotImp) {
     code = rcode::NOTIMP;
-  } else if (q.edns.present && q.edns.version != 0) {
-    code = rcode::BADVERS;  // RFC 6891 6.1.3; before a malformed ECS option, as Knot DNS
   } else if (ecs_malformed) {
-    code = rcode::FORMERR;  // with the OPT record, without ECS: as Knot DNS
+    code = rcode::FORMERR;  // with the OPT record, without ECS, whatever the version: as Knot DNS
+  } else if (q.edns.present && q.edns.version != 0) {
+    code = rcode::BADVERS;  // RFC 6891 6.1.3
   } else {
     bool transfer_allowed = request.transfer_allowed;
     // Over UDP the ACL is asked only now, for the rare IXFR: never for an ordinary query.
