@@ -116,3 +116,29 @@ TEST_CASE_FIXTURE(Fixture, "slip: FORMERR keeps no OPT") {
   CHECK(m.rcode() == rcode::FORMERR);
   CHECK(m.opt() == nullptr);
 }
+
+// The slip sends back what the answer did: the ECS option with the answer's scope (RFC 7871
+// 7.2.1), none when the option was malformed (FORMERR, whose OPT it keeps) or ECS is off.
+TEST_CASE_FIXTURE(Fixture, "slip: an ECS option goes back as in the answer") {
+  QuerySpec spec;
+  spec.qname = "www.slip.test.";
+  spec.edns = true;
+  const std::string ecs("\0\1\x18\0\x0a\x01\x02", 7);  // 10.1.2.0/24
+  spec.edns_options = testutil::ednsOption(8, ecs);
+  Message full;
+  const Message m = slip(spec, &full);
+  CHECK(m.tc());
+  REQUIRE(m.opt() != nullptr);
+  REQUIRE(full.opt() != nullptr);
+  CHECK(m.opt()->rdata == full.opt()->rdata);
+  CHECK(std::string(m.opt()->rdata.begin(), m.opt()->rdata.end()) ==
+        testutil::ednsOption(8, ecs));
+
+  spec.edns_options = testutil::ednsOption(8, std::string("\0\3\x08\0\x0a", 5));  // family 3
+  const Message formerr = slip(spec, &full);
+  CHECK(formerr.rcode() == rcode::FORMERR);
+  REQUIRE(formerr.opt() != nullptr);
+  CHECK(formerr.opt()->rdata.empty());
+  REQUIRE(full.opt() != nullptr);
+  CHECK(full.opt()->rdata.empty());
+}
