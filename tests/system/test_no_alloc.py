@@ -1,5 +1,6 @@
 """The query path allocates nothing: answering thousands of queries over UDP and TCP, for static
-names, CNAMEs, NXDOMAIN, truncated answers and pool names, makes no malloc/realloc call at all.
+names, CNAMEs, NXDOMAIN, truncated answers and pool names, with and without an EDNS Client Subnet
+option (well-formed, sent back; malformed, FORMERR), makes no malloc/realloc call at all.
 
 The daemon runs with tests/system/malloc_counter.c preloaded, which reports the process's
 allocation count on SIGUSR2. Warm-up queries come first, so one-time work (a TCP connection's
@@ -12,8 +13,11 @@ which then counts through the sanitizer allocator's hooks: the same assertion, a
 import os
 import re
 import signal
+import struct
 import time
 from pathlib import Path
+
+import dns.edns
 
 from conftest import (Daemon, make_query, malloc_counter_preload, repo_zone, tcp_connect,
                       tcp_frame, tcp_read_message, udp_exchange)
@@ -43,6 +47,28 @@ QUERIES = [("www.rr.test.", "A"), ("api.rr.test.", "AAAA"), ("alias.rr.test.", "
            ("nosuch.rr.test.", "A"), ("big.rr.test.", "A"), ("rr.test.", "SOA"),
            ("rr.test.", "ANY"), ("www.na.test.", "A"), ("www.na.test.", "AAAA"),
            ("weighted.na.test.", "A"), ("elsewhere.example.", "A")]
+# The same with ECS (RFC 7871): IPv4 and IPv6, and a malformed option (family 3: FORMERR).
+SUBNET_QUERIES = [("www.rr.test.", "A", "10.1.2.0/24"), ("nosuch.rr.test.", "A", "10.1.2.0/24"),
+                  ("www.na.test.", "A", "2001:db8:1::/48"), ("big.rr.test.", "A", "10.9.0.0/16"),
+                  ("www.na.test.", "AAAA", "10.1.2.3/32"), ("rr.test.", "ANY", "10.0.0.0/8")]
+
+
+def ecs_query(qname, qtype, subnet):
+    address, prefix = subnet.split("/")
+    q = make_query(qname, qtype, edns=0)
+    q.use_edns(0, options=[dns.edns.ECSOption(address, int(prefix))])
+    return q.to_wire()
+
+
+def malformed_ecs_query():
+    wire = make_query("www.rr.test.", "A", edns=0).to_wire()
+    option = struct.pack("!HHHBB", 8, 5, 3, 8, 0) + b"\x0a"  # family 3
+    return wire[:-2] + struct.pack("!H", len(option)) + option
+
+
+def query_wires():
+    return ([make_query(qname, qtype).to_wire() for qname, qtype in QUERIES] +
+            [ecs_query(*q) for q in SUBNET_QUERIES] + [malformed_ecs_query()])
 
 
 def shim_path() -> Path:
@@ -66,14 +92,14 @@ def allocations(daemon: Daemon) -> int:
 
 def ask_all_udp(daemon: Daemon, rounds: int):
     for n in range(rounds):
-        for qname, qtype in QUERIES:
-            reply = udp_exchange(daemon.host, daemon.port, make_query(qname, qtype).to_wire())
-            assert reply, "no answer for %s %s" % (qname, qtype)
+        for wire in query_wires():
+            reply = udp_exchange(daemon.host, daemon.port, wire)
+            assert reply, "no answer for %r" % wire
 
 
 def ask_all_tcp(daemon: Daemon, sock, rounds: int):
     for n in range(rounds):
-        wires = [make_query(qname, qtype).to_wire() for qname, qtype in QUERIES]
+        wires = query_wires()
         sock.sendall(b"".join(tcp_frame(w) for w in wires))  # pipelined
         for _ in wires:
             assert tcp_read_message(sock) is not None
@@ -97,10 +123,10 @@ def test_answering_allocates_nothing(daemons, tmp_path, monkeypatch):
         ask_all_tcp(daemon, sock, 2)
         before = allocations(daemon)
         assert before > 0, "the shim counted nothing: is it preloaded?"
-        ask_all_udp(daemon, 200)  # 2,200 UDP queries
-        ask_all_tcp(daemon, sock, 100)  # 1,100 pipelined TCP queries on the same connection
+        ask_all_udp(daemon, 200)  # 3,600 UDP queries
+        ask_all_tcp(daemon, sock, 100)  # 1,800 pipelined TCP queries on the same connection
         after = allocations(daemon)
     finally:
         sock.close()
-    assert after == before, "%d allocations while answering 3,300 queries\n%s" % (
+    assert after == before, "%d allocations while answering 5,400 queries\n%s" % (
         after - before, daemon.diag())
