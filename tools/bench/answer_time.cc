@@ -10,7 +10,13 @@
 // no DNS work at all, shows 20-350 ns "user" per query between runs. This figure is the DNS work
 // alone, with warm caches, and barely moves between runs.
 //
-// Usage: rrdns-answer-time [--rounds N] [--ms MS] [--edns] [--each FILE] QUERIES ZONE_FILE...
+// --subnet CIDR sends an EDNS Client Subnet option (RFC 7871) with every query (EDNS implied), so
+// that pools with sites route by it and every answer carries it back.
+//
+// Usage: rrdns-answer-time [--rounds N] [--ms MS] [--edns] [--subnet CIDR] [--each FILE] QUERIES
+//                          ZONE_FILE...
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -36,9 +42,38 @@ struct Query {
   std::vector<uint8_t> wire;
 };
 
-// A query as udpblast -r sends it: RD set, one question, EDNS (payload 1232) when asked.
-bool encode(const std::string& name, const std::string& type, bool edns, Query& q,
-            std::string& error) {
+// The ECS option (code, length, data) for "ADDRESS/PREFIX", or "" with `error` set.
+std::string subnetOption(const std::string& cidr, std::string& error) {
+  const size_t slash = cidr.find('/');
+  const std::string address = cidr.substr(0, slash);
+  const int prefix = slash == std::string::npos ? -1 : std::atoi(cidr.c_str() + slash + 1);
+  uint8_t bytes[16];
+  uint16_t family = 1;
+  if (inet_pton(AF_INET, address.c_str(), bytes) != 1) {
+    family = 2;
+    if (inet_pton(AF_INET6, address.c_str(), bytes) != 1) {
+      error = "--subnet: not ADDRESS/PREFIX: " + cidr;
+      return {};
+    }
+  }
+  if (prefix < 0 || prefix > (family == 1 ? 32 : 128)) {
+    error = "--subnet: bad prefix length in " + cidr;
+    return {};
+  }
+  const size_t n = (static_cast<size_t>(prefix) + 7) / 8;
+  std::string o(8, '\0');
+  store16(reinterpret_cast<uint8_t*>(&o[0]), 8);
+  store16(reinterpret_cast<uint8_t*>(&o[2]), static_cast<uint16_t>(4 + n));
+  store16(reinterpret_cast<uint8_t*>(&o[4]), family);
+  o[6] = static_cast<char>(prefix);
+  o.append(reinterpret_cast<const char*>(bytes), n);
+  return o;
+}
+
+// A query as udpblast -r sends it: RD set, one question, EDNS (payload 1232) when asked, with
+// `options` (raw EDNS options) in its OPT record.
+bool encode(const std::string& name, const std::string& type, bool edns,
+            const std::string& options, Query& q, std::string& error) {
   std::string owner;
   const std::string absolute = name.ends_with('.') ? name : name + ".";
   if (!wire::nameFromText(absolute, "", owner, error)) return false;
@@ -59,8 +94,10 @@ bool encode(const std::string& name, const std::string& type, bool edns, Query& 
   store16(tail + 2, 1);  // IN
   m.insert(m.end(), tail, tail + 4);
   if (edns) {
-    static const uint8_t opt[] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0};
+    uint8_t opt[] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0};
+    store16(opt + 9, static_cast<uint16_t>(options.size()));
     m.insert(m.end(), opt, opt + sizeof opt);
+    m.insert(m.end(), options.begin(), options.end());
   }
   q.text = name + " " + type;
   return true;
@@ -93,7 +130,8 @@ double timeAnswers(const answer::Catalog& catalog, const std::vector<const Query
 }
 
 // dnsperf's format: "name type" per line; blank lines and # comments are skipped.
-bool readQueries(const std::string& path, bool edns, std::vector<Query>& queries) {
+bool readQueries(const std::string& path, bool edns, const std::string& options,
+                 std::vector<Query>& queries) {
   std::ifstream in(path);
   if (!in) {
     std::fprintf(stderr, "rrdns-answer-time: cannot read %s\n", path.c_str());
@@ -105,7 +143,7 @@ bool readQueries(const std::string& path, bool edns, std::vector<Query>& queries
     std::string name, type, error;
     if (!(words >> name >> type) || name.starts_with('#')) continue;
     Query q;
-    if (!encode(name, type, edns, q, error)) {
+    if (!encode(name, type, edns, options, q, error)) {
       std::fprintf(stderr, "%s:%d: %s\n", path.c_str(), lineno, error.c_str());
       return false;
     }
@@ -115,7 +153,8 @@ bool readQueries(const std::string& path, bool edns, std::vector<Query>& queries
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: rrdns-answer-time [--rounds N] [--ms MS] [--edns] [--each FILE] QUERIES ZONE_FILE...\n");
+  std::fprintf(stderr, "usage: rrdns-answer-time [--rounds N] [--ms MS] [--edns] [--subnet CIDR] "
+                       "[--each FILE] QUERIES ZONE_FILE...\n");
   return 2;
 }
 
@@ -124,7 +163,7 @@ int usage() {
 int main(int argc, char** argv) {
   int rounds = 5, ms = 300;
   bool edns = false;
-  std::string each_file;
+  std::string each_file, options;
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -132,6 +171,15 @@ int main(int argc, char** argv) {
     else if (a == "--ms" && i + 1 < argc) ms = std::atoi(argv[++i]);
     else if (a == "--edns") edns = true;
     else if (a == "--each" && i + 1 < argc) each_file = argv[++i];
+    else if (a == "--subnet" && i + 1 < argc) {
+      std::string error;
+      options = subnetOption(argv[++i], error);
+      if (options.empty()) {
+        std::fprintf(stderr, "rrdns-answer-time: %s\n", error.c_str());
+        return 2;
+      }
+      edns = true;
+    }
     else if (a.starts_with("--")) return usage();
     else args.push_back(a);
   }
@@ -143,7 +191,8 @@ int main(int argc, char** argv) {
   auto catalog = answer::Catalog::make(*load.zones, answer::Precompile::Now);
 
   std::vector<Query> queries, extra;
-  if (!readQueries(args[0], edns, queries) || (!each_file.empty() && !readQueries(each_file, edns, extra)))
+  if (!readQueries(args[0], edns, options, queries) ||
+      (!each_file.empty() && !readQueries(each_file, edns, options, extra)))
     return 1;
   if (queries.empty()) {
     std::fprintf(stderr, "rrdns-answer-time: no queries in %s\n", args[0].c_str());
