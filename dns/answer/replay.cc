@@ -103,7 +103,8 @@ FastRead readSubnetOptions(const uint8_t* m, size_t pos, size_t end, Transport t
   if (size < wire::kHeaderSize + 5) return FastRead::General;
   q.qflags = header::flags(m);
   if ((q.qflags & (wire::flag::QR | 0x7800 /* opcode */)) != 0) return FastRead::General;
-  if (header::qdcount(m) != 1 || header::ancount(m) != 0 || header::nscount(m) != 0) return FastRead::General;
+  if (header::qdcount(m) != 1 || header::ancount(m) != 0 || header::nscount(m) != 0)
+    return FastRead::General;
   q.arcount = header::arcount(m);
   if (q.arcount > 1) return FastRead::General;
   if (!wire::readQuestion(query, q.question)) return FastRead::General;
@@ -307,7 +308,8 @@ Replay answerPrecompiled(const Catalog& catalog, const PrecompiledAnswers& table
                          Transport transport, std::span<uint8_t> out, const Options& options,
                          FastQuery& q, const PrecompiledAnswer*& routed, Outcome& outcome) {
   const FastRead read = readFastQuery(query, transport, options, q);
-  if (read != FastRead::Replayable) return read == FastRead::Subnet ? Replay::Subnet : Replay::General;
+  if (read != FastRead::Replayable)
+    return read == FastRead::Subnet ? Replay::Subnet : Replay::General;
   const PrecompiledAnswer* e = table.find(q.name(), q.question.hash, q.question.qtype);
   if (!e) return Replay::Missing;
   const FamilyState* f = nullptr;

@@ -487,8 +487,9 @@ Outcome general(const Catalog& catalog, const PoolStates* pools, const Request& 
   }
   wire::setResponseHeader(w.data(), q.id, q.flags, flags, code, q.has_question ? 1 : 0,
                           counts[kAnswer], counts[kAuthority], counts[kAdditional]);
-  return {w.size(), code,         (flags & TC) != 0, q.has_question ? q.qtype : uint16_t{0},
-          first_member, spilled, echo.option ? echo.scope : uint8_t{0}};
+  const uint16_t qtype = q.has_question ? q.qtype : uint16_t{0};
+  return {w.size(), code, (flags & TC) != 0, qtype, first_member, spilled,
+          echo.option ? echo.scope : uint8_t{0}};
 }
 
 }  // namespace
@@ -521,7 +522,8 @@ size_t slip(const Request& request, const Outcome& answered, std::span<uint8_t> 
     echo = {request.message.data() + q.edns.options.subnet, q.edns.options.subnet_size,
             answered.scope};
   if (wire::kHeaderSize + question + wire::Writer::optSize({}, echo) > answered.size) echo = {};
-  const size_t size = wire::kHeaderSize + question + (with_opt ? wire::Writer::optSize({}, echo) : 0);
+  const size_t size =
+      wire::kHeaderSize + question + (with_opt ? wire::Writer::optSize({}, echo) : 0);
   if (size > answered.size) return 0;
   uint8_t* m = response.data();
   if (with_opt) {

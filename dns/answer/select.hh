@@ -23,8 +23,8 @@ inline const PoolStates& statesFor(const Catalog& catalog, const PoolStates* poo
 }
 
 // The client a pool with sites routes by: the query's ECS address (bits past its source prefix
-// zero), else its source address (topology::ClientAddress). From the option data `ecs` (well-formed,
-// wire::subnetWellFormed()):
+// zero), else its source address (topology::ClientAddress). From the option data `ecs`
+// (well-formed, wire::subnetWellFormed()):
 inline void clientFromSubnet(const uint8_t* ecs, topology::ClientAddress& client) {
   const uint8_t source = ecs[2];
   const size_t bytes = wire::subnetAddressBytes(source);

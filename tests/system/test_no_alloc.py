@@ -44,7 +44,7 @@ members = [{ address = "192.0.2.1", weight = 60 }, { address = "192.0.2.2", weig
 check = { type = "none" }
 [maps.geo]
 default = ["east", "west"]
-nets = { "10.1.0.0/16" = ["east", "west"], "10.2.0.0/16" = ["west", "east"], "2001:db8:2::/48" = ["west"] }
+nets = { "10.1.0.0/16" = ["east"], "10.2.0.0/16" = ["west", "east"], "2001:db8:2::/48" = ["west"] }
 [pools.geo]
 names = ["geo"]
 map = "geo"

@@ -36,7 +36,8 @@ struct TopologyFixture {
     zone::ZoneBuilder b(testutil::name("geo.test."), "test");
     REQUIRE(b.add(testutil::name("geo.test."), type::SOA, 300,
                   testutil::soaRdata("geo.test.", 1, 60)).ok());
-    REQUIRE(b.add(testutil::name("geo.test."), type::NS, 300, testutil::name("ns1.geo.test.")).ok());
+    REQUIRE(b.add(testutil::name("geo.test."), type::NS, 300, testutil::name("ns1.geo.test."))
+                .ok());
     REQUIRE(b.add(testutil::name("ns1.geo.test."), type::A, 300, testutil::a("192.0.2.53")).ok());
     zone::Pool pool;
     pool.name = "www";
@@ -191,7 +192,8 @@ TEST_CASE_FIXTURE(TopologyFixture, "topology: the ECS address routes, and the sc
   CHECK(sorted(m.addresses(m.answer)) == kAll);
   CHECK(scopeOf(m) == 16);
   // IPv6.
-  const std::string v6 = std::string("\0\2\x38\0", 4) + std::string("\x20\x01\x0d\xb8\x00\x01\x77", 7);
+  const std::string v6 =
+      std::string("\0\2\x38\0", 4) + std::string("\x20\x01\x0d\xb8\x00\x01\x77", 7);
   m = ask(v6, nullptr);
   CHECK(sorted(m.addresses(m.answer)) == kEast);
   CHECK(scopeOf(m) == 48);
@@ -232,7 +234,8 @@ TEST_CASE_FIXTURE(TopologyFixture, "topology: names without sites keep scope 0 b
   spec.edns_options = ednsOption(8, v4subnet(24, {10, 1, 2}));
   const auto q = testutil::query(spec);
   std::vector<uint8_t> out(65535);
-  const answer::Outcome o = answer::answer(*fast, fast_states.get(), {q, answer::Transport::Udp}, out);
+  const answer::Outcome o =
+      answer::answer(*fast, fast_states.get(), {q, answer::Transport::Udp}, out);
   const Message m = testutil::decode(out.data(), o.size);
   CHECK(m.answer.size() == 1);
   CHECK(scopeOf(m) == 0);
