@@ -222,14 +222,10 @@ template <bool kSubnet>
   return {total, code, false, qtype, Outcome::kNoMember};
 }
 
-// replayNegative() for a query whose answerPrecompiled() found no entry. It reads the question
-// again rather than be handed it: handing it over cost every hit in answerPrecompiled() 10 to 20
-// instructions.
-[[gnu::noinline]] Outcome answerNegative(const PrecompiledAnswers& table,
-                                         std::span<const uint8_t> query, Transport transport,
-                                         std::span<uint8_t> out, const Options& options) {
-  FastQuery q;
-  if (readFastQuery(query, transport, options, q) != FastRead::Replayable) return {};
+// replayNegative() for the query answerPrecompiled() read into `q` and found no entry for.
+[[gnu::noinline]] Outcome answerNegative(const PrecompiledAnswers& table, const FastQuery& q,
+                                         std::span<const uint8_t> query, std::span<uint8_t> out,
+                                         const Options& options) {
   return replayNegative<false>(table, q, query, out, options);
 }
 
@@ -383,7 +379,7 @@ Outcome answerMessage(const Catalog& catalog, const PoolStates* pools,
         answerPrecompiled(catalog, *table, pools, query, transport, out, options, q, routed, fast);
     if (replay == Replay::Answered) return fast;
     if (replay == Replay::Missing) {
-      if (const Outcome negative = answerNegative(*table, query, transport, out, options);
+      if (const Outcome negative = answerNegative(*table, q, query, out, options);
           negative.size != 0)
         return negative;
     } else if (replay == Replay::Subnet || replay == Replay::Routed) {
