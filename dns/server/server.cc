@@ -126,8 +126,10 @@ void Server::stop() {
 
 Stats Server::stats(const answer::Catalog* catalog) const {
   Stats total;
-  if (catalog != nullptr && catalog->zones)
+  if (catalog != nullptr && catalog->zones) {
     total.member_first.assign(catalog->zones->members().size(), 0);
+    total.member_spilled.assign(catalog->zones->members().size(), 0);
+  }
   // d_workers is fixed once create() returns, so reading it from any thread is safe.
   for (const auto& worker : d_workers) worker->addStats(total, catalog);
   return total;

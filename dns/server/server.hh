@@ -58,9 +58,10 @@ class Server {
 
   // Any thread, while running or after stop(): the workers' live counts, summed. Each count is
   // read atomically but not all at one instant, so sums across fields may be off by the queries
-  // in flight. member_first is sized for `catalog` (empty when null) and sums only the workers
-  // that have swapped it in: index i is catalog->zones->members()[i]. The caller keeps
-  // `catalog` alive during the call. Allocates; takes each worker's member-counter lock briefly.
+  // in flight. member_first and member_spilled are sized for `catalog` (empty when null) and
+  // sum only the workers that have swapped it in: index i is catalog->zones->members()[i]. The
+  // caller keeps `catalog` alive during the call. Allocates; takes each worker's member-counter
+  // lock briefly.
   Stats stats(const answer::Catalog* catalog = nullptr) const;
 
  private:

@@ -87,6 +87,9 @@ struct Stats {
   // Times each pool member was the first address of an answer, indexed like
   // catalog->zones->members() of the catalog the stats were asked for; empty without one.
   std::vector<uint64_t> member_first;
+  // Of those, answers to clients spilled from their first site (Outcome::spilled), indexed
+  // likewise: summed over a site's members, the spills that site took.
+  std::vector<uint64_t> member_spilled;
 
   uint64_t queries() const { return udp_queries + tcp_queries; }
 };

@@ -171,25 +171,31 @@ std::string memberKey(const zone::Pool& pool, const zone::PoolMember& member) {
 void Worker::resetMemberCounters(const answer::Catalog* previous) {
   const zone::ZoneSet* zones = d_catalog ? d_catalog->zones.get() : nullptr;
   std::vector<Counter> fresh(zones ? zones->members().size() : 0);
+  std::vector<Counter> fresh_spilled(fresh.size());
   if (zones && previous && previous->zones && !d_member_first.empty()) {
-    std::unordered_map<std::string, uint64_t> old_counts;
+    std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> old_counts;
     for (const zone::Pool* pool : previous->zones->pools())
       for (size_t i = 0; i < pool->members.size(); ++i)
-        if (pool->member_base + i < d_member_first.size())
+        if (const size_t index = pool->member_base + i; index < d_member_first.size())
           old_counts.emplace(memberKey(*pool, pool->members[i]),
-                             d_member_first[pool->member_base + i].load());
+                             std::pair(d_member_first[index].load(),
+                                       d_member_spilled[index].load()));
     for (const zone::Pool* pool : zones->pools())
       for (size_t i = 0; i < pool->members.size(); ++i)
         if (auto it = old_counts.find(memberKey(*pool, pool->members[i]));
-            it != old_counts.end() && pool->member_base + i < fresh.size())
-          fresh[pool->member_base + i].set(it->second);
+            it != old_counts.end() && pool->member_base + i < fresh.size()) {
+          fresh[pool->member_base + i].set(it->second.first);
+          fresh_spilled[pool->member_base + i].set(it->second.second);
+        }
   }
   {
     std::lock_guard lock(d_member_mutex);
     d_member_first.swap(fresh);
+    d_member_spilled.swap(fresh_spilled);
     d_member_catalog = d_catalog.get();
   }
-  // `fresh` now holds the old counters; freed here, after addStats() can no longer see them.
+  // `fresh` and `fresh_spilled` now hold the old counters; freed here, after addStats() can no
+  // longer see them.
 }
 
 void Worker::addStats(Stats& total, const answer::Catalog* catalog) const {
@@ -199,6 +205,8 @@ void Worker::addStats(Stats& total, const answer::Catalog* catalog) const {
   if (d_member_catalog != catalog) return;
   const size_t n = std::min(total.member_first.size(), d_member_first.size());
   for (size_t i = 0; i < n; ++i) total.member_first[i] += d_member_first[i].load();
+  const size_t spilled = std::min(total.member_spilled.size(), d_member_spilled.size());
+  for (size_t i = 0; i < spilled; ++i) total.member_spilled[i] += d_member_spilled[i].load();
 }
 
 void Worker::stop() { uv_async_send(&d_stop_async); }

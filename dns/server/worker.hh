@@ -110,12 +110,16 @@ class Worker final : public uv::HandleOwner {
     if (outcome.truncated) bump(d_counters.truncated);
     // The vector always matches d_catalog, which produced the outcome; the bound check only
     // guards against kNoMember.
-    if (outcome.first_member < d_member_first.size()) bump(d_member_first[outcome.first_member]);
+    if (outcome.first_member < d_member_first.size()) {
+      bump(d_member_first[outcome.first_member]);
+      // A spill is counted at the member that came first, so it adds up per site as answers do.
+      if (outcome.spilled) bump(d_member_spilled[outcome.first_member]);
+    }
   }
 
   // Any thread: adds this worker's live counts to `total`, and its answer-share counts to
-  // total.member_first only if they belong to `catalog` (total.member_first must already be
-  // sized for it). `catalog` must stay alive during the call: its address is its identity.
+  // total.member_first and member_spilled only if they belong to `catalog` (both must already
+  // be sized for it). `catalog` must stay alive during the call: its address is its identity.
   void addStats(Stats& total, const answer::Catalog* catalog) const;
 
   void close() override;  // closes the two async handles (the listeners close themselves)
@@ -162,6 +166,7 @@ class Worker final : public uv::HandleOwner {
   // by the loop thread without a lock; the vector itself is replaced only when the catalog
   // changes, under d_member_mutex, which addStats() holds while it reads.
   std::vector<Counter> d_member_first;
+  std::vector<Counter> d_member_spilled;  // of those, answers to clients spilled from their site
   const answer::Catalog* d_member_catalog = nullptr;  // what d_member_first counts for
   mutable std::mutex d_member_mutex;
   std::thread d_thread;
