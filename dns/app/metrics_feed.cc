@@ -1,6 +1,8 @@
 // metrics_feed.cc -- the daemon's side of a scrape.
 #include "dns/app/metrics_feed.hh"
 
+#include "dns/answer/site_health.hh"
+#include "dns/wire/constants.hh"
 #include "dns/wire/name.hh"
 
 namespace rrdns::app {
@@ -12,6 +14,7 @@ void MetricsFeed::update() {
   const auto overrides = d_publisher.overrides();
   std::vector<metrics::PoolFamilySnapshot> pools;
   std::vector<metrics::MemberSnapshot> members(catalog->zones->members().size());
+  std::vector<metrics::SiteSnapshot> sites;
   for (const zone::Pool* p : catalog->zones->pools()) {
     const std::string zone = wire::nameToText(p->zone);
     for (int family = 0; family < 2; ++family) {
@@ -34,12 +37,31 @@ void MetricsFeed::update() {
                                   ? health->targets[m.target].up
                                   : m.check.startsUp();
       s.up = o.up.value_or(checked_up);
+      if (m.site < p->sites.size()) s.site = p->sites[m.site].name;
+    }
+    if (p->sites.empty()) continue;
+    std::vector<bool> up(p->members.size());
+    std::vector<uint32_t> weight(p->members.size());
+    for (size_t i = 0; i < p->members.size(); ++i) {
+      up[i] = members[p->member_base + i].up;
+      weight[i] = members[p->member_base + i].configured_weight;
+    }
+    for (int family = 0; family < 2; ++family) {
+      const uint16_t rtype = family == 0 ? wire::type::A : wire::type::AAAA;
+      bool has_family = false;
+      for (const zone::PoolMember& m : p->members) has_family = has_family || m.rtype == rtype;
+      if (!has_family) continue;
+      const auto sites_now = answer::siteHealth(*p, rtype, up, weight);
+      for (size_t k = 0; k < p->sites.size(); ++k)
+        sites.push_back({zone, p->name, p->sites[k].name, family == 0 ? "A" : "AAAA",
+                         sites_now[k].usable});
     }
   }
   std::lock_guard lock(d_mutex);
   d_catalog = catalog;
   d_pools = std::move(pools);
   d_members = std::move(members);
+  d_sites = std::move(sites);
   d_reloads_ok = d_reloader.succeeded();
   d_reloads_failed = d_reloader.failed();
   d_fail_open_events = d_publisher.failOpenEvents();
@@ -57,6 +79,7 @@ metrics::MetricsSnapshot MetricsFeed::collect() const {
     snapshot.queries = d_server.stats(d_catalog.get());
     snapshot.pools = d_pools;
     snapshot.members = d_members;
+    snapshot.sites = d_sites;
     snapshot.reloads_ok = d_reloads_ok;
     snapshot.reloads_failed = d_reloads_failed;
     snapshot.fail_open_events = d_fail_open_events;
@@ -66,6 +89,9 @@ metrics::MetricsSnapshot MetricsFeed::collect() const {
   }
   for (size_t i = 0; i < snapshot.members.size() && i < snapshot.queries.member_first.size(); ++i)
     snapshot.members[i].answers = snapshot.queries.member_first[i];
+  for (size_t i = 0; i < snapshot.members.size() && i < snapshot.queries.member_spilled.size();
+       ++i)
+    snapshot.members[i].spilled = snapshot.queries.member_spilled[i];
   for (const health::TargetStatus& t : d_publisher.targetStatus()) {
     const auto& h = t.latency;
     snapshot.targets.push_back(

@@ -37,6 +37,7 @@ class MetricsFeed {
   std::shared_ptr<const answer::Catalog> d_catalog;
   std::vector<metrics::PoolFamilySnapshot> d_pools;
   std::vector<metrics::MemberSnapshot> d_members;  // indexed like d_catalog's members()
+  std::vector<metrics::SiteSnapshot> d_sites;
   uint64_t d_reloads_ok = 0, d_reloads_failed = 0, d_fail_open_events = 0;
   Notifier::Counts d_notifies;
 };

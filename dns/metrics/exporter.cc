@@ -182,6 +182,48 @@ std::vector<MetricFamily> toFamilies(const MetricsSnapshot& s) {
     out.push_back(answers.take());
   }
   {
+    // Per site: its members' counts summed, every site of the snapshot listed even before its
+    // first answer (or with no member yet, as a discovered site can be).
+    struct SiteCounts {
+      std::string zone, pool, site;
+      uint64_t answers = 0, spilled = 0;
+    };
+    std::vector<SiteCounts> sites;
+    auto counts = [&sites](const std::string& zone, const std::string& pool,
+                           const std::string& site) -> SiteCounts& {
+      for (SiteCounts& c : sites)
+        if (c.site == site && c.pool == pool && c.zone == zone) return c;
+      return sites.emplace_back(SiteCounts{zone, pool, site});
+    };
+    Family usable("rrdns_site_usable",
+                  "1 if the site can take clients: enough of its members are up (min-healthy).",
+                  kGauge);
+    for (const SiteSnapshot& site : s.sites) {
+      counts(site.zone, site.pool, site.site);
+      usable.add(site.usable ? 1 : 0, {{"zone", site.zone},
+                                       {"pool", site.pool},
+                                       {"site", site.site},
+                                       {"family", site.family}});
+    }
+    for (const MemberSnapshot& m : s.members) {
+      if (m.site.empty()) continue;
+      SiteCounts& c = counts(m.zone, m.pool, m.site);
+      c.answers += m.answers;
+      c.spilled += m.spilled;
+    }
+    Family answers("rrdns_site_answers_total",
+                   "Answers whose first address is a member of this site.", kCounter);
+    Family spilled("rrdns_site_spilled_answers_total",
+                   "Of those, answers to clients spilled over from their first site.", kCounter);
+    for (const SiteCounts& c : sites) {
+      answers.add(asDouble(c.answers), {{"zone", c.zone}, {"pool", c.pool}, {"site", c.site}});
+      spilled.add(asDouble(c.spilled), {{"zone", c.zone}, {"pool", c.pool}, {"site", c.site}});
+    }
+    out.push_back(usable.take());
+    out.push_back(answers.take());
+    out.push_back(spilled.take());
+  }
+  {
     Family up("rrdns_health_target_up", "1 if the health-check target is up.", kGauge);
     Family duration("rrdns_health_check_duration_seconds",
                     "Health probe durations, failed probes included.", MetricType::Histogram);

@@ -19,6 +19,9 @@
 //   rrdns_member_up{zone,pool,address}                               gauge 0/1
 //   rrdns_member_weight{zone,pool,address,kind="configured|effective"} gauge
 //   rrdns_member_answers_total{zone,pool,address}                    counter
+//   rrdns_site_usable{zone,pool,site,family}                         gauge 0/1
+//   rrdns_site_answers_total{zone,pool,site}                         counter
+//   rrdns_site_spilled_answers_total{zone,pool,site}                 counter
 //   rrdns_health_target_up{target}                                   gauge 0/1
 //   rrdns_health_check_duration_seconds{target}                      histogram
 #pragma once

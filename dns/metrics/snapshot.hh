@@ -47,6 +47,19 @@ struct MemberSnapshot {
   uint32_t configured_weight = 0;  // as the operator has it (zone file, or an override)
   uint32_t effective_weight = 0;   // as answers use it now; 0 when not eligible
   uint64_t answers = 0;            // times it came first in an answer (Stats::member_first)
+  // Pools with sites: the site it belongs to ("" otherwise), and of its answers those to clients
+  // spilled from their first site (Stats::member_spilled).
+  std::string site;
+  uint64_t spilled = 0;
+};
+
+// One site of a pool with sites, one address family.
+struct SiteSnapshot {
+  std::string zone;
+  std::string pool;
+  std::string site;
+  std::string family;  // "A" or "AAAA"
+  bool usable = false;  // it can take clients now (answer::siteHealth)
 };
 
 struct TargetSnapshot {
@@ -68,6 +81,8 @@ struct MetricsSnapshot {
   uint64_t fail_open_events = 0;  // pools (per family) that entered fail-open, since start
   std::vector<PoolFamilySnapshot> pools;
   std::vector<MemberSnapshot> members;
+  // Sites of pools with sites. Answers per site are the sums over MemberSnapshot::site.
+  std::vector<SiteSnapshot> sites;
   std::vector<TargetSnapshot> targets;
 };
 

@@ -141,6 +141,42 @@ TEST_CASE("exposition of a snapshot") {
   CHECK(has(text, h + "_bucket{" + target + ",le=\"+Inf\"} 7"));
 }
 
+TEST_CASE("sites: answers and spills summed over each site's members, usable per family") {
+  MetricsSnapshot s;
+  const char* zone = "geo.test.";
+  auto member = [&](const char* address, const char* site, uint64_t answers, uint64_t spilled) {
+    metrics::MemberSnapshot m{zone, "www", address, true, 100, 100, answers};
+    m.site = site;
+    m.spilled = spilled;
+    s.members.push_back(m);
+  };
+  member("127.0.1.1", "east", 10, 0);
+  member("127.0.1.2", "east", 5, 0);
+  member("127.0.2.1", "west", 30, 20);
+  member("127.0.2.2", "west", 7, 4);
+  member("192.0.2.1", "", 99, 0);  // a pool without sites: no site series
+  s.sites.push_back({zone, "www", "east", "A", false});
+  s.sites.push_back({zone, "www", "west", "A", true});
+  s.sites.push_back({zone, "www", "south", "A", true});  // no member yet: still listed, at 0
+  const std::string text = "\n" + metrics::exposition(s);
+  CAPTURE(text);
+  CHECK(has(text, "# TYPE rrdns_site_answers_total counter"));
+  CHECK(has(text, "rrdns_site_answers_total{zone=\"geo.test.\",pool=\"www\",site=\"east\"} 15"));
+  CHECK(has(text, "rrdns_site_answers_total{zone=\"geo.test.\",pool=\"www\",site=\"west\"} 37"));
+  CHECK(has(text, "rrdns_site_answers_total{zone=\"geo.test.\",pool=\"www\",site=\"south\"} 0"));
+  CHECK(has(text, "# TYPE rrdns_site_spilled_answers_total counter"));
+  CHECK(has(text,
+            "rrdns_site_spilled_answers_total{zone=\"geo.test.\",pool=\"www\",site=\"east\"} 0"));
+  CHECK(has(text,
+            "rrdns_site_spilled_answers_total{zone=\"geo.test.\",pool=\"www\",site=\"west\"} 24"));
+  CHECK(has(text, "# TYPE rrdns_site_usable gauge"));
+  CHECK(has(text,
+            "rrdns_site_usable{zone=\"geo.test.\",pool=\"www\",site=\"east\",family=\"A\"} 0"));
+  CHECK(has(text,
+            "rrdns_site_usable{zone=\"geo.test.\",pool=\"www\",site=\"west\",family=\"A\"} 1"));
+  CHECK(text.find("site=\"\"") == std::string::npos);
+}
+
 TEST_CASE("label values are escaped") {
   MetricsSnapshot s;
   s.targets.push_back({"tcp \"odd\\name\"", false, {}});
