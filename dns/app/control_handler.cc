@@ -10,6 +10,7 @@
 #include <set>
 
 #include "dns/answer/explain.hh"
+#include "dns/answer/site_health.hh"
 #include "dns/app/report.hh"
 #include "dns/base/clock.hh"
 #include "dns/control/render.hh"
@@ -51,6 +52,106 @@ std::string canonicalAddress(const std::string& text) {
 }
 
 const char* familyName(int family) { return family == 0 ? "A" : "AAAA"; }
+
+// explain --client: the query's source address, as if the query came from there.
+sockaddr_storage socketAddress(const std::string& text) {
+  sockaddr_storage storage{};
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+  if (inet_pton(AF_INET, text.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+  } else if (inet_pton(AF_INET6, text.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+  } else {
+    throw std::invalid_argument("client: '" + text + "' is not an IP address");
+  }
+  return storage;
+}
+
+// explain --subnet: ADDRESS[/PREFIX], cut to the prefix as dig +subnet cuts it (10.1.2.3/16 is
+// 10.1.0.0/16); a bare address is a host.
+topology::Network clientSubnet(const std::string& text) {
+  const size_t slash = text.find('/');
+  Result<topology::Network> host = topology::parseNetwork(text.substr(0, slash));
+  if (!host.ok())
+    throw std::invalid_argument("subnet: '" + text + "' is not ADDRESS/PREFIX");
+  topology::Network n = *host;
+  if (slash != std::string::npos) {
+    const std::string length = text.substr(slash + 1);
+    const bool digits = !length.empty() && length.size() <= 3 &&
+                        length.find_first_not_of("0123456789") == std::string::npos;
+    const unsigned prefix = digits ? std::stoul(length) : 999;
+    if (prefix > topology::bits(n.family))
+      throw std::invalid_argument("subnet: '" + text + "': prefix length must be 0 to " +
+                                  std::to_string(topology::bits(n.family)));
+    n.prefix = static_cast<uint8_t>(prefix);
+    for (unsigned bit = n.prefix; bit < topology::bits(n.family); ++bit)
+      n.address[bit / 8] &= static_cast<uint8_t>(~(0x80u >> (bit % 8)));
+  }
+  return n;
+}
+
+// Each member of `p` as the operator sees it: up (checks, or a mark) and its weight (configured
+// or the operator's, 0 when drained).
+struct MemberViews {
+  std::vector<bool> up;
+  std::vector<uint32_t> weight;
+};
+
+MemberViews memberViews(const zone::Pool& p, const std::vector<health::TargetStatus>& targets,
+                        const std::vector<answer::MemberOverride>& overrides) {
+  MemberViews v;
+  for (size_t i = 0; i < p.members.size(); ++i) {
+    const zone::PoolMember& m = p.members[i];
+    const answer::MemberOverride& o = overrides[p.member_base + i];
+    const health::TargetStatus* t = m.target < targets.size() ? &targets[m.target] : nullptr;
+    v.up.push_back(o.up.value_or(t ? t->up : m.check.startsUp()));
+    v.weight.push_back(o.drained ? 0 : o.weight.value_or(m.weight));
+  }
+  return v;
+}
+
+bool hasFamily(const zone::Pool& p, int family) {
+  for (const auto& m : p.members)
+    if (m.rtype == (family == 0 ? wire::type::A : wire::type::AAAA)) return true;
+  return false;
+}
+
+// "east: usable, west: 0 of 3 up" (status).
+std::string sitesLine(const zone::Pool& p, int family, const MemberViews& v) {
+  const auto health =
+      answer::siteHealth(p, family == 0 ? wire::type::A : wire::type::AAAA, v.up, v.weight);
+  std::string line;
+  for (size_t k = 0; k < p.sites.size(); ++k)
+    line += (line.empty() ? "" : ", ") + p.sites[k].name + ": " +
+            (health[k].usable ? std::string("usable") : health[k].why);
+  return line;
+}
+
+Json describeRoute(const answer::Route& r) {
+  Json sites = Json::array();
+  for (const answer::SiteStep& s : r.sites)
+    sites.push_back({{"site", s.site},
+                     {"state", s.state},
+                     {"up", s.up},
+                     {"members", s.active},
+                     {"min_healthy", s.min_healthy},
+                     {"capacity", s.capacity},
+                     {"role", s.role}});
+  return {{"pool", r.pool},
+          {"client", r.client.empty() ? Json(nullptr) : Json(r.client)},
+          {"client_from", r.client_from},
+          {"map", r.map},
+          {"network", r.network.empty() ? Json("none (default list)") : Json(r.network)},
+          {"network_from", r.origin.empty() ? Json(nullptr) : Json(r.origin)},
+          {"site_list", r.list},
+          {"sites", std::move(sites)},
+          {"chosen", r.chosen.empty() ? Json("the whole pool") : Json(r.chosen)},
+          {"spilled", r.spilled},
+          {"why", r.why},
+          {"scope", r.scope},
+          {"scope_network", r.scope_network}};
+}
 
 void applyAdmin(const std::string& cmd, const Json& request, MemberAdmin& entry) {
   if (cmd == "drain") {
@@ -132,6 +233,42 @@ std::string serialChanges(const std::map<std::string, uint32_t>& before,
   return out;
 }
 
+// One row per site and address family: capacity, min-healthy, members up of those not
+// drained, whether it can take clients (or why not), and the answers it gave: first addresses
+// from its members, and of those the ones to clients spilled from their first site.
+Json siteRows(const zone::Pool& p, const std::vector<health::TargetStatus>& targets,
+              const std::vector<answer::MemberOverride>& overrides, const server::Stats& stats) {
+  const MemberViews views = memberViews(p, targets, overrides);
+  Json rows = Json::array();
+  for (int family = 0; family < 2; ++family) {
+    if (!hasFamily(p, family)) continue;
+    const uint16_t rtype = family == 0 ? wire::type::A : wire::type::AAAA;
+    const auto health = answer::siteHealth(p, rtype, views.up, views.weight);
+    std::vector<uint64_t> answers(p.sites.size()), spilled(p.sites.size());
+    for (size_t i = 0; i < p.members.size(); ++i) {
+      const zone::PoolMember& m = p.members[i];
+      const size_t index = p.member_base + i;
+      if (m.rtype != rtype || m.site >= p.sites.size()) continue;
+      if (index < stats.member_first.size()) answers[m.site] += stats.member_first[index];
+      if (index < stats.member_spilled.size()) spilled[m.site] += stats.member_spilled[index];
+    }
+    for (size_t k = 0; k < p.sites.size(); ++k) {
+      const zone::Site& site = p.sites[k];
+      rows.push_back({{"site", site.name},
+                      {"family", familyName(family)},
+                      {"capacity", site.capacity},
+                      {"min_healthy", site.min_healthy},
+                      {"up", health[k].up},
+                      {"members", health[k].active},
+                      {"usable", health[k].usable},
+                      {"why_not", health[k].usable ? Json(nullptr) : Json(health[k].why)},
+                      {"answers", answers[k]},
+                      {"spilled_answers", spilled[k]}});
+    }
+  }
+  return rows;
+}
+
 }  // namespace
 
 void logControlChange(const control::Peer& peer, std::string_view command,
@@ -188,20 +325,24 @@ Json ControlHandler::status() const {
   }
   Json pools = Json::array();
   const answer::PoolStates& states = *d_publisher.pools();
+  const std::vector<health::TargetStatus> targets = d_publisher.targetStatus();
+  const auto overrides = d_publisher.overrides();
   for (const zone::Pool* p : catalog.zones->pools()) {
+    const MemberViews views =
+        p->sites.empty() ? MemberViews{} : memberViews(*p, targets, overrides);
     for (int family = 0; family < 2; ++family) {
       const answer::FamilyState& f = states.pools[p->id].family[family];
-      bool has_members = false;
-      for (const auto& m : p->members)
-        has_members = has_members || m.rtype == (family == 0 ? wire::type::A : wire::type::AAAA);
-      if (!has_members) continue;
-      pools.push_back({{"pool", p->name},
-                       {"zone", wire::nameToText(p->zone)},
-                       {"family", familyName(family)},
-                       {"mode", answer::poolModeName(f.mode)},
-                       {"up", f.up},
-                       {"members", f.active},
-                       {"answering", f.eligible.size()}});
+      if (!hasFamily(*p, family)) continue;
+      Json row = {{"pool", p->name},
+                  {"zone", wire::nameToText(p->zone)},
+                  {"family", familyName(family)},
+                  {"mode", answer::poolModeName(f.mode)},
+                  {"up", f.up},
+                  {"members", f.active},
+                  {"answering", f.eligible.size()}};
+      // Pools with sites: each site and whether it can take clients (rrdnsctl pool has more).
+      if (!p->sites.empty()) row["sites"] = sitesLine(*p, family, views);
+      pools.push_back(std::move(row));
     }
   }
   return {{"version", RRDNS_VERSION},
@@ -250,6 +391,7 @@ Json ControlHandler::pool(const Json& request) const {
     const answer::FamilyState& f = state.family[family];
     const answer::MemberOverride& o = overrides[p.member_base + i];
     Json member = {{"address", m.text}};
+    if (!p.sites.empty()) member["site"] = m.site < p.sites.size() ? p.sites[m.site].name : "";
     uint32_t effective = 0;
     for (size_t k = 0; k < f.eligible.size(); ++k)
       if (f.eligible[k] == i) effective = f.weights[k];
@@ -287,17 +429,27 @@ Json ControlHandler::pool(const Json& request) const {
                         {"members", f.active}});
   }
   Json discover = Json::array();
-  for (const auto& source : p.discover)
-    discover.push_back({{"name", source.hostname},
-                        {"interval_s", source.interval_ms / 1000.0},
-                        {"weight", source.weight}});
-  return {{"pool", p.name},
-          {"discover", std::move(discover)},
-          {"zone", wire::nameToText(p.zone)},
-          {"policy", zone::policyName(p.policy)},
-          {"defined", p.source},
-          {"families", std::move(families)},
-          {"members", std::move(members)}};
+  for (const auto& source : p.discover) {
+    Json row = {{"name", source.hostname},
+                {"interval_s", source.interval_ms / 1000.0},
+                {"weight", source.weight}};
+    if (!p.sites.empty())
+      row["site"] = source.site < p.sites.size() ? p.sites[source.site].name : "";
+    discover.push_back(std::move(row));
+  }
+  Json reply = {{"pool", p.name},
+                {"discover", std::move(discover)},
+                {"zone", wire::nameToText(p.zone)},
+                {"policy", zone::policyName(p.policy)},
+                {"defined", p.source},
+                {"families", std::move(families)}};
+  if (!p.sites.empty()) {
+    reply["map"] = p.map ? Json(p.map->name) : Json(nullptr);
+    reply["spill"] = p.spill;
+    reply["sites"] = siteRows(p, targets, overrides, stats);
+  }
+  reply["members"] = std::move(members);
+  return reply;
 }
 
 Json ControlHandler::admin(const std::string& cmd, const Json& request,
@@ -370,12 +522,18 @@ Json ControlHandler::explain(const Json& request) const {
   const auto qtype = type_name.empty() ? std::optional<uint16_t>(wire::type::A)
                                        : wire::typeFromName(type_name);
   if (!qtype) throw std::invalid_argument("unknown type '" + type_name + "'");
+  answer::ExplainClient client;
+  if (const std::string source = optionalString(request, "client"); !source.empty())
+    client.source = socketAddress(source);
+  if (const std::string subnet = optionalString(request, "subnet"); !subnet.empty())
+    client.subnet = clientSubnet(subnet);
   const auto overrides = d_publisher.overrides();
   const answer::Explanation e =
       answer::explain(*d_publisher.catalog(), d_publisher.pools().get(), d_publisher.health().get(),
-                      &overrides, name, *qtype);
+                      &overrides, name, *qtype, client);
   Json reply = {{"name", e.name}, {"type", e.type}, {"zone", e.zone.empty() ? Json(nullptr) : Json(e.zone)},
                 {"outcome", e.outcome}, {"rcode", e.rcode}, {"steps", e.steps}};
+  if (e.route) reply["route"] = describeRoute(*e.route);
   if (e.outcome == "pool") {
     // The checks' own words for a member that is down ("status 503", "connection refused").
     const auto targets = d_publisher.targetStatus();
@@ -392,15 +550,18 @@ Json ControlHandler::explain(const Json& request) const {
     reply["ttl"] = e.ttl;
     reply["ttl_rule"] = e.ttl_rule;
     Json candidates = Json::array();
-    for (const auto& c : e.candidates)
-      candidates.push_back({{"address", c.address},
-                            {"state", c.state},
-                            {"weight", c.weight},
-                            {"effective_weight", c.effective_weight},
-                            {"eligible", c.eligible},
-                            {"note", !c.note.empty()              ? Json(c.note)
-                                     : reasons.count(c.address) ? Json(reasons[c.address])
-                                                                : Json(nullptr)}});
+    for (const auto& c : e.candidates) {
+      Json candidate = {{"address", c.address}};
+      if (!c.site.empty()) candidate["site"] = c.site;  // pools with sites
+      candidate["state"] = c.state;
+      candidate["weight"] = c.weight;
+      candidate["effective_weight"] = c.effective_weight;
+      candidate["eligible"] = c.eligible;
+      candidate["note"] = !c.note.empty()              ? Json(c.note)
+                          : reasons.count(c.address) ? Json(reasons[c.address])
+                                                     : Json(nullptr);
+      candidates.push_back(std::move(candidate));
+    }
     reply["candidates"] = std::move(candidates);
   }
   reply["next_answer"] = e.records;

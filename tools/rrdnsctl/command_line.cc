@@ -1,6 +1,8 @@
 // command_line.cc -- from rrdnsctl's argv to the request object, with usage errors spelled out.
 #include "tools/rrdnsctl/command_line.hh"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -27,7 +29,9 @@ const std::string kUsage =
     std::to_string(control::kMaxWeight) + " (auto: the zone file's)\n"
     "  mark MEMBER up|down|auto [--pool NAME]     override health checks (auto: follow them)\n"
     "  stats                                      counters\n"
-    "  explain NAME [TYPE]                        how the answer for NAME (TYPE, default A) is made\n"
+    "  explain NAME [TYPE] [--client ADDR] [--subnet CIDR]\n"
+    "                                             how the answer for NAME (TYPE, default A) is\n"
+    "                                             made, for a query from ADDR or for ECS CIDR\n"
     "  replace [--binary PATH]                    a new rrdnsd (PATH, default the running binary)\n"
     "                                             takes over the sockets; prints its pid\n"
     "\n"
@@ -57,7 +61,7 @@ const std::map<std::string, CommandSpec>& commands() {
       {"drain", {1, 1, {"for", "pool"}}},
       {"undrain", {1, 1, {"pool"}}},
       {"weight", {2, 2, {"pool"}}}, {"mark", {2, 2, {"pool"}}},
-      {"stats", {0, 0, {}}},        {"explain", {1, 2, {}}},
+      {"stats", {0, 0, {}}},        {"explain", {1, 2, {"client", "subnet"}}},
       {"replace", {0, 0, {"binary"}}},
   };
   return specs;
@@ -74,6 +78,12 @@ std::optional<double> parsePositive(const std::string& text) {
   double value = std::strtod(text.c_str(), &end);
   if (end != text.c_str() + text.size() || !std::isfinite(value) || value <= 0) return std::nullopt;
   return value;
+}
+
+bool isAddress(const std::string& text) {
+  unsigned char bytes[16];
+  return inet_pton(AF_INET, text.c_str(), bytes) == 1 ||
+         inet_pton(AF_INET6, text.c_str(), bytes) == 1;
 }
 
 std::string lowercase(std::string text) {
@@ -170,7 +180,7 @@ std::optional<CommandLine> parseCommandLine(int argc, char** argv, std::string& 
       continue;
     }
     if (name != "socket" && name != "timeout" && name != "for" && name != "pool" &&
-        name != "binary") {
+        name != "binary" && name != "client" && name != "subnet") {
       error = "unknown option --" + name;
       return std::nullopt;
     }
@@ -303,6 +313,26 @@ std::optional<CommandLine> parseCommandLine(int argc, char** argv, std::string& 
     std::transform(type.begin(), type.end(), type.begin(),
                    [](unsigned char c) { return std::toupper(c); });
     request["type"] = type;
+    if (command_options.count("client")) {
+      const std::string& client = command_options["client"];
+      if (!isAddress(client)) {
+        error = "explain --client needs an IP address, not '" + client + "'";
+        return std::nullopt;
+      }
+      request["client"] = client;
+    }
+    if (command_options.count("subnet")) {
+      const std::string& subnet = command_options["subnet"];
+      const size_t slash = subnet.find('/');
+      const std::string length = slash == std::string::npos ? "0" : subnet.substr(slash + 1);
+      if (!isAddress(subnet.substr(0, slash)) || length.empty() || length.size() > 3 ||
+          length.find_first_not_of("0123456789") != std::string::npos) {
+        error = "explain --subnet needs ADDRESS/PREFIX (10.1.2.0/24, 2001:db8::/48), not '" +
+                subnet + "'";
+        return std::nullopt;
+      }
+      request["subnet"] = subnet;
+    }
   }
   return line;
 }

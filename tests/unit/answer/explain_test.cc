@@ -1,6 +1,9 @@
 // explain_test.cc -- explain narrates what answer() does next, and never changes it.
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <string>
 #include <vector>
 
@@ -221,4 +224,28 @@ TEST_CASE("explain follows a weighted pool's schedule as answer() does") {
     const Message m = testutil::decode(out.data(), o.size);
     CHECK(e.records == shown(m));
   }
+}
+
+TEST_CASE_FIXTURE(Fixture, "a client address or ECS changes nothing for names without sites") {
+  answer::ExplainClient client;
+  client.subnet = *topology::parseNetwork("10.1.2.0/24");
+  sockaddr_storage source{};
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&source);
+  v4->sin_family = AF_INET;
+  v4->sin_addr.s_addr = htonl(0x0a010203);
+  client.source = source;
+  for (const char* name : {"www.ex.test.", "alias.ex.test.", "nosuch.ex.test."}) {
+    CAPTURE(name);
+    const answer::Explanation plain = explain(name, type::A);
+    const answer::Explanation asked =
+        answer::explain(*catalog, nullptr, nullptr, nullptr, name, type::A, client);
+    CHECK(asked.records == plain.records);
+    CHECK(asked.outcome == plain.outcome);
+    CHECK(asked.rcode == plain.rcode);  // the query with its ECS option is well formed
+    CHECK_FALSE(asked.route.has_value());
+  }
+  client.client_subnet = false;
+  const answer::Explanation off =
+      answer::explain(*catalog, nullptr, nullptr, nullptr, "www.ex.test.", type::A, client);
+  CHECK(hasStep(off, "edns-client-subnet is off"));
 }
