@@ -219,8 +219,9 @@ class Explainer final : public Trace {
 
  private:
   // A member as the operator sees it: up (checks, or a mark), its weight (configured or the
-  // operator's, 0 when drained) and why, in `c`.
-  bool memberState(const zone::Pool& p, size_t i, Candidate& c) const {
+  // operator's, 0 when drained) and why, in `c`; whether it reports load weight 0 in `load_zero`.
+  bool memberState(const zone::Pool& p, size_t i, Candidate& c,
+                   bool* load_zero = nullptr) const {
     const zone::PoolMember& m = p.members[i];
     const MemberOverride* o = d_overrides && d_overrides->size() == d_catalog.zones->members().size()
                                   ? &(*d_overrides)[p.member_base + i]
@@ -230,6 +231,7 @@ class Explainer final : public Trace {
     if (d_health && d_health->targets.size() == d_catalog.zones->targets().size()) {
       const health::TargetHealth& t = d_health->targets[m.target];
       up = t.up;
+      if (load_zero) *load_zero = t.load_weight == 0;
       if (t.up && t.load_weight < 100)
         c.note = "reports X-Rrdns-Weight " + std::to_string(t.load_weight);
     }
@@ -246,14 +248,13 @@ class Explainer final : public Trace {
   void routeSites(const zone::Pool& p, uint16_t rtype) {
     Route& r = *d_route;
     d_route = nullptr;  // a second pool in the answer (a CNAME chain) is told in steps only
-    std::vector<bool> up(p.members.size());
-    std::vector<uint32_t> weight(p.members.size());
+    std::vector<MemberStatus> members(p.members.size());
     for (size_t i = 0; i < p.members.size(); ++i) {
       Candidate c;
-      up[i] = memberState(p, i, c);
-      weight[i] = c.weight;
+      members[i].up = memberState(p, i, c, &members[i].load_zero);
+      members[i].weight = c.weight;
     }
-    const std::vector<SiteHealth> health = siteHealth(p, rtype, up, weight);
+    const std::vector<SiteHealth> health = siteHealth(p, rtype, members);
     uint64_t capacity = 0;
     for (uint16_t site : d_answer->sites) capacity += p.sites[site].capacity;
     size_t left = d_answer->sites.size();

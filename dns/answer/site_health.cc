@@ -16,34 +16,38 @@ std::string fraction(double value) {
 
 }  // namespace
 
-bool siteUsable(uint32_t up, uint32_t active, double min_healthy) {
-  // up/active >= min_healthy, without dividing (active may be 0) and with room for the rounding
-  // of a fraction like 0.3 written in a zone file.
-  return up > 0 && static_cast<double>(up) + 1e-9 >= min_healthy * static_cast<double>(active);
+bool siteUsable(bool answering, uint32_t up, uint32_t active, double min_healthy) {
+  // The comparison computePoolStates() makes, to the last bit: explain must not call a site
+  // usable that the answers pass over.
+  return answering && static_cast<double>(up) >= min_healthy * active;
 }
 
 std::vector<SiteHealth> siteHealth(const zone::Pool& pool, uint16_t rtype,
-                                   const std::vector<bool>& up,
-                                   const std::vector<uint32_t>& weight) {
+                                   const std::vector<MemberStatus>& members) {
   std::vector<SiteHealth> sites(pool.sites.size());
-  for (size_t i = 0; i < pool.members.size(); ++i) {
+  std::vector<bool> answering(pool.sites.size(), false);
+  for (size_t i = 0; i < pool.members.size() && i < members.size(); ++i) {
     const zone::PoolMember& m = pool.members[i];
     if (m.rtype != rtype || m.site >= sites.size()) continue;
     SiteHealth& s = sites[m.site];
     ++s.members;
-    if (i < weight.size() && weight[i] == 0) continue;
+    if (members[i].weight == 0) continue;
     ++s.active;
-    if (i < up.size() && up[i]) ++s.up;
+    if (!members[i].up) continue;
+    ++s.up;
+    if (!members[i].load_zero) answering[m.site] = true;
   }
   for (size_t k = 0; k < sites.size(); ++k) {
     SiteHealth& s = sites[k];
     const double min_healthy = pool.sites[k].min_healthy;
-    s.usable = siteUsable(s.up, s.active, min_healthy);
+    s.usable = siteUsable(answering[k], s.up, s.active, min_healthy);
     if (s.usable) continue;
     if (s.members == 0)
       s.why = std::string("no ") + (rtype == wire::type::A ? "A" : "AAAA") + " member";
     else if (s.active == 0)
       s.why = "every member drained";
+    else if (s.up > 0 && !answering[k])
+      s.why = "every member up reports X-Rrdns-Weight 0";
     else
       s.why = std::to_string(s.up) + " of " + std::to_string(s.active) + " up" +
               (s.up > 0 ? ", min-healthy " + fraction(min_healthy) : std::string());

@@ -91,24 +91,22 @@ topology::Network clientSubnet(const std::string& text) {
   return n;
 }
 
-// Each member of `p` as the operator sees it: up (checks, or a mark) and its weight (configured
-// or the operator's, 0 when drained).
-struct MemberViews {
-  std::vector<bool> up;
-  std::vector<uint32_t> weight;
-};
-
-MemberViews memberViews(const zone::Pool& p, const std::vector<health::TargetStatus>& targets,
-                        const std::vector<answer::MemberOverride>& overrides) {
-  MemberViews v;
+// Each member of `p` as the operator sees it: up (checks, or a mark), its weight (configured
+// or the operator's, 0 when drained) and whether it reports load weight 0 (`health`, may be null).
+std::vector<answer::MemberStatus> memberStatus(
+    const zone::Pool& p, const std::vector<health::TargetStatus>& targets,
+    const health::HealthSnapshot* health, const std::vector<answer::MemberOverride>& overrides) {
+  std::vector<answer::MemberStatus> out;
   for (size_t i = 0; i < p.members.size(); ++i) {
     const zone::PoolMember& m = p.members[i];
     const answer::MemberOverride& o = overrides[p.member_base + i];
     const health::TargetStatus* t = m.target < targets.size() ? &targets[m.target] : nullptr;
-    v.up.push_back(o.up.value_or(t ? t->up : m.check.startsUp()));
-    v.weight.push_back(o.drained ? 0 : o.weight.value_or(m.weight));
+    out.push_back({o.up.value_or(t ? t->up : m.check.startsUp()),
+                   o.drained ? 0 : o.weight.value_or(m.weight),
+                   health && m.target < health->targets.size() &&
+                       health->targets[m.target].load_weight == 0});
   }
-  return v;
+  return out;
 }
 
 bool hasFamily(const zone::Pool& p, int family) {
@@ -118,9 +116,10 @@ bool hasFamily(const zone::Pool& p, int family) {
 }
 
 // "east: usable, west: 0 of 3 up" (status).
-std::string sitesLine(const zone::Pool& p, int family, const MemberViews& v) {
+std::string sitesLine(const zone::Pool& p, int family,
+                      const std::vector<answer::MemberStatus>& members) {
   const auto health =
-      answer::siteHealth(p, family == 0 ? wire::type::A : wire::type::AAAA, v.up, v.weight);
+      answer::siteHealth(p, family == 0 ? wire::type::A : wire::type::AAAA, members);
   std::string line;
   for (size_t k = 0; k < p.sites.size(); ++k)
     line += (line.empty() ? "" : ", ") + p.sites[k].name + ": " +
@@ -236,14 +235,13 @@ std::string serialChanges(const std::map<std::string, uint32_t>& before,
 // One row per site and address family: capacity, min-healthy, members up of those not
 // drained, whether it can take clients (or why not), and the answers it gave: first addresses
 // from its members, and of those the ones to clients spilled from their first site.
-Json siteRows(const zone::Pool& p, const std::vector<health::TargetStatus>& targets,
-              const std::vector<answer::MemberOverride>& overrides, const server::Stats& stats) {
-  const MemberViews views = memberViews(p, targets, overrides);
+Json siteRows(const zone::Pool& p, const std::vector<answer::MemberStatus>& members,
+              const server::Stats& stats) {
   Json rows = Json::array();
   for (int family = 0; family < 2; ++family) {
     if (!hasFamily(p, family)) continue;
     const uint16_t rtype = family == 0 ? wire::type::A : wire::type::AAAA;
-    const auto health = answer::siteHealth(p, rtype, views.up, views.weight);
+    const auto health = answer::siteHealth(p, rtype, members);
     std::vector<uint64_t> answers(p.sites.size()), spilled(p.sites.size());
     for (size_t i = 0; i < p.members.size(); ++i) {
       const zone::PoolMember& m = p.members[i];
@@ -328,8 +326,9 @@ Json ControlHandler::status() const {
   const std::vector<health::TargetStatus> targets = d_publisher.targetStatus();
   const auto overrides = d_publisher.overrides();
   for (const zone::Pool* p : catalog.zones->pools()) {
-    const MemberViews views =
-        p->sites.empty() ? MemberViews{} : memberViews(*p, targets, overrides);
+    const auto members = p->sites.empty()
+                             ? std::vector<answer::MemberStatus>{}
+                             : memberStatus(*p, targets, d_publisher.health().get(), overrides);
     for (int family = 0; family < 2; ++family) {
       const answer::FamilyState& f = states.pools[p->id].family[family];
       if (!hasFamily(*p, family)) continue;
@@ -341,7 +340,7 @@ Json ControlHandler::status() const {
                   {"members", f.active},
                   {"answering", f.eligible.size()}};
       // Pools with sites: each site and whether it can take clients (rrdnsctl pool has more).
-      if (!p->sites.empty()) row["sites"] = sitesLine(*p, family, views);
+      if (!p->sites.empty()) row["sites"] = sitesLine(*p, family, members);
       pools.push_back(std::move(row));
     }
   }
@@ -446,7 +445,8 @@ Json ControlHandler::pool(const Json& request) const {
   if (!p.sites.empty()) {
     reply["map"] = p.map ? Json(p.map->name) : Json(nullptr);
     reply["spill"] = p.spill;
-    reply["sites"] = siteRows(p, targets, overrides, stats);
+    reply["sites"] =
+        siteRows(p, memberStatus(p, targets, d_publisher.health().get(), overrides), stats);
   }
   reply["members"] = std::move(members);
   return reply;

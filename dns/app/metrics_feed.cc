@@ -40,18 +40,20 @@ void MetricsFeed::update() {
       if (m.site < p->sites.size()) s.site = p->sites[m.site].name;
     }
     if (p->sites.empty()) continue;
-    std::vector<bool> up(p->members.size());
-    std::vector<uint32_t> weight(p->members.size());
+    std::vector<answer::MemberStatus> status(p->members.size());
     for (size_t i = 0; i < p->members.size(); ++i) {
-      up[i] = members[p->member_base + i].up;
-      weight[i] = members[p->member_base + i].configured_weight;
+      const zone::PoolMember& m = p->members[i];
+      status[i].up = members[p->member_base + i].up;
+      status[i].weight = members[p->member_base + i].configured_weight;
+      status[i].load_zero = health && m.target < health->targets.size() &&
+                            health->targets[m.target].load_weight == 0;
     }
     for (int family = 0; family < 2; ++family) {
       const uint16_t rtype = family == 0 ? wire::type::A : wire::type::AAAA;
       bool has_family = false;
       for (const zone::PoolMember& m : p->members) has_family = has_family || m.rtype == rtype;
       if (!has_family) continue;
-      const auto sites_now = answer::siteHealth(*p, rtype, up, weight);
+      const auto sites_now = answer::siteHealth(*p, rtype, status);
       for (size_t k = 0; k < p->sites.size(); ++k)
         sites.push_back({zone, p->name, p->sites[k].name, family == 0 ? "A" : "AAAA",
                          sites_now[k].usable});

@@ -35,22 +35,20 @@ zone::Pool twoSites(double east_min_healthy = 0) {
 
 }  // namespace
 
-TEST_CASE("siteUsable: a member up, and up/active at least min-healthy") {
-  CHECK(answer::siteUsable(1, 3, 0));
-  CHECK_FALSE(answer::siteUsable(0, 3, 0));  // no fail-open inside a site
-  CHECK_FALSE(answer::siteUsable(0, 0, 0));
-  CHECK(answer::siteUsable(2, 4, 0.5));
-  CHECK_FALSE(answer::siteUsable(1, 4, 0.5));
-  CHECK(answer::siteUsable(3, 10, 0.3));  // 0.3 * 10 is 3.0000000000000004 in doubles
-  CHECK(answer::siteUsable(3, 3, 1));
+TEST_CASE("siteUsable: a member answering, and up/active at least min-healthy") {
+  CHECK(answer::siteUsable(true, 1, 3, 0));
+  CHECK_FALSE(answer::siteUsable(false, 0, 3, 0));  // no fail-open inside a site
+  CHECK_FALSE(answer::siteUsable(false, 3, 3, 0));  // up, but every one reports weight 0
+  CHECK(answer::siteUsable(true, 2, 4, 0.5));
+  CHECK_FALSE(answer::siteUsable(true, 1, 4, 0.5));
+  CHECK(answer::siteUsable(true, 3, 3, 1));
 }
 
 TEST_CASE("siteHealth counts each site's members of the family and says why one cannot answer") {
   const zone::Pool p = twoSites(0.5);
-  std::vector<bool> up(6, true);
-  std::vector<uint32_t> weight(6, 100);
+  std::vector<answer::MemberStatus> m(6, answer::MemberStatus{true, 100, false});
 
-  auto a = answer::siteHealth(p, type::A, up, weight);
+  auto a = answer::siteHealth(p, type::A, m);
   REQUIRE(a.size() == 2);
   CHECK(a[0].usable);
   CHECK(a[0].members == 3);
@@ -59,23 +57,29 @@ TEST_CASE("siteHealth counts each site's members of the family and says why one 
   CHECK(a[0].why.empty());
   CHECK(a[1].members == 2);
 
-  up[0] = up[1] = false;  // east: 1 of 3 up, below its min-healthy 0.5
-  a = answer::siteHealth(p, type::A, up, weight);
+  m[0].up = m[1].up = false;  // east: 1 of 3 up, below its min-healthy 0.5
+  a = answer::siteHealth(p, type::A, m);
   CHECK_FALSE(a[0].usable);
   CHECK(a[0].why == "1 of 3 up, min-healthy 0.5");
   CHECK(a[1].usable);
 
-  weight[2] = 0;  // the one left up is drained: 0 of 2 active are up
-  a = answer::siteHealth(p, type::A, up, weight);
+  m[2].weight = 0;  // the one left up is drained: 0 of 2 active are up
+  a = answer::siteHealth(p, type::A, m);
   CHECK(a[0].active == 2);
   CHECK(a[0].up == 0);
   CHECK(a[0].why == "0 of 2 up");
 
-  weight[0] = weight[1] = 0;
-  a = answer::siteHealth(p, type::A, up, weight);
+  m[0].weight = m[1].weight = 0;
+  a = answer::siteHealth(p, type::A, m);
   CHECK(a[0].why == "every member drained");
 
-  const auto aaaa = answer::siteHealth(p, type::AAAA, up, weight);
+  m[3].load_zero = m[4].load_zero = true;  // west: both up, both asking for no clients
+  a = answer::siteHealth(p, type::A, m);
+  CHECK_FALSE(a[1].usable);
+  CHECK(a[1].up == 2);
+  CHECK(a[1].why == "every member up reports X-Rrdns-Weight 0");
+
+  const auto aaaa = answer::siteHealth(p, type::AAAA, m);
   CHECK_FALSE(aaaa[0].usable);
   CHECK(aaaa[0].why == "no AAAA member");
   CHECK(aaaa[1].usable);
