@@ -138,6 +138,12 @@ def fake(tmp_path):
     ["--timeout", "abc", "status"],
     ["--timeout", "0", "status"],
     ["--json=yaml", "status"],
+    ["explain", "www.geo.test", "--client", "east-1"],
+    ["explain", "www.geo.test", "--client", "10.1.2.0/24"],  # an address, not a network
+    ["explain", "www.geo.test", "--subnet", "10.1.2.0/"],
+    ["explain", "www.geo.test", "--subnet", "10.1.2/24"],
+    ["explain", "www.geo.test", "--subnet", "10.1.2.0/2x"],
+    ["pool", "www", "--subnet", "10.1.2.0/24"],
 ])
 def test_usage_errors_exit_2(ctl, tmp_path, args):
     r = run(ctl, "--socket", tmp_path / "missing.sock", *args)
@@ -260,6 +266,13 @@ def test_permission_denied_exits_3(ctl, fake):
     (["explain", "www.rr.test"], {"v": 1, "cmd": "explain", "name": "www.rr.test", "type": "A"}),
     (["explain", "www.rr.test", "aaaa"],
      {"v": 1, "cmd": "explain", "name": "www.rr.test", "type": "AAAA"}),
+    (["explain", "www.geo.test", "--subnet", "10.1.2.0/24"],
+     {"v": 1, "cmd": "explain", "name": "www.geo.test", "type": "A", "subnet": "10.1.2.0/24"}),
+    (["explain", "www.geo.test", "AAAA", "--client=2001:db8::7", "--subnet", "2001:db8::/48"],
+     {"v": 1, "cmd": "explain", "name": "www.geo.test", "type": "AAAA", "client": "2001:db8::7",
+      "subnet": "2001:db8::/48"}),
+    (["explain", "www.geo.test", "--subnet", "192.0.2.1"],  # a host: the daemon makes it /32
+     {"v": 1, "cmd": "explain", "name": "www.geo.test", "type": "A", "subnet": "192.0.2.1"}),
 ])
 def test_request_sent(ctl, fake, args, request_):
     d = fake()
