@@ -116,6 +116,10 @@ class Explainer final : public Trace {
     const SiteAnswer* routed = d_route ? d_answer : nullptr;
     if (d_route) routeSites(p, rtype);
     d_answer = nullptr;
+    if (!p.sites.empty() && !routed && !d_has_client)
+      d_e.steps.push_back("the query has no client address (explain --client or --subnet "
+                          "gives it one): the default list of map '" +
+                          (p.map ? p.map->name : std::string()) + "' answers");
     d_e.mode = poolModeName(f.mode);
     d_e.fail_open = f.mode == PoolMode::FailOpen;
     d_e.ttl = f.ttl;
@@ -147,8 +151,8 @@ class Explainer final : public Trace {
              const SiteAnswer& answer, uint8_t scope) override {
     Route r;
     r.pool = p.name;
-    r.client_from = from_subnet ? "ecs" : (d_has_client ? "source" : "none");
-    r.client = r.client_from == "none" ? "" : clientText(client, from_subnet, source_prefix);
+    r.client_from = from_subnet ? "ecs" : "source";
+    r.client = clientText(client, from_subnet, source_prefix);
     r.map = p.map ? p.map->name : "";
     if (match.matched) {
       r.network = topology::formatNetwork(match.network);
@@ -165,13 +169,11 @@ class Explainer final : public Trace {
     r.scope = scope;
     r.scope_network = networkAround(client, scope);
 
-    std::string who = r.client_from == "ecs"      ? "the client subnet " + r.client + " (ECS)"
-                      : r.client_from == "source" ? "the client " + r.client
-                                                  : "a query with no client address";
+    const std::string who =
+        from_subnet ? "the client subnet " + r.client + " (ECS)" : "the client " + r.client;
     d_e.steps.push_back(
         who + (r.network.empty()
-                   ? (r.client_from == "none" ? " gets" : " matches no network of") +
-                         std::string(" map '") + r.map + "': the default list [" +
+                   ? " matches no network of map '" + r.map + "': the default list [" +
                          joined(r.list) + "]"
                    : " matches " + r.network + " in map '" + r.map + "'" +
                          (r.origin.empty() ? "" : " (" + r.origin + ")") + ": sites [" +

@@ -37,11 +37,12 @@ struct SiteStep {
   std::string role;  // "answers", "passed over", or for a spill "takes 50% of first addresses"
 };
 
-// How a pool with sites routed the client (Trace::route).
+// How a pool with sites routed the client (Trace::route). A query without a client address gets
+// the map's default list and no route.
 struct Route {
   std::string pool;
   std::string client;       // "10.1.2.0/24" (ECS) or "192.0.2.7"
-  std::string client_from;  // "ecs", "source", or "none" (no address: the default list)
+  std::string client_from;  // "ecs" (the query's ECS option) or "source" (its source address)
   std::string map;
   std::string network;  // the network that matched, "" when none did
   std::string origin;   // where that network is defined ("geo.toml:12", "geo.nets:3")

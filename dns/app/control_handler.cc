@@ -138,7 +138,7 @@ Json describeRoute(const answer::Route& r) {
                      {"capacity", s.capacity},
                      {"role", s.role}});
   return {{"pool", r.pool},
-          {"client", r.client.empty() ? Json(nullptr) : Json(r.client)},
+          {"client", r.client},
           {"client_from", r.client_from},
           {"map", r.map},
           {"network", r.network.empty() ? Json("none (default list)") : Json(r.network)},
