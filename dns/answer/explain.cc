@@ -178,11 +178,6 @@ class Explainer final : public Trace {
                    : " matches " + r.network + " in map '" + r.map + "'" +
                          (r.origin.empty() ? "" : " (" + r.origin + ")") + ": sites [" +
                          joined(r.list) + "]"));
-    d_e.steps.push_back(
-        "ECS scope /" + std::to_string(scope) +
-        (scope == 0 ? ": every client gets this answer now"
-                    : ": every client in " + r.scope_network + " gets this answer now") +
-        (from_subnet ? "" : " (the scope is sent only in answers to queries with ECS)"));
     d_pending = std::move(r);
     d_route = &*d_pending;
     d_answer = &answer;
@@ -305,6 +300,11 @@ class Explainer final : public Trace {
               " (spill = " + std::to_string(p.spill) + "), shared by capacity: " + shares;
     }
     d_e.steps.push_back(r.why);
+    d_e.steps.push_back(
+        "ECS scope /" + std::to_string(r.scope) +
+        (r.scope == 0 ? ": every client gets this answer now"
+                      : ": every client in " + r.scope_network + " gets this answer now") +
+        (r.client_from == "ecs" ? "" : " (the scope is sent only in answers to queries with ECS)"));
     if (!d_e.route) d_e.route = std::move(r);
   }
 
