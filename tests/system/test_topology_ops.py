@@ -200,6 +200,14 @@ def test_explain_routes_each_network_and_the_default(geo):
     assert {SITE_OF[a] for a in addresses} == {"west"} and ecs.scopelen == r["scope"], ecs
     assert 1 <= r["scope"] <= 8, r  # 128.0.0.0/1 holds no mapped network
 
+    # An IPv6 client: the map has no IPv6 network, so the default list, scope 0 (every IPv6
+    # address gets the same).
+    r = ok(d, "explain", WWW, "--subnet", "2001:db8:7::/48")["route"]
+    assert r["client"] == "2001:db8:7::/48" and r["network"] == "none (default list)", r
+    assert r["chosen"] == ["west"] and r["scope"] == 0, r
+    addresses, ecs = ask(d, "2001:db8:7::/48")
+    assert {SITE_OF[a] for a in addresses} == {"west"} and ecs.scopelen == 0, ecs
+
     # No client address at all (neither flag): the default list, and no route to tell.
     e = ok(d, "explain", WWW)
     assert "route" not in e, e
