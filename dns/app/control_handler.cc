@@ -523,6 +523,7 @@ Json ControlHandler::explain(const Json& request) const {
                                        : wire::typeFromName(type_name);
   if (!qtype) throw std::invalid_argument("unknown type '" + type_name + "'");
   answer::ExplainClient client;
+  client.client_subnet = d_settings.edns_client_subnet;  // an ECS option counts as it would
   if (const std::string source = optionalString(request, "client"); !source.empty())
     client.source = socketAddress(source);
   if (const std::string subnet = optionalString(request, "subnet"); !subnet.empty())

@@ -339,3 +339,30 @@ def test_explain_subnet_is_checked_and_cut_to_its_prefix(geo):
     # A bare address is a host.
     r = ok(d, "explain", WWW, "--subnet", "10.2.9.9")["route"]
     assert r["client"] == "10.2.9.9/32" and r["chosen"] == ["west"], r
+
+
+def test_explain_with_ecs_off_routes_by_the_source(daemons, tmp_path):
+    """edns-client-subnet = false: the server ignores ECS, and explain --subnet says so and
+    routes as the server would, by the query's source address."""
+    zone = write_zone(tmp_path / "geo.toml", ZONE)
+    (tmp_path / "geo.nets").write_text(NETS)
+    sockdir = Path(tempfile.mkdtemp(prefix="rtop", dir="/tmp"))
+    sock = sockdir / "control.sock"
+
+    def config_text(specs):
+        return ('listen = [%s]\nzones = ["%s"]\nthreads = 1\ncontrol = "%s"\n'
+                'edns-client-subnet = false\n' % (", ".join('"%s"' % s for s in specs), zone,
+                                                  sock))
+
+    try:
+        d = daemons(config=config_text, probe=(ORIGIN, "SOA"))
+        d.sock = sock
+        e = ok(d, "explain", WWW, "--subnet", "10.1.2.0/24", "--client", "10.2.5.7")
+        assert any("edns-client-subnet is off" in s for s in e["steps"]), e["steps"]
+        r = e["route"]
+        assert r["client_from"] == "source" and r["client"] == "10.2.5.7", r
+        assert r["network"] == "10.2.0.0/16" and r["chosen"] == ["west"], r
+        addresses, ecs = ask(d, "10.1.2.0/24")  # from 127.0.0.1: the default list, west
+        assert ecs is None and {SITE_OF[a] for a in addresses} == {"west"}, addresses
+    finally:
+        shutil.rmtree(sockdir, ignore_errors=True)
