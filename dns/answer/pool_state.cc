@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "dns/answer/reclaimer.hh"
+#include "dns/answer/site_health.hh"
 #include "dns/base/bytes.hh"
 #include "dns/wire/constants.hh"
 
@@ -223,8 +224,7 @@ SiteFamily computeSite(const zone::Pool& pool, uint16_t site,
       f.weights.push_back(v.health.weight);
     }
   }
-  s.usable =
-      !f.eligible.empty() && static_cast<double>(f.up) >= pool.sites[site].min_healthy * f.active;
+  s.usable = siteUsable(!f.eligible.empty(), f.up, f.active, pool.sites[site].min_healthy);
   f.mode = f.up == f.active ? PoolMode::Healthy : PoolMode::Degraded;
   return s;
 }

@@ -17,8 +17,8 @@ std::string fraction(double value) {
 }  // namespace
 
 bool siteUsable(bool answering, uint32_t up, uint32_t active, double min_healthy) {
-  // The comparison computePoolStates() makes, to the last bit: explain must not call a site
-  // usable that the answers pass over.
+  // computePoolStates() decides by this too, so explain cannot call a site usable that the
+  // answers pass over.
   return answering && static_cast<double>(up) >= min_healthy * active;
 }
 

@@ -1,6 +1,6 @@
 // site_health.hh -- whether each site of a pool can take clients now, in the operator's terms
-// (rrdnsctl explain and pool, metrics). The answers themselves come from TopologyState, which
-// computePoolStates() builds by the same rule (docs/topology.md: "Site usable").
+// (rrdnsctl explain and pool, metrics). siteUsable() is the rule; computePoolStates() applies it
+// to build TopologyState (docs/topology.md: "Site usable").
 #pragma once
 
 #include <cstdint>
