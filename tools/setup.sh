@@ -18,13 +18,15 @@ METRICS_PORT=${METRICS_PORT:-9153}
 JOBS=${JOBS:-$(nproc)}
 
 # Build tools and libraries, plus what the tests drive the daemon with (dig, pytest, dnspython)
-# and compare it with (knot and nsd, the differential test's oracles, run in temp dirs).
+# and compare it with (knot and nsd, the differential tests' oracles, run in temp dirs; Knot's
+# geoip module is the oracle of the topology maps).
 # pandoc builds the man pages (docs/man); man-db's man and lexgrog check them.
 PACKAGES=(g++ cmake ninja-build pkg-config pandoc man-db
           libuv1-dev libc-ares-dev libtomlplusplus-dev libspdlog-dev doctest-dev
           libcpp-httplib-dev libcurl4-openssl-dev nlohmann-json3-dev prometheus-cpp-dev libknot-dev
           libmaxminddb-dev
-          bind9-dnsutils knot knot-dnsutils nsd dnsperf python3 python3-pytest python3-dnspython openssl
+          bind9-dnsutils knot knot-dnsutils knot-module-geoip nsd dnsperf
+          python3 python3-pytest python3-dnspython openssl
           docker-compose yamllint curl gcc)
 # The Kubernetes manifests' schema check runs on Node.js (tools/deploy); any node >= 14 will do.
 command -v node >/dev/null || PACKAGES+=(nodejs)
