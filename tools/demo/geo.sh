@@ -157,11 +157,12 @@ say "all steps passed"
 $ONCE && exit 0
 cat <<EOT
 
-Everything keeps running; Ctrl-C stops it. Try:
+Everything keeps running; Ctrl-C stops it. Try, in another terminal (docs/topology.md):
+  export PATH=$BUILD_DIR:\$PATH RRDNS_CONTROL=$WORK/rrdnsd.sock
   dig @127.0.0.1 -p $PORT www.geo.test +subnet=10.1.2.0/24       # east, with the ECS scope
   dig @127.0.0.1 -p $PORT www.geo.test +subnet=10.2.5.0/24       # west
   curl -d state=down http://127.0.1.1:$WEB_PORT/admin/health     # one east replica fails its check
-  RRDNS_CONTROL=$WORK/rrdnsd.sock $BUILD_DIR/rrdnsctl pool www
-  RRDNS_CONTROL=$WORK/rrdnsd.sock $BUILD_DIR/rrdnsctl explain www.geo.test --subnet 10.1.2.0/24
+  rrdnsctl pool www
+  rrdnsctl explain www.geo.test --subnet 10.1.2.0/24
 EOT
 wait "$RRDNSD_PID"
