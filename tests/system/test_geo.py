@@ -17,13 +17,11 @@ spilled clients are shared by the next sites in proportion to their capacity.
 Only processes started here are stopped, by PID.
 """
 
-import os
 import re
 import shutil
 import subprocess
 import time
 from collections import Counter
-from pathlib import Path
 
 import dns.edns
 import dns.message
