@@ -56,11 +56,11 @@ class Answer:
     """What dig showed: status, the A addresses (sorted), their TTLs, the ECS option's text
     ("10.1.2.0/24/15") and scope (None without ECS)."""
 
-    def __init__(self, text):
+    def __init__(self, text, name=WWW):
         self.text = text
         m = re.search(r"status: ([A-Z]+)", text)
         self.status = m.group(1) if m else None
-        rrs = re.findall(r"^www\.geo\.test\.\s+(\d+)\s+IN\s+A\s+(\S+)$", text, re.M)
+        rrs = re.findall(r"^%s\s+(\d+)\s+IN\s+A\s+(\S+)$" % re.escape(name), text, re.M)
         self.addresses = tuple(sorted(a for _, a in rrs))
         self.ttls = {int(t) for t, _ in rrs}
         m = re.search(r"^; CLIENT-SUBNET: (\S+)/(\d+)/(\d+)$", text, re.M)
@@ -78,7 +78,7 @@ def dig(port, subnet=None, name=WWW):
     if subnet:
         argv.append("+subnet=%s" % subnet)
     out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
-    return Answer(out.stdout)
+    return Answer(out.stdout, name)
 
 
 def wait_for(port, subnet, addresses, deadline=DEADLINE, name=WWW):
