@@ -2,8 +2,9 @@
 //   rotation  N queries; first-address shares vs expected weights, chi-square test, PASS/FAIL
 //   watch     steady queries; one line per change of the answered address set
 //   latency   closed loop (--concurrency) or open loop Poisson (--rate); percentiles, histogram
-// Output is text, or one JSON object with --json; --svg FILE writes a chart.
-// Exit: 0 ok/PASS, 1 FAIL, 2 usage, 3 no answers. --help and --version print to stdout, exit 0.
+// Output is text, or one JSON object with --json; --svg FILE writes a chart. --subnet CIDR: every
+// query carries that EDNS Client Subnet, and every response must echo it (its scope is reported).
+// Exit: 0 ok/PASS, 1 FAIL (or a response without the ECS echo), 2 usage, 3 no answers. --help and --version print to stdout, exit 0.
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/verify/client_subnet.hh"
 #include "tools/verify/resolver.hh"
 #include "tools/verify/stats.hh"
 #include "tools/verify/svg.hh"
@@ -73,13 +75,16 @@ constexpr const char* kHelp =
     "  --timeout S            a query unanswered after S seconds is lost (default 1)\n"
     "  --tcp                  query over TCP (default: UDP)\n"
     "  --aaaa                 ask for AAAA records instead of A\n"
+    "  --subnet CIDR          send this EDNS Client Subnet (10.1.0.0/24, 2001:db8::/48) with\n"
+    "                         every query; each response must echo it: its scope is reported\n"
     "  --json                 print one JSON object instead of text\n"
     "  --svg FILE             also write a chart: rotation shares, watch timeline, latency CDF\n"
     "  -h, --help             this text\n"
     "  --version              the version\n"
     "\n"
     "Options also take the form --server=HOST:PORT.\n"
-    "exit status: 0 ok (rotation: PASS); 1 rotation FAIL; 2 usage error; 3 no answers\n";
+    "exit status: 0 ok (rotation: PASS); 1 rotation FAIL, or with --subnet a response without\n"
+    "the subnet's echo; 2 usage error; 3 no answers\n";
 
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -103,6 +108,7 @@ struct Options {
   bool tcp = false;
   bool json = false;
   bool aaaa = false;
+  std::optional<ClientSubnet> subnet;  // --subnet, as it goes on the wire (host bits cleared)
 };
 
 double toNumber(const std::string& flag, const std::string& text) {
@@ -157,6 +163,11 @@ Options parseCommandLine(int argc, char** argv) {
     else if (arg == "--concurrency") o.concurrency = static_cast<long>(toNumber(arg, value()));
     else if (arg == "--rate") o.rate = toNumber(arg, value());
     else if (arg == "--svg") o.svg = value();
+    else if (arg == "--subnet") {
+      std::string error;
+      o.subnet = parseClientSubnet(value(), error);
+      if (!o.subnet) throw UsageError("--subnet: " + error);
+    }
     else if (inline_value && (arg == "--tcp" || arg == "--json" || arg == "--aaaa"))
       throw UsageError(arg + " takes no value");
     else if (arg == "--tcp") o.tcp = true;
@@ -245,6 +256,22 @@ std::string fmt(const char* format, double v) {
   return buf;
 }
 
+// --subnet in a report: the subnet sent, the scopes seen, the responses that did not echo it.
+Json subnetJson(const ClientSubnet& sent, const ScopeTally& tally) {
+  Json j;
+  j["subnet"] = formatClientSubnet(sent);
+  j["scopes"] = Json::array();
+  for (const auto& [scope, n] : tally.scopes)
+    j["scopes"].push_back({{"scope", scope}, {"responses", n}});
+  j["without_ecs"] = tally.without;
+  j["mismatched"] = tally.mismatched;
+  return j;
+}
+
+void printSubnet(const ClientSubnet& sent, const ScopeTally& tally) {
+  std::printf("  ECS %s: %s\n", formatClientSubnet(sent).c_str(), tally.summary().c_str());
+}
+
 // ------------------------------------------------------------------------------------------
 // rotation
 
@@ -252,7 +279,8 @@ int runRotation(const Options& o) {
   std::map<std::string, double> expectShares;
   if (!o.expect.empty()) expectShares = parseExpect(o.expect);
   if (!o.expect_from.empty()) expectShares = expectFromPool(o.expect_from);
-  Resolver resolver(o.server, o.tcp, o.timeout);
+  Resolver resolver(o.server, o.tcp, o.timeout, o.subnet);
+  ScopeTally scopes;
   std::map<std::string, long> firstCounts;
   std::map<std::string, long> seenCounts;
   std::map<std::string, long> orderings;
@@ -262,6 +290,7 @@ int runRotation(const Options& o) {
   double lastProgress = 0;
   for (long i = 0; i < o.count; ++i) {
     Answer a = resolver.query(o.name, o.aaaa);
+    if (a.answered && o.subnet) scopes.add(*o.subnet, a.ecs);
     if (!a.answered) ++lost;
     else if (a.addresses.empty()) ++empty;
     else {
@@ -296,7 +325,8 @@ int runRotation(const Options& o) {
     else shares.push_back(1.0 / static_cast<double>(seenCounts.size()));
   }
   ChiSquare chi = chiSquareTest(observed, shares);
-  const bool pass = answered > 0 && chi.pValue >= 0.001;
+  // With --subnet the shares say something about that subnet only if the server read it.
+  const bool pass = answered > 0 && chi.pValue >= 0.001 && scopes.ok();
 
   Json j;
   j["mode"] = "rotation";
@@ -324,6 +354,7 @@ int runRotation(const Options& o) {
   j["expected_source"] = expectShares.empty()       ? "equal"
                          : !o.expect_from.empty() ? "rrdnsctl pool"
                                                   : "expect";
+  if (o.subnet) j["ecs"] = subnetJson(*o.subnet, scopes);
   j["result"] = answered == 0 ? "NO ANSWERS" : pass ? "PASS" : "FAIL";
 
   if (o.json) {
@@ -344,6 +375,7 @@ int runRotation(const Options& o) {
                 std::isinf(chi.statistic) ? "inf" : fmt("%.3f", chi.statistic).c_str(), chi.dof,
                 chi.pValue);
     std::printf("  distinct orderings: %zu\n", orderings.size());
+    if (o.subnet) printSubnet(*o.subnet, scopes);
     std::printf("%s\n", j["result"].get<std::string>().c_str());
   }
   if (!o.svg.empty()) {
@@ -368,8 +400,14 @@ std::string joined(const std::set<std::string>& s) {
   return out;
 }
 
+std::string scopeText(std::optional<int> scope) {
+  return scope ? "/" + std::to_string(*scope) : "none";
+}
+
 int runWatch(const Options& o) {
-  Resolver resolver(o.server, o.tcp, o.timeout);
+  Resolver resolver(o.server, o.tcp, o.timeout, o.subnet);
+  ScopeTally scopes;
+  std::optional<int> currentScope;  // --subnet: the scope of the last answer (none: no echo)
   std::signal(SIGINT, onSigint);
   const auto start = Clock::now();
   std::set<std::string> current;
@@ -398,8 +436,12 @@ int runWatch(const Options& o) {
       continue;
     }
     ++answered;
+    std::optional<int> scope;
+    if (o.subnet) scope = scopes.add(*o.subnet, a.ecs);
     std::set<std::string> set(a.addresses.begin(), a.addresses.end());
-    if (haveCurrent && set == current) continue;
+    // With --subnet a change of scope is a change too: health moved where the answer changes.
+    const bool scopeChanged = haveCurrent && scope != currentScope;
+    if (haveCurrent && set == current && !scopeChanged) continue;
     std::vector<std::string> joinedAddrs, leftAddrs;
     for (const auto& x : set)
       if (!current.count(x)) joinedAddrs.push_back(x);
@@ -410,19 +452,26 @@ int runWatch(const Options& o) {
       segments[x].push_back({openSince[x], at});
       openSince.erase(x);
     }
+    const std::optional<int> previousScope = currentScope;
     current = set;
-    haveCurrent = true;
+    currentScope = scope;
     changes.push_back({{"t", at}, {"joined", joinedAddrs}, {"left", leftAddrs},
                        {"now", std::vector<std::string>(set.begin(), set.end())}});
+    if (o.subnet) changes.back()["scope"] = scope ? Json(*scope) : Json(nullptr);
     if (!o.json) {
       std::string what;
       for (const auto& x : joinedAddrs) what += (what.empty() ? "+ " : "  + ") + x;
       for (const auto& x : leftAddrs) what += (what.empty() ? "- " : "  - ") + x;
+      if (scopeChanged)
+        what += (what.empty() ? "scope " : "  scope ") + scopeText(previousScope) + " -> " +
+                scopeText(scope);
       if (what.empty()) what = "(empty)";
-      std::printf("%7.3fs  %s  (now %s)\n", at, what.c_str(),
-                  set.empty() ? "no addresses" : joined(set).c_str());
+      std::string nowText = set.empty() ? "no addresses" : joined(set);
+      if (o.subnet) nowText += ", scope " + scopeText(scope);
+      std::printf("%7.3fs  %s  (now %s)\n", at, what.c_str(), nowText.c_str());
       std::fflush(stdout);
     }
+    haveCurrent = true;
   }
   const double elapsed = secondsSince(start);
   for (auto& [addr, since] : openSince) segments[addr].push_back({since, elapsed});
@@ -445,6 +494,7 @@ int runWatch(const Options& o) {
     for (auto& s : segs) total += s.second - s.first;
     j["presence"][addr] = elapsed > 0 ? total / elapsed : 0;
   }
+  if (o.subnet) j["ecs"] = subnetJson(*o.subnet, scopes);
   if (o.json) {
     std::cout << j.dump(2) << '\n';
   } else {
@@ -453,6 +503,7 @@ int runWatch(const Options& o) {
                 current.empty() ? "no addresses" : joined(current).c_str());
     for (auto& [addr, frac] : j["presence"].items())
       std::printf("  %-40s answered %5.1f%% of the time\n", addr.c_str(), 100 * frac.get<double>());
+    if (o.subnet) printSubnet(*o.subnet, scopes);
   }
   if (!o.svg.empty()) {
     std::vector<TimelineRow> rows;
@@ -461,20 +512,23 @@ int runWatch(const Options& o) {
     writeTimelineChart(svg, "Addresses answered for " + o.name, elapsed, rows);
     writeSvgFile(o.svg, svg.str());
   }
-  return answered == 0 ? 3 : 0;
+  if (answered == 0) return 3;
+  return scopes.ok() ? 0 : 1;
 }
 
 // ------------------------------------------------------------------------------------------
 // latency
 
 int runLatency(const Options& o) {
-  Resolver resolver(o.server, o.tcp, o.timeout);
+  Resolver resolver(o.server, o.tcp, o.timeout, o.subnet);
   std::signal(SIGINT, onSigint);
   std::vector<double> latencies;
   long sent = 0, answered = 0, lost = 0;
+  ScopeTally scopes;
   auto record = [&](const Answer& a) {
     if (a.answered) {
       ++answered;
+      if (o.subnet) scopes.add(*o.subnet, a.ecs);
       latencies.push_back(a.latencyMs);
     } else {
       ++lost;
@@ -545,6 +599,7 @@ int runLatency(const Options& o) {
   const double cdfQ[] = {0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1};
   j["cdf"] = Json::array();
   for (double q : cdfQ) j["cdf"].push_back({{"fraction", q}, {"ms", percentile(latencies, q)}});
+  if (o.subnet) j["ecs"] = subnetJson(*o.subnet, scopes);
 
   if (o.json) {
     std::cout << j.dump(2) << '\n';
@@ -571,6 +626,7 @@ int runLatency(const Options& o) {
     for (const auto& p : j["cdf"])
       std::printf(" %g%%<=%.3f", 100 * p["fraction"].get<double>(), p["ms"].get<double>());
     std::printf("\n");
+    if (o.subnet) printSubnet(*o.subnet, scopes);
   }
   if (!o.svg.empty()) {
     std::vector<std::pair<double, double>> points;
@@ -584,7 +640,8 @@ int runLatency(const Options& o) {
                   points);
     writeSvgFile(o.svg, svg.str());
   }
-  return answered == 0 ? 3 : 0;
+  if (answered == 0) return 3;
+  return scopes.ok() ? 0 : 1;
 }
 
 }  // namespace

@@ -1,12 +1,16 @@
 // resolver.hh: a small asynchronous DNS client on c-ares for rrdns-verify. Sends A/AAAA queries
-// to one server (UDP, or TCP with useTcp), parses the answers keeping their wire order, and
-// measures each query's latency. Driven by poll() (ares_fds + select + ares_process).
+// to one server (UDP, or TCP with useTcp), with an EDNS Client Subnet option when given one,
+// parses the answers keeping their wire order, and measures each query's latency. Driven by
+// poll() (ares_fds + select + ares_process).
 #pragma once
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "tools/verify/client_subnet.hh"
 
 struct ares_channeldata;
 
@@ -15,14 +19,17 @@ struct Answer {
   int status = 0;                        // the c-ares status code
   std::vector<std::string> addresses;    // in wire order; empty for NODATA/NXDOMAIN/errors
   double latencyMs = 0;
+  ClientSubnetReply ecs;                 // the response's OPT record and ECS option, if any
 };
 
 class Resolver {
  public:
   using Callback = std::function<void(const Answer&)>;
 
-  // server is "HOST:PORT"; throws std::runtime_error on failure.
-  Resolver(const std::string& server, bool useTcp, double timeoutSec);
+  // server is "HOST:PORT"; throws std::runtime_error on failure. With a subnet, every query
+  // carries EDNS (payload 1232) with that ECS option.
+  Resolver(const std::string& server, bool useTcp, double timeoutSec,
+           std::optional<ClientSubnet> subnet = std::nullopt);
   ~Resolver();
   Resolver(const Resolver&) = delete;
   Resolver& operator=(const Resolver&) = delete;
@@ -41,4 +48,5 @@ class Resolver {
 
   ares_channeldata* d_channel = nullptr;
   int d_pending = 0;
+  std::vector<uint8_t> d_ecsOption;  // the ECS option's bytes; empty: no EDNS at all
 };
