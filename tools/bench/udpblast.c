@@ -8,10 +8,13 @@
 //
 // Build: cc -O2 -Wall -o udpblast udpblast.c
 // Usage: udpblast -p PORT [-s 127.0.0.1] [-d queries.txt] [-l seconds] [-q outstanding]
-//                 [-b batch] [-r] [-e]
-//   -r sets RD (dnsperf always does; resolvers talking to authoritatives do not), -e adds EDNS0.
+//                 [-b batch] [-r] [-e] [-E code:hex]
+//   -r sets RD (dnsperf always does; resolvers talking to authoritatives do not), -e adds EDNS0,
+//   -E adds EDNS0 with that option in every query, as dnsperf's -E does (e.g. the EDNS Client
+//   Subnet 10.1.0.0/24: -E 8:000118000a0100).
 #define _GNU_SOURCE  // sendmmsg, recvmmsg
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
@@ -28,6 +31,8 @@ enum { MAXQ = 4096, MAXBATCH = 256, PKT = 512 };
 static unsigned char queries[MAXQ][PKT];
 static size_t qlen[MAXQ];
 static int nq;
+static unsigned char option[256];   // -E: CODE, LENGTH, DATA as they go into the OPT record
+static size_t option_len;
 
 static double now(void) {
     struct timespec ts;
@@ -66,12 +71,34 @@ static int add_query(const char *name, const char *type, int rd, int edns) {
     p[off++] = 0;
     p[off++] = (unsigned char)(code >> 8); p[off++] = (unsigned char)code;
     p[off++] = 0; p[off++] = 1;       // class IN
-    if (edns) {                       // OPT: root, type 41, udp 1232, no flags, no options
+    if (edns) {                       // OPT: root, type 41, udp 1232, no flags, -E's option
         static const unsigned char opt[] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0};
+        if (off + sizeof opt + option_len > PKT) return -1;
         memcpy(p + off, opt, sizeof opt);
         off += sizeof opt;
+        p[off - 2] = (unsigned char)(option_len >> 8); p[off - 1] = (unsigned char)option_len;
+        memcpy(p + off, option, option_len);
+        off += option_len;
     }
     qlen[nq++] = off;
+    return 0;
+}
+
+// -E CODE:HEX -> option[]; 0 on success
+static int parse_option(const char *arg) {
+    char *colon;
+    long code = strtol(arg, &colon, 10);
+    size_t hex = *colon == ':' ? strlen(colon + 1) : 1;
+    if (colon == arg || *colon != ':' || code < 0 || code > 65535 || hex % 2 || hex / 2 > sizeof option - 4) return -1;
+    option[0] = (unsigned char)(code >> 8); option[1] = (unsigned char)code;
+    option[2] = (unsigned char)((hex / 2) >> 8); option[3] = (unsigned char)(hex / 2);
+    for (size_t i = 0; i < hex / 2; i++) {
+        unsigned v;
+        const char *h = colon + 1 + 2 * i;
+        if (!isxdigit((unsigned char)h[0]) || !isxdigit((unsigned char)h[1]) || sscanf(h, "%2x", &v) != 1) return -1;
+        option[4 + i] = (unsigned char)v;
+    }
+    option_len = 4 + hex / 2;
     return 0;
 }
 
@@ -79,7 +106,7 @@ int main(int argc, char **argv) {
     const char *server = "127.0.0.1", *file = "queries.txt";
     double seconds = 10;
     int port = 0, window = 200, batch = 32, rd = 0, edns = 0, c;
-    while ((c = getopt(argc, argv, "s:p:d:l:q:b:re")) != -1) {
+    while ((c = getopt(argc, argv, "s:p:d:l:q:b:reE:")) != -1) {
         switch (c) {
         case 's': server = optarg; break;
         case 'p': port = atoi(optarg); break;
@@ -89,7 +116,8 @@ int main(int argc, char **argv) {
         case 'b': batch = atoi(optarg); break;
         case 'r': rd = 1; break;
         case 'e': edns = 1; break;
-        default: fprintf(stderr, "usage: %s -p PORT [-s ADDR] [-d FILE] [-l SEC] [-q OUTSTANDING] [-b BATCH] [-r] [-e]\n", argv[0]); return 2;
+        case 'E': edns = 1; if (parse_option(optarg) != 0) { fprintf(stderr, "-E: want CODE:HEX\n"); return 2; } break;
+        default: fprintf(stderr, "usage: %s -p PORT [-s ADDR] [-d FILE] [-l SEC] [-q OUTSTANDING] [-b BATCH] [-r] [-e] [-E CODE:HEX]\n", argv[0]); return 2;
         }
     }
     if (port <= 0 || window < 1 || batch < 1 || batch > MAXBATCH) { fprintf(stderr, "bad arguments\n"); return 2; }
