@@ -36,8 +36,15 @@ setup_rrdnsd() {   # setup_rrdnsd DIR PORT [THREADS [EXTRA ZONE FILES...]]
     CHECK=soa
 }
 
+# setup_knotd DIR PORT [THREADS [ZONE_FILE...]]: THREADS is ignored (one UDP worker); each extra
+# ORIGIN.zone is served as ORIGIN. KNOTD_ECS=1: edns-client-subnet on (the ECS case of run).
 setup_knotd() {
-    local d=$1 port=$2
+    local d=$1 port=$2 extra="" ecs="" f
+    [[ -z ${KNOTD_ECS:-} ]] || ecs=$'\n''    edns-client-subnet: on'
+    for f in "${@:4}"; do
+        cp "$f" "$d/"
+        extra+=$'\n'"  - domain: $(basename "$f" .zone)."$'\n'"    file: \"$(basename "$f")\""
+    done
     mkdir -p "$d/db"
     cat >"$d/knot.conf" <<EOF
 server:
@@ -46,7 +53,7 @@ server:
     listen: 127.0.0.1@$port
     udp-workers: 1
     tcp-workers: 1
-    background-workers: 1
+    background-workers: 1$ecs
 database:
     storage: "$d/db"
 log:
@@ -59,7 +66,7 @@ template:
     journal-content: none
 zone:
   - domain: rr.test.
-    file: "rr.test.zone"
+    file: "rr.test.zone"$extra
 EOF
     CMD=(knotd -c "$d/knot.conf")
     CHECK=soa
