@@ -2,7 +2,8 @@
 
 Oracles: knotd (oracle_server.Knot) with `edns-client-subnet: on` echoes the option it was sent,
 with scope 0, and without it sends none; a small responder here records each query's ECS option
-byte for byte and answers with a scope of its choosing. Only processes started here are stopped,
+byte for byte and answers with a scope of its choosing; rrdnsd serves a pool with two sites and
+a map, and each client network must see only its nearest site. Only processes started here are stopped,
 by PID or by closing their socket; every wait is bounded.
 """
 
@@ -17,7 +18,7 @@ import dns.message
 import dns.rrset
 import pytest
 
-from conftest import free_port
+from conftest import free_port, write_zone
 from oracle_server import KNOT_MISSING, Knot, knotd_path
 from test_verify import show, verify_path
 
@@ -195,11 +196,14 @@ def test_option_bytes_and_scopes_reported(responder):
     assert "ECS 2001:db8:8000::/33: scope /20 in 1 response" in p.stdout, show(p)
 
     # watch: the scope moves from /20 to /24 while the addresses stay.
+    responder.seen.clear()
     watch = subprocess.Popen([str(verify_path()), "watch", "--server", server, "--interval",
-                              "0.05", "--duration", "1.5", "--subnet", "10.1.0.0/24",
+                              "0.05", "--duration", "4", "--subnet", "10.1.0.0/24",
                               "www.example."], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
-    time.sleep(0.6)
+    deadline = time.monotonic() + 3
+    while len(responder.seen) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
     responder.scope = 24
     out, err = watch.communicate(timeout=20)
     assert watch.returncode == 0, (out, err)
@@ -219,3 +223,4 @@ def test_subnet_usage_errors():
                    "--subnet", bad, "x.example.")
         assert p.returncode == 2, show(p)
         assert "rrdns-verify: --subnet: '%s'" % bad in p.stderr, show(p)
+
