@@ -224,3 +224,78 @@ def test_subnet_usage_errors():
         assert p.returncode == 2, show(p)
         assert "rrdns-verify: --subnet: '%s'" % bad in p.stderr, show(p)
 
+
+
+GEO_ORIGIN = "vgeo.test."
+EAST = ["127.0.1.1", "127.0.1.2", "127.0.1.3"]
+WEST = ["127.0.2.1", "127.0.2.2", "127.0.2.3"]
+GEO_ZONE = """\
+origin = "vgeo.test."
+ttl = 30
+[soa]
+primary = "ns1"
+contact = "hostmaster"
+serial = 1
+[names."@"]
+NS = "ns1"
+[names.ns1]
+A = "127.0.0.1"
+[maps.geo]
+default = ["east", "west"]
+nets = { "10.1.0.0/16" = ["east", "west"], "10.2.0.0/16" = ["west", "east"] }
+[pools.www]
+names = ["www"]
+policy = "rotate"
+map = "geo"
+ttl = 5
+degraded-ttl = 2
+[pools.www.sites.east]
+members = [%s]
+[pools.www.sites.west]
+members = [%s]
+[pools.www.check]
+type = "none"
+""" % (", ".join('"%s"' % a for a in EAST), ", ".join('"%s"' % a for a in WEST))
+
+
+def test_rotation_per_subnet_sees_only_the_nearest_site(daemons, tmp_path):
+    """rrdnsd with a pool with sites: the clients of 10.1.0.0/24 rotate over the east members
+    only, evenly (PASS), those of 10.2.5.0/24 over the west members only; every response echoes
+    the subnet with one scope, between 1 and 16 (the map's networks are /16)."""
+    d = daemons(zones=[write_zone(tmp_path / "vgeo.test.toml", GEO_ZONE)],
+                probe=(GEO_ORIGIN, "SOA"), threads=1)
+    server = "127.0.0.1:%d" % d.port
+    for subnet, site in (("10.1.0.0/24", EAST), ("10.2.5.0/24", WEST)):
+        p = verify("rotation", "--server", server, "--count", "300", "--subnet", subnet,
+                   "--json", "www." + GEO_ORIGIN)
+        assert p.returncode == 0, show(p)
+        j = json.loads(p.stdout)
+        assert j["result"] == "PASS" and j["answered"] == 300, j
+        assert sorted(a["address"] for a in j["addresses"]) == site, j
+        assert all(a["first"] > 0 for a in j["addresses"]), j
+        scopes = j["ecs"]["scopes"]
+        assert len(scopes) == 1 and scopes[0]["responses"] == 300, j
+        assert 1 <= scopes[0]["scope"] <= 16, j
+        assert j["ecs"]["without_ecs"] == 0 and j["ecs"]["mismatched"] == 0, j
+    # Without --subnet the client is 127.0.0.1, which no network matches: the default list.
+    p = verify("rotation", "--server", server, "--count", "30", "--json", "www." + GEO_ORIGIN)
+    assert p.returncode == 0, show(p)
+    assert sorted(a["address"] for a in json.loads(p.stdout)["addresses"]) == EAST, show(p)
+
+
+def test_rrdnsd_with_ecs_off_fails_the_check(daemons, tmp_path):
+    """With `edns-client-subnet = false` rrdnsd ignores the option and sends none back: the
+    client is the source address (the default list, east), and --subnet reports every response
+    as without ECS and exits 1."""
+    zone = write_zone(tmp_path / "vgeo.test.toml", GEO_ZONE)
+
+    def config(specs):
+        return ('listen = [%s]\nzones = ["%s"]\nthreads = 1\nedns-client-subnet = false\n'
+                % (", ".join('"%s"' % s for s in specs), zone))
+    d = daemons(config=config, probe=(GEO_ORIGIN, "SOA"))
+    p = verify("rotation", "--server", "127.0.0.1:%d" % d.port, "--count", "30", "--subnet",
+               "10.2.5.0/24", "--json", "www." + GEO_ORIGIN)
+    assert p.returncode == 1, show(p)
+    j = json.loads(p.stdout)
+    assert j["result"] == "FAIL" and j["ecs"]["without_ecs"] == 30, j
+    assert sorted(a["address"] for a in j["addresses"]) == EAST, j
