@@ -19,28 +19,8 @@ WEB_PORT=${WEB_PORT:-8080}
 ONCE=false
 [[ ${1:-} == --once ]] && ONCE=true
 
-for bin in rrdnsd rrdns-replica rrdns-verify rrdnsctl; do
-  [[ -x $BUILD_DIR/$bin ]] || { echo "discovery.sh: $BUILD_DIR/$bin missing; run tools/setup.sh test first" >&2; exit 1; }
-done
-command -v dig >/dev/null || { echo "discovery.sh: dig missing (apt-get install bind9-dnsutils)" >&2; exit 1; }
-
-# A port free for UDP and TCP on every address given.
-free_port() {
-  /usr/bin/python3 - "$@" <<'PY'
-import socket, sys
-for _ in range(100):
-    with socket.socket() as s:
-        s.bind((sys.argv[1], 0)); port = s.getsockname()[1]
-    try:
-        for host in sys.argv[1:]:
-            for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-                with socket.socket(socket.AF_INET, kind) as t:
-                    t.bind((host, port))
-        print(port); break
-    except OSError:
-        continue
-PY
-}
+source "$ROOT/tools/demo/common.sh"
+demo_needs discovery.sh rrdnsd rrdns-replica rrdns-verify rrdnsctl
 [[ $PORT == auto ]] && PORT=$(free_port 127.0.0.1)
 [[ $DIR_PORT == auto ]] && DIR_PORT=$(free_port 127.0.0.1)
 [[ $WEB_PORT == auto ]] && WEB_PORT=$(free_port 127.0.0.11 127.0.0.12 127.0.0.13)

@@ -23,28 +23,8 @@ ONCE=false
 EAST=(127.0.1.1 127.0.1.2 127.0.1.3)
 WEST=(127.0.2.1 127.0.2.2 127.0.2.3)
 
-for bin in rrdnsd rrdns-replica rrdnsctl; do
-  [[ -x $BUILD_DIR/$bin ]] || { echo "geo.sh: $BUILD_DIR/$bin missing; run tools/setup.sh test first" >&2; exit 1; }
-done
-command -v dig >/dev/null || { echo "geo.sh: dig missing (apt-get install bind9-dnsutils)" >&2; exit 1; }
-
-# A port free for UDP and TCP on every address given.
-free_port() {
-  /usr/bin/python3 - "$@" <<'PY'
-import socket, sys
-for _ in range(100):
-    with socket.socket() as s:
-        s.bind((sys.argv[1], 0)); port = s.getsockname()[1]
-    try:
-        for host in sys.argv[1:]:
-            for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-                with socket.socket(socket.AF_INET, kind) as t:
-                    t.bind((host, port))
-        print(port); break
-    except OSError:
-        continue
-PY
-}
+source "$ROOT/tools/demo/common.sh"
+demo_needs geo.sh rrdnsd rrdns-replica rrdnsctl
 [[ $PORT == auto ]] && PORT=$(free_port 127.0.0.1)
 [[ $WEB_PORT == auto ]] && WEB_PORT=$(free_port "${EAST[@]}" "${WEST[@]}")
 
