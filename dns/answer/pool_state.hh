@@ -48,6 +48,19 @@ struct FamilyState {
   // answer is a rotated copy.
   std::string records;
   uint16_t record_size = 0;
+  // Signed zones (DNSSEC) only: the RRSIG records over every RRset this state can answer, encoded
+  // like `records` (owner a compression pointer to the question name, TTL `ttl`), made off the
+  // query path when the state is computed (through SignedZone::signer, which caches them by
+  // content). An answer is a window: `count` members from eligible position `first`, wrapping
+  // (replay.cc, resolve.cc answerPool()). There are `windows` of them: 1 when every eligible
+  // member is answered (max-addresses 0 or at least eligible.size()), else eligible.size(),
+  // window w starting at position w. For the pool's owner k (Pool::owners) and window w the
+  // RRSIG records are the `signature_count` records of `signature_size` bytes in all at
+  // signatures[(k * windows + w) * signature_size]. Empty (signature_size 0): unsigned zone.
+  std::string signatures;
+  uint32_t windows = 0;
+  uint16_t signature_size = 0;
+  uint16_t signature_count = 0;
 };
 
 // One answer a pool with sites gives some clients under the current health state.

@@ -45,6 +45,11 @@ struct PrecompiledAnswer {
   // Set when a type this name lacks gets the zone's NODATA answer: no CNAME, no zone cut, and
   // every type it has data for is in the table.
   uint8_t nodata = 0;
+  // Signed zones (DNSSEC): set on the entry find() returns when the answer to a query with the
+  // DO bit differs (RRSIGs); that answer is the entry right after this one in the table's
+  // entries, which find() never returns itself. The DO entry of a pool has `pool` set and its
+  // owner's index in Pool::owners in `rotate_slot` (FamilyState::signatures).
+  uint8_t signed_next = 0;
   // Set for a pool answered at the question name: the answer is FamilyState::records of
   // `pool_family` (0 A, 1 AAAA) and the image is empty.
   const zone::Pool* pool = nullptr;
@@ -61,6 +66,9 @@ struct NegativeAnswer {
   std::string apex;     // lower-cased wire
   uint64_t apex_hash = 0;  // wire::hashName(apex)
   bool usable = false;  // false: the zone's negative answers take the general path
+  // The zone is signed: negative answers to queries with the DO bit carry NSEC/NSEC3 proofs that
+  // depend on the name, so they take the general path.
+  bool signed_zone = false;
   std::string image;    // what follows the question, for a question `prefix` bytes above the apex
   uint16_t prefix = 0;
   uint16_t flags = 0;  // AA

@@ -1,5 +1,6 @@
 #include "dns/wire/name.hh"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstring>
@@ -57,6 +58,30 @@ bool isSubdomainOf(std::string_view name, std::string_view ancestor) {
   size_t i = 0;
   while (name.size() - i > ancestor.size()) i += 1 + static_cast<uint8_t>(name[i]);
   return name.size() - i == ancestor.size() && name.substr(i) == ancestor;
+}
+
+int compareCanonical(std::string_view a, std::string_view b) {
+  // The label starts of each name, so that they can be walked from the root down.
+  size_t starts_a[128], starts_b[128];
+  size_t na = 0, nb = 0;
+  for (size_t i = 0; i < a.size() && a[i] != 0 && na < 128; i += 1 + static_cast<uint8_t>(a[i]))
+    starts_a[na++] = i;
+  for (size_t i = 0; i < b.size() && b[i] != 0 && nb < 128; i += 1 + static_cast<uint8_t>(b[i]))
+    starts_b[nb++] = i;
+  while (na > 0 && nb > 0) {
+    const size_t la = static_cast<uint8_t>(a[starts_a[--na]]);
+    const size_t lb = static_cast<uint8_t>(b[starts_b[--nb]]);
+    const char* pa = a.data() + starts_a[na] + 1;
+    const char* pb = b.data() + starts_b[nb] + 1;
+    for (size_t i = 0; i < std::min(la, lb); ++i) {
+      const int ca = asciiLower(static_cast<uint8_t>(pa[i]));
+      const int cb = asciiLower(static_cast<uint8_t>(pb[i]));
+      if (ca != cb) return ca < cb ? -1 : 1;
+    }
+    if (la != lb) return la < lb ? -1 : 1;
+  }
+  if (na == nb) return 0;
+  return na < nb ? -1 : 1;
 }
 
 bool namesEqualIgnoreCase(std::string_view a, std::string_view b) {

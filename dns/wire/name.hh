@@ -52,6 +52,11 @@ inline std::string_view parentOf(std::string_view name) {
 // with matching case): this is a byte comparison aligned on label boundaries.
 bool isSubdomainOf(std::string_view name, std::string_view ancestor);
 
+// DNSSEC's canonical order of names (RFC 4034 6.1): by labels from the root down, each compared
+// as lower-cased bytes, a label that is a prefix of another first; a name before its
+// descendants. Both uncompressed wire names; <0, 0 or >0 as `a` sorts before, with or after `b`.
+int compareCanonical(std::string_view a, std::string_view b);
+
 // Case-insensitive equality of two uncompressed names.
 bool namesEqualIgnoreCase(std::string_view a, std::string_view b);
 

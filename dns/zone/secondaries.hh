@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dns/server/address.hh"
+#include "dns/zone/dnssec.hh"
 #include "dns/zone/serial.hh"
 
 namespace rrdns::zone {
@@ -26,10 +27,16 @@ std::optional<NotifyTarget> parseNotifyTarget(std::string_view text, std::string
 struct ZoneSettings {
   // Given for this zone (possibly empty: no NOTIFY at all); otherwise the server-wide list.
   std::optional<std::vector<NotifyTarget>> notify;
-  std::optional<SerialPolicy> serial;  // unset: Keep
+  std::optional<SerialPolicy> serial;  // unset: Keep (Auto for a signed zone)
+  // Set: the zone is served signed (DNSSEC), with this policy (dnssec.hh).
+  std::optional<DnssecPolicy> dnssec;
 
-  SerialPolicy serialPolicy() const { return serial.value_or(SerialPolicy::Keep); }
-  bool empty() const { return !notify && !serial; }
+  // A signed zone's serial must rise as its signatures are refreshed, so that secondaries fetch
+  // them: its policy is Auto (the loaders refuse serial = "keep" beside dnssec).
+  SerialPolicy serialPolicy() const {
+    return serial.value_or(dnssec ? SerialPolicy::Auto : SerialPolicy::Keep);
+  }
+  bool empty() const { return !notify && !serial && !dnssec; }
 };
 
 // "keep" / "auto", as the `serial` key spells it.

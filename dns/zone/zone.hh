@@ -18,6 +18,7 @@
 #include "dns/base/result.hh"
 #include "dns/health/state.hh"
 #include "dns/topology/map.hh"
+#include "dns/zone/dnssec.hh"
 #include "dns/zone/secondaries.hh"
 
 namespace rrdns::zone {
@@ -173,14 +174,26 @@ class Zone {
   const NameMap& nodes() const { return d_nodes; }
   const std::vector<std::unique_ptr<Pool>>& pools() const { return d_pools; }
 
+  // Signed zones only (DNSSEC, dnssec.hh): the NSEC3 chain, the names' canonical order, the
+  // signer of pool answers. Null: the zone is served unsigned.
+  const SignedZone* signedZone() const { return d_signed.get(); }
+
   // A copy of this zone in which every pool's members are `members(pool)`; for a new ZoneSet
-  // (its slots are assigned anew there).
+  // (its slots are assigned anew there). The copy is unsigned: signing comes last (withSigned).
   std::shared_ptr<Zone> copyWithMembers(
       const std::function<std::vector<PoolMember>(const Pool&)>& members) const;
   // Loaders only, before the zone joins a set: the settings its file is named with.
   void setSettings(ZoneSettings settings) { d_settings = std::move(settings); }
   // A copy served with `serial` in its SOA (the serial policy's choice); its digest is the same.
   std::shared_ptr<Zone> copyWithSerial(uint32_t serial) const;
+  // The signed copy of this zone that dns/dnssec's zone signer makes: every RRset of `added` put
+  // at its owner (the node must exist, or be created as a leaf with its empty non-terminals; an
+  // RRset of a type the node has already replaces it: the SOA with the signed serial), served at
+  // `serial` (the SOA in `added` carries it), with `signed_zone` attached. Its digest covers the
+  // added RRsets; pools, settings and rotation are as in this zone.
+  std::shared_ptr<Zone> copySigned(std::vector<std::pair<std::string, RRset>> added,
+                                   uint32_t serial,
+                                   std::shared_ptr<const SignedZone> signed_zone) const;
 
   // The node at exactly `name` (lower-cased wire), or nullptr.
   const Node* find(std::string_view name) const {
@@ -201,6 +214,7 @@ class Zone {
   uint32_t d_file_serial = 0;
   uint64_t d_digest = 0;
   ZoneSettings d_settings;
+  std::shared_ptr<const SignedZone> d_signed;
   uint32_t d_negative_ttl = 0;
   size_t d_records = 0;
   size_t d_rrsets = 0;
@@ -309,6 +323,11 @@ class ZoneSet {
   // number anew), the others are shared.
   std::shared_ptr<const ZoneSet> withSerials(
       const std::function<uint32_t(const Zone&)>& serial_for) const;
+
+  // The same zones, each signed zone replaced by `sign(zone)` (Zone::copySigned); a null result
+  // serves the zone as it is (unsigned zones). The last step before a catalog is made.
+  std::shared_ptr<const ZoneSet> withSigned(
+      const std::function<std::shared_ptr<Zone>(const Zone&)>& sign) const;
 
  private:
   std::vector<std::shared_ptr<const Zone>> d_list;

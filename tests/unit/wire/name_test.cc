@@ -137,3 +137,20 @@ TEST_CASE("lowerName lowers letters, not length octets") {
   lowerName(name, sizeof name);
   CHECK(std::string(reinterpret_cast<char*>(name), sizeof name) == std::string("\3www\2az\0", 8));
 }
+
+TEST_CASE("compareCanonical sorts as RFC 4034 6.1's example") {
+  // The example of RFC 4034 6.1, in order (\200 written as the byte 0x80, \001 as 0x01).
+  const std::vector<std::string> ordered = {
+      wireName("example."),       wireName("a.example."),       wireName("yljkjljk.a.example."),
+      wireName("Z.a.example."),   wireName("zABC.a.EXAMPLE."),  wireName("z.example."),
+      std::string("\1\1\1z\7example\0", 13), wireName("*.z.example."),
+      std::string("\1\x80\1z\7example\0", 13)};
+  for (size_t i = 0; i < ordered.size(); ++i)
+    for (size_t j = 0; j < ordered.size(); ++j) {
+      const int c = compareCanonical(ordered[i], ordered[j]);
+      CAPTURE(i);
+      CAPTURE(j);
+      CHECK((i < j ? c < 0 : i == j ? c == 0 : c > 0));
+    }
+  CHECK(compareCanonical(wireName("."), wireName("com.")) < 0);
+}
