@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -24,6 +25,17 @@ struct SigningStats {
 // Signatures computed on a query thread (t_query_thread, dns/base/thread_role.hh): must stay 0.
 uint64_t queryPathSignatures();
 
+// What a signature is cached under: the RRset's content and the key, written out whole
+// (owner, type, original TTL, canonical RDATA each with its length, key tag and algorithm), so
+// two different RRsets never share an entry; `hash` is that content's, for the table.
+struct CacheKey {
+  uint64_t hash = 0;
+  std::string content;
+};
+// `rdata` canonical (sorted, deduplicated: makeRrsig's order).
+CacheKey cacheKey(std::string_view owner, uint16_t rtype, uint32_t ttl,
+                  const std::vector<std::string_view>& rdata, const Key& key);
+
 // Signatures by content: (owner, type, TTL, canonical RDATA, key tag) -> RRSIG RDATA. One per
 // zone, kept across Signers (rollover steps, refreshes) and reloads; entries past their refresh
 // time are replaced when asked for, and dropped by prune().
@@ -32,15 +44,19 @@ class SignatureCache {
   explicit SignatureCache(std::shared_ptr<SigningStats> stats);
   // The cached RRSIG RDATA for `key`, or "" when there is none still fresh at `now` (expiring
   // after now + refresh). Thread-safe.
-  std::string find(uint64_t key, uint64_t now, uint32_t refresh) const;
-  void put(uint64_t key, std::string rrsig);
+  std::string find(const CacheKey& key, uint64_t now, uint32_t refresh) const;
+  void put(CacheKey key, std::string rrsig);
   // Drops entries that expire before now + refresh.
   void prune(uint64_t now, uint32_t refresh);
   size_t size() const;
 
  private:
+  struct Entry {
+    std::string content;  // CacheKey::content: a hash collision is a miss, never a wrong RRSIG
+    std::string rrsig;
+  };
   mutable std::mutex d_mutex;
-  std::unordered_map<uint64_t, std::string> d_entries;
+  std::unordered_map<uint64_t, Entry> d_entries;
   std::shared_ptr<SigningStats> d_stats;
 };
 
