@@ -64,7 +64,10 @@ constexpr RRType kTypes[] = {
     row(type::SOA, "SOA", kSOA, rrtype::kText, "ns1 hostmaster 2024010101 3600 900 604800 300"),
     // Opaque RDATA with a mnemonic.
     row(type::HINFO, "HINFO", {}, 0), row(type::OPT, "OPT", {}, 0), row(type::DS, "DS", {}, 0),
-    row(type::IXFR, "IXFR", {}, 0), row(type::AXFR, "AXFR", {}, 0), row(type::ANY, "ANY", {}, 0),
+    row(type::RRSIG, "RRSIG", {}, 0), row(type::NSEC, "NSEC", {}, 0),
+    row(type::DNSKEY, "DNSKEY", {}, 0), row(type::NSEC3, "NSEC3", {}, 0),
+    row(type::NSEC3PARAM, "NSEC3PARAM", {}, 0), row(type::IXFR, "IXFR", {}, 0),
+    row(type::AXFR, "AXFR", {}, 0), row(type::ANY, "ANY", {}, 0),
     // Opaque RDATA whose names are lower-cased; shown as TYPE<n>.
     row(3, "", kOneName, 0),    // MD
     row(4, "", kOneName, 0),    // MF
