@@ -310,6 +310,43 @@ std::shared_ptr<Zone> Zone::copyWithMembers(
   return copy;
 }
 
+std::shared_ptr<Zone> Zone::copySigned(std::vector<std::pair<std::string, RRset>> added,
+                                       uint32_t serial,
+                                       std::shared_ptr<const SignedZone> signed_zone) const {
+  auto copy = copyWithMembers([](const Pool& pool) { return pool.members; });
+  for (auto& [owner, rrset] : added) {
+    auto [it, inserted] = copy->d_nodes.try_emplace(owner);
+    if (inserted) {
+      // A new leaf: its ancestors up to the apex exist, as in any zone (RFC 4592 2.2.2).
+      for (std::string_view name = wire::parentOf(it->first); name.size() > d_apex.size();
+           name = wire::parentOf(name))
+        if (!copy->d_nodes.try_emplace(std::string(name)).second) break;
+    }
+    auto& rrsets = it->second.rrsets;
+    auto same = std::find_if(rrsets.begin(), rrsets.end(),
+                             [&](const RRset& r) { return r.type == rrset.type; });
+    copy->d_records += rrset.rdata.size();
+    if (same == rrsets.end()) {
+      rrsets.push_back(std::move(rrset));
+    } else {
+      copy->d_records -= same->rdata.size();
+      *same = std::move(rrset);
+    }
+  }
+  copy->index();
+  copy->d_apex_node = &copy->d_nodes.at(d_apex);
+  copy->d_soa = copy->d_apex_node->find(type::SOA);
+  copy->d_serial = serial;
+  // NSEC3 records are transferred (answer/transfer.cc) but are no node's: digested here.
+  for (const auto& record : signed_zone->nsec3_chain) {
+    copy->d_digest += recordHash(record.owner, type::NSEC3, signed_zone->nsec_ttl, record.rdata);
+    for (const auto& rrsig : record.rrsig)
+      copy->d_digest += recordHash(record.owner, type::RRSIG, signed_zone->nsec_ttl, rrsig);
+  }
+  copy->d_signed = std::move(signed_zone);
+  return copy;
+}
+
 std::shared_ptr<Zone> Zone::copyWithSerial(uint32_t serial) const {
   auto copy = copyWithMembers([](const Pool& pool) { return pool.members; });
   // The copy's SOA is its own: its apex node was copied with the map.
@@ -406,6 +443,22 @@ std::shared_ptr<const ZoneSet> ZoneSet::withSerials(
     if (serial != zone->serial())
       (void)set->add(zone->copyWithSerial(serial));
     else if (!zone->pools().empty())
+      (void)set->add(zone->copyWithMembers([](const Pool& pool) { return pool.members; }));
+    else
+      (void)set->addShared(zone);
+  }
+  set->assignRotationSlots();
+  return set;
+}
+
+std::shared_ptr<const ZoneSet> ZoneSet::withSigned(
+    const std::function<std::shared_ptr<Zone>(const Zone&)>& sign) const {
+  auto set = std::make_shared<ZoneSet>();
+  for (const auto& zone : d_list) {
+    // Cannot fail: the zones come from a set, where each apex is there once.
+    if (std::shared_ptr<Zone> signed_copy = sign(*zone))
+      (void)set->add(std::move(signed_copy));
+    else if (!zone->pools().empty())  // a new set numbers its pools anew
       (void)set->add(zone->copyWithMembers([](const Pool& pool) { return pool.members; }));
     else
       (void)set->addShared(zone);
