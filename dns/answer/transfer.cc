@@ -50,6 +50,21 @@ IxfrAnswer ixfrAnswer(uint32_t ours, uint32_t theirs, bool tcp) {
   return IxfrAnswer::FullTransfer;
 }
 
+namespace {
+
+// An RRSIG record goes out with the TTL of the RRset it covers (RFC 4034 3), which the node's
+// RRSIG RRset, holding the signatures of all its types, cannot carry alone: pools' A and AAAA
+// at the pool's TTL, others at their RRset's.
+uint32_t signatureTtl(const zone::Node& node, const zone::RRset& rrsigs, std::string_view rrsig) {
+  if (rrsig.size() < 2) return rrsigs.ttl;
+  const uint16_t covered = load16(reinterpret_cast<const uint8_t*>(rrsig.data()));
+  if (const zone::RRset* rrset = node.find(covered)) return rrset->ttl;
+  if (node.pool && (covered == type::A || covered == type::AAAA)) return node.pool->ttl;
+  return rrsigs.ttl;
+}
+
+}  // namespace
+
 Transfer::Transfer(std::shared_ptr<const Catalog> catalog, const zone::Zone& zone,
                    const wire::Query& query)
     : d_catalog(std::move(catalog)),
@@ -71,7 +86,10 @@ bool Transfer::current(Item& item) {
       // The SOA opens and closes the stream (RFC 5936 2.2) and must not appear in between.
       if (rrset.type == type::SOA && &rrset == &d_zone.soa()) continue;
       if (d_record < rrset.rdata.size()) {
-        item = {node.owner, rrset.type, rrset.ttl, rrset.rdata[d_record]};
+        const std::string& rdata = rrset.rdata[d_record];
+        const uint32_t ttl =
+            rrset.type == type::RRSIG ? signatureTtl(node, rrset, rdata) : rrset.ttl;
+        item = {node.owner, rrset.type, ttl, rdata};
         return true;
       }
     }
@@ -87,6 +105,22 @@ bool Transfer::current(Item& item) {
         item = {node.owner, rtype, pool.ttl, member.address};
         return true;
       }
+    }
+  }
+  // A signed zone's NSEC3 records are no node's (their owners are hashes): each follows, with
+  // its signatures, at the NSEC3 TTL.
+  const zone::SignedZone* signed_zone = d_zone.signedZone();
+  if (!signed_zone) return false;
+  const auto& chain = signed_zone->nsec3_chain;
+  for (; d_nsec3 < chain.size(); ++d_nsec3, d_record = 0) {
+    const zone::Nsec3Record& record = chain[d_nsec3];
+    if (d_record == 0) {
+      item = {record.owner, type::NSEC3, signed_zone->nsec_ttl, record.rdata};
+      return true;
+    }
+    if (d_record <= record.rrsig.size()) {
+      item = {record.owner, type::RRSIG, signed_zone->nsec_ttl, record.rrsig[d_record - 1]};
+      return true;
     }
   }
   return false;

@@ -42,7 +42,7 @@ class Transfer {
   // Writes the next message into `out` (at most 65535 bytes are used) and sets `size`; returns
   // false, writing nothing, when the transfer is complete. Each message holds as many whole
   // records as fit: the apex SOA first, every record of the zone (pool names as the A/AAAA
-  // records of their members), the SOA again last.
+  // records of their members; a signed zone's NSEC3 records after the nodes), the SOA again last.
   bool next(std::span<uint8_t> out, size_t& size);
 
   const zone::Zone& zone() const { return d_zone; }
@@ -76,6 +76,9 @@ class Transfer {
   zone::NameMap::const_iterator d_node;
   size_t d_slot = 0;
   size_t d_record = 0;
+  // After the nodes, a signed zone's NSEC3 records (each followed by its RRSIGs; d_record 0 is
+  // the NSEC3 itself).
+  size_t d_nsec3 = 0;
   uint64_t d_records_sent = 0;
   uint32_t d_messages_sent = 0;
 };
