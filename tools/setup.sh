@@ -26,7 +26,7 @@ PACKAGES=(g++ cmake ninja-build pkg-config pandoc man-db
           libcpp-httplib-dev libcurl4-openssl-dev nlohmann-json3-dev prometheus-cpp-dev libknot-dev
           libmaxminddb-dev
           bind9-dnsutils knot knot-dnsutils knot-module-geoip nsd dnsperf
-          python3 python3-pytest python3-dnspython openssl ldnsutils
+          python3 python3-pytest python3-dnspython openssl libssl-dev ldnsutils
           docker-compose yamllint curl gcc)
 # The Kubernetes manifests' schema check runs on Node.js (tools/deploy); any node >= 14 will do.
 command -v node >/dev/null || PACKAGES+=(nodejs)
