@@ -41,7 +41,8 @@ class ZoneKeys {
   Result<void> dsSubmitted(uint64_t now);
 
   // The DNSKEY RDATA to publish at `now` (every published key), and the signer with the keys
-  // active at `now` (a KSK successor that is published signs the DNSKEY RRset too).
+  // active at `now` (every published KSK/CSK signs the DNSKEY RRset: a successor that waits for
+  // its DS, and an old one from `submitted` until it is removed).
   std::vector<std::string> dnskeys(uint64_t now) const;
   std::shared_ptr<const Signer> signer(uint64_t now) const;
   // The DS records for the parent in presentation form, one line each ("example.com. 3600 IN DS
@@ -58,6 +59,9 @@ class ZoneKeys {
 
  private:
   ZoneKeys() = default;
+  // Takes a plan: new keys generated, removed keys' PEM files deleted, the NSEC3 salt as the
+  // policy says, saved if anything changed (or `force_save`).
+  Result<void> apply(KeyPlan plan, bool force_save = false);
   std::string d_directory;
   std::string d_apex;
   zone::DnssecPolicy d_policy;
@@ -65,6 +69,7 @@ class ZoneKeys {
   KeySet d_keys;
   std::vector<Key> d_loaded;  // the key pairs of d_keys.keys, same order
   uint64_t d_next_event = 0;
+  uint64_t d_last_step = 0;  // the `now` of the last plan: key states are compared with it
   std::shared_ptr<SigningStats> d_stats;
   std::shared_ptr<SignatureCache> d_cache;
 };
