@@ -215,7 +215,10 @@ Result<std::shared_ptr<Zone>> ZoneBuilder::finish() {
   for (auto& [owner, node] : z.d_nodes) {
     z.indexNode(owner, node);
     if (wire::parentOf(owner).size() > z.d_apex.size()) deep.push_back(owner);
-    if (node.find(type::CNAME) && node.rrsets.size() > 1)
+    // RRSIG and NSEC records may sit beside a CNAME (RFC 4035 2.5).
+    if (node.find(type::CNAME) &&
+        node.rrsets.size() > 1 + (node.find(type::RRSIG) != nullptr) +
+                                 (node.find(type::NSEC) != nullptr))
       errors.push_back(error("'" + wire::nameToText(owner) +
                              "' has a CNAME and other data; a CNAME must be alone (RFC 1034 "
                              "3.6.2)"));

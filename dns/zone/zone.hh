@@ -269,6 +269,11 @@ class ZoneBuilder {
   // server-wide NOTIFY list, the file's serial).
   void setSettings(ZoneSettings settings) { d_zone->d_settings = std::move(settings); }
   const ZoneSettings& settings() const { return d_zone->d_settings; }
+  // A zone whose signatures and NSEC records were added as data (tests of signed answers; the
+  // daemon signs through Zone::copySigned): what its denials search.
+  void setSigned(std::shared_ptr<const SignedZone> signed_zone) {
+    d_zone->d_signed = std::move(signed_zone);
+  }
 
   // Whole-zone checks (SOA and NS at the apex, CNAME beside other data), empty non-terminals,
   // zone cuts. Returns the zone, or every error found, each with only a message (they are
