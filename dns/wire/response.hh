@@ -15,9 +15,10 @@
 
 namespace rrdns::wire {
 
-// The query's header bits a response echoes: opcode and RD (RFC 1035 4.1.1). Not CD: RFC 4035
-// 3.2.2 has a security-aware server copy it, and rrdnsd serves no DNSSEC; Knot DNS and NSD clear
-// it for unsigned zones too. AA, AD, Z and the rest of a query's bits are ignored.
+// The query's header bits a response echoes: opcode and RD (RFC 1035 4.1.1). Not CD, though RFC
+// 4035 3.2.2 has a security-aware server copy it: Knot DNS 3.2.6 clears it for signed zones (with
+// DO set or not) and unsigned ones alike (checked against knotd with automatic signing), and so
+// does rrdnsd, on both paths. AA, AD, Z and the rest of a query's bits are ignored.
 inline constexpr uint16_t kEchoedFlags = 0x7800 /* opcode */ | flag::RD;
 
 // The response header at `m`: the query's ID, QR, the echoed bits of `query_flags`, `flags` (AA,
