@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dns/answer/denial.hh"
 #include "dns/answer/lookup.hh"
 #include "dns/answer/select.hh"
 #include "dns/answer/transfer.hh"
+#include "dns/base/bytes.hh"
 #include "dns/wire/header.hh"
 #include "dns/wire/response.hh"
 #include "dns/wire/rrtype.hh"
@@ -202,6 +204,10 @@ void Response::transfer() {
 }
 
 void Response::answerFrom(const zone::Zone& zone, std::string_view name) {
+  if (d_q.edns.dnssec_ok && zone.signedZone()) {
+    d_signed = zone.signedZone();
+    d_proof.count = 0;
+  }
   const Lookup found = lookUp(zone, name);
   switch (found.kind) {
     case Lookup::Exact:
@@ -215,7 +221,7 @@ void Response::answerFrom(const zone::Zone& zone, std::string_view name) {
       referral(zone, *found.node);
       break;
     case Lookup::NxDomain:
-      negative(zone, rcode::NXDOMAIN);
+      nxDomain(zone, name, found);
       break;
   }
 }
@@ -223,24 +229,34 @@ void Response::answerFrom(const zone::Zone& zone, std::string_view name) {
 void Response::answerNode(const zone::Zone& zone, const zone::Node& node, std::string_view owner,
                           int chain) {
   const uint16_t qtype = d_q.qtype;
+  // RFC 4035 3.1.3.3: an answer synthesised from a wildcard proves the name itself absent.
+  if (d_signed && owner.data() != node.owner.data()) proveWildcardAnswer(zone, owner, d_proof);
   if (node.pool && (qtype == type::A || qtype == type::AAAA))
-    return answerPool(zone, *node.pool, owner, qtype);
+    return answerPool(zone, node, owner, qtype);
   if (qtype == type::ANY) {
-    if (node.pool) return answerPool(zone, *node.pool, owner, type::A);
-    if (node.rrsets.empty()) return negative(zone, rcode::NOERROR);
+    if (node.pool) return answerPool(zone, node, owner, type::A);
+    if (node.rrsets.empty()) return noData(zone, owner, node);
     // RFC 8482: over UDP one RRset is enough and denies amplification; TCP gets everything.
     for (const auto& rrset : node.rrsets) {
+      if (d_signed && rrset.type == type::RRSIG) continue;  // written beside what they cover
       if (!put(kAnswer, owner, rrset)) return;
+      if (d_signed && !putSignatures(kAnswer, node, owner, rrset.type, rrset.ttl)) return;
       if (!d_tcp) break;
     }
+    if (d_signed) putProof();
     return;
   }
   if (const zone::RRset* rrset = node.find(qtype)) {
-    if (put(kAnswer, owner, *rrset)) additionalFor(zone, *rrset);
+    if (!put(kAnswer, owner, *rrset)) return;
+    if (d_signed) {
+      if (!putSignatures(kAnswer, node, owner, rrset->type, rrset->ttl)) return;
+      putProof();
+    }
+    additionalFor(zone, *rrset);
     return;
   }
   const zone::RRset* cname = node.find(type::CNAME);
-  if (!cname) return negative(zone, rcode::NOERROR);
+  if (!cname) return noData(zone, owner, node);
   answerCname(zone, node, *cname, owner, chain);
 }
 
@@ -252,6 +268,7 @@ void Response::answerCname(const zone::Zone& zone, const zone::Node& node,
   const std::string_view target = cname.rdata.front();
   if (chain == kMaxCnameChain) {
     if (d_trace) d_trace->cname(owner, target, CnameStep::TooLong);
+    if (d_signed) putProof();
     return;
   }
   // A loop (RFC 1034 3.6.2) ends where a node comes round again. Its CNAME is written once
@@ -265,16 +282,22 @@ void Response::answerCname(const zone::Zone& zone, const zone::Node& node,
                            owner, std::string_view(d_cnames[i].owner, d_cnames[i].owner_size));
   }
   if (loop) {
-    if (!repeat) put(kAnswer, owner, cname);
+    if (!repeat && put(kAnswer, owner, cname) && d_signed)
+      putSignatures(kAnswer, node, owner, type::CNAME, cname.ttl);
+    if (d_signed) putProof();
     if (d_trace) d_trace->cname(owner, target, CnameStep::Loop);
     return;
   }
   if (!put(kAnswer, owner, cname)) return;
+  if (d_signed && !putSignatures(kAnswer, node, owner, type::CNAME, cname.ttl)) return;
   d_cnames[chain] = {&node, owner.data(), owner.size()};
 
   const bool in_zone = wire::isSubdomainOf(target, zone.apex());
   if (d_trace) d_trace->cname(owner, target, in_zone ? CnameStep::Followed : CnameStep::LeftZone);
-  if (!in_zone) return;
+  if (!in_zone) {
+    if (d_signed) putProof();
+    return;
+  }
   const Lookup next = lookUp(zone, target);
   switch (next.kind) {
     case Lookup::Exact:
@@ -284,12 +307,13 @@ void Response::answerCname(const zone::Zone& zone, const zone::Node& node,
     case Lookup::Delegation:
       return referral(zone, *next.node);
     case Lookup::NxDomain:
-      return negative(zone, rcode::NXDOMAIN);  // RFC 6604: RCODE is that of the last name
+      return nxDomain(zone, target, next);  // RFC 6604: RCODE is that of the last name
   }
 }
 
-void Response::answerPool(const zone::Zone& zone, const zone::Pool& pool, std::string_view owner,
+void Response::answerPool(const zone::Zone& zone, const zone::Node& node, std::string_view owner,
                           uint16_t rtype) {
+  const zone::Pool& pool = *node.pool;
   const int family = rtype == type::A ? 0 : 1;
   if (d_recording) {
     // Replayable only as the whole answer at the question name (the records are encoded with
@@ -329,7 +353,7 @@ void Response::answerPool(const zone::Zone& zone, const zone::Pool& pool, std::s
     return;
   }
   const size_t n = f.eligible.size();
-  if (n == 0) return negative(zone, rcode::NOERROR);
+  if (n == 0) return noData(zone, owner, node);
 
   // The first address comes from the policy; the rest follow in configured order after it.
   const size_t first = d_trace ? firstPoolMember<true>(d_catalog, pool, family, f)
@@ -355,22 +379,104 @@ void Response::answerPool(const zone::Zone& zone, const zone::Pool& pool, std::s
     d_first_member = pool.member_base + f.eligible[first];
     d_spilled = spilled;
   }
+  if (d_signed) {
+    putPoolSignatures(pool, f, node.owner, owner, first, count);
+    putProof();
+  }
+}
+
+void Response::putPoolSignatures(const zone::Pool& pool, const FamilyState& f,
+                                 std::string_view node_owner, std::string_view owner, size_t first,
+                                 size_t count) {
+  if (f.signature_size == 0 || f.windows == 0) return;  // not signed (yet): nothing to add
+  size_t k = 0;
+  while (k < pool.owners.size() && pool.owners[k] != node_owner) ++k;
+  if (k == pool.owners.size()) return;
+  // One window per start position when max-addresses cuts the set, else the whole set's.
+  const size_t window = count < f.eligible.size() && f.windows > 1 ? first : 0;
+  const size_t at = (k * f.windows + window) * f.signature_size;
+  if (window >= f.windows || at + f.signature_size > f.signatures.size()) return;
+  // Records encoded for the fast path: a 2-byte pointer to the question name, type, class,
+  // TTL, RDLENGTH, RDATA. Written here with the owner answered (a CNAME's target, maybe).
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(f.signatures.data()) + at;
+  const uint8_t* end = p + f.signature_size;
+  for (uint16_t i = 0; i < f.signature_count && p + 12 <= end; ++i) {
+    const size_t rdlength = load16(p + 10);
+    if (p + 12 + rdlength > end) return;
+    const std::string_view rdata(reinterpret_cast<const char*>(p + 12), rdlength);
+    if (!put(kAnswer, owner, type::RRSIG, f.ttl, rdata)) return;
+    p += 12 + rdlength;
+  }
 }
 
 void Response::referral(const zone::Zone& zone, const zone::Node& cut) {
   const zone::RRset& ns = *cut.find(type::NS);
   if (!put(kAuthority, cut.owner, ns)) return;
+  if (d_signed) {
+    // RFC 4035 3.1.4: the DS RRset and its RRSIGs at a secure delegation, else the NSEC that
+    // shows there is none. The NS RRset is the child's: unsigned.
+    if (const zone::RRset* ds = cut.find(type::DS)) {
+      if (!put(kAuthority, cut.owner, *ds)) return;
+      if (!putSignatures(kAuthority, cut, cut.owner, type::DS, ds->ttl)) return;
+    } else {
+      proveNoDs(zone, cut, d_proof);
+    }
+    putProof();
+  }
   for (const auto& target : ns.rdata) {
     // Glue below the cut is required for the referral to work; other addresses are a courtesy.
     addAddresses(zone, target, wire::isSubdomainOf(target, cut.owner));
   }
 }
 
+void Response::nxDomain(const zone::Zone& zone, std::string_view name, const Lookup& found) {
+  negative(zone, rcode::NXDOMAIN);
+  if (!d_signed) return;
+  if (found.encloser) proveNxDomain(zone, name, *found.encloser, d_proof);
+  putProof();
+}
+
+void Response::noData(const zone::Zone& zone, std::string_view name, const zone::Node& node) {
+  negative(zone, rcode::NOERROR);
+  if (!d_signed) return;
+  proveNoData(zone, name, node, d_proof);
+  putProof();
+}
+
 void Response::negative(const zone::Zone& zone, uint16_t code) {
   d_rcode = code;
   if (d_trace) d_trace->negative(code, zone.negativeTtl());
   // RFC 2308 3: the SOA's TTL in a negative answer is min(SOA TTL, SOA MINIMUM).
-  put(kAuthority, zone.apex(), type::SOA, zone.negativeTtl(), zone.soa().rdata.front());
+  if (!put(kAuthority, zone.apex(), type::SOA, zone.negativeTtl(), zone.soa().rdata.front()))
+    return;
+  if (d_signed)
+    putSignatures(kAuthority, zone.apexNode(), zone.apex(), type::SOA, zone.negativeTtl());
+}
+
+bool Response::putSignatures(Section s, const zone::Node& node, std::string_view owner,
+                             uint16_t covered, uint32_t ttl) {
+  const zone::RRset* rrsig = node.find(type::RRSIG);
+  if (!rrsig) return true;
+  for (const auto& rdata : rrsig->rdata) {
+    // RFC 4034 3.1: the RDATA starts with the type covered.
+    if (rdata.size() < 2 || load16(reinterpret_cast<const uint8_t*>(rdata.data())) != covered)
+      continue;
+    if (!put(s, owner, type::RRSIG, ttl, rdata)) return false;
+  }
+  return true;
+}
+
+void Response::putProof() {
+  for (size_t i = 0; i < d_proof.count; ++i) {
+    const DenialRecord& r = d_proof.records[i];
+    if (!put(kAuthority, r.owner, r.type, r.ttl, r.rdata)) return;
+    if (!r.signatures) continue;
+    for (const auto& rdata : r.signatures->rdata)
+      if (rdata.size() >= 2 && load16(reinterpret_cast<const uint8_t*>(rdata.data())) == r.type &&
+          !put(kAuthority, r.owner, type::RRSIG, r.ttl, rdata))
+        return;
+  }
+  d_proof.count = 0;
 }
 
 void Response::additionalFor(const zone::Zone& zone, const zone::RRset& rrset) {
@@ -390,9 +496,40 @@ void Response::addAddresses(const zone::Zone& zone, std::string_view target, boo
       d_additional + d_additional_count)
     return;
   d_additional[d_additional_count++] = node;
-  for (uint16_t rtype : {type::A, type::AAAA})
-    if (const zone::RRset* addresses = node->find(rtype))
+  for (uint16_t rtype : {type::A, type::AAAA}) {
+    const zone::RRset* addresses = node->find(rtype);
+    if (!addresses) continue;
+    if (!d_signed) {
       put(kAdditional, node->owner, *addresses, required);
+      continue;
+    }
+    // Signed: the addresses with their RRSIGs (none for glue: the child's data), or neither.
+    const auto mark = d_w.mark();
+    const uint16_t before = d_counts[kAdditional];
+    if (put(kAdditional, node->owner, *addresses, required) &&
+        !putAdditionalSignatures(*node, rtype, addresses->ttl)) {
+      d_w.rollback(mark);
+      d_counts[kAdditional] = before;
+    }
+  }
+}
+
+bool Response::putAdditionalSignatures(const zone::Node& node, uint16_t covered, uint32_t ttl) {
+  const zone::RRset* rrsig = node.find(type::RRSIG);
+  if (!rrsig) return true;
+  for (const auto& rdata : rrsig->rdata) {
+    if (rdata.size() < 2 || load16(reinterpret_cast<const uint8_t*>(rdata.data())) != covered)
+      continue;
+    const auto mark = d_w.mark();
+    d_w.record(node.owner, type::RRSIG, wire::klass::IN, ttl, rdata);
+    if (!d_w.ok()) {
+      d_w.rollback(mark);
+      return false;  // optional data: left out whole, no TC (RFC 4035 3.1.1)
+    }
+    ++d_counts[kAdditional];
+    if (d_trace) d_trace->record(kAdditional, node.owner, type::RRSIG, ttl, rdata);
+  }
+  return true;
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "dns/answer/answer.hh"
+#include "dns/answer/denial.hh"
 #include "dns/answer/trace.hh"
 #include "dns/wire/query.hh"
 #include "dns/wire/writer.hh"
@@ -80,10 +81,27 @@ class Response {
                   int chain);
   void answerCname(const zone::Zone& zone, const zone::Node& node, const zone::RRset& cname,
                    std::string_view owner, int chain);
-  void answerPool(const zone::Zone& zone, const zone::Pool& pool, std::string_view owner,
+  void answerPool(const zone::Zone& zone, const zone::Node& node, std::string_view owner,
                   uint16_t rtype);
   void referral(const zone::Zone& zone, const zone::Node& cut);
+  // NXDOMAIN for `name`, which `found` (NxDomain) did not find; NODATA at `name`, which is
+  // `node` or is synthesised from the wildcard `node`. Both: the SOA, then the proof if signed.
+  void nxDomain(const zone::Zone& zone, std::string_view name, const Lookup& found);
+  void noData(const zone::Zone& zone, std::string_view name, const zone::Node& node);
   void negative(const zone::Zone& zone, uint16_t code);
+  // DNSSEC (signed zone, DO=1: d_signed set), RFC 4035 3.1. The RRSIGs at `node` that cover
+  // `covered`, written at `owner` with the TTL of the RRset they cover. False on overflow (TC set).
+  bool putSignatures(Section s, const zone::Node& node, std::string_view owner, uint16_t covered,
+                     uint32_t ttl);
+  // The pool's RRSIGs over the `count` addresses from eligible position `first` (FamilyState).
+  void putPoolSignatures(const zone::Pool& pool, const FamilyState& f, std::string_view node_owner,
+                         std::string_view owner, size_t first, size_t count);
+  // Writes the denial records gathered in d_proof (with their RRSIGs) to the authority section:
+  // where the answer section ends, before anything goes to the additional one.
+  void putProof();
+  // The RRSIGs at `node` over its `covered` addresses, in the additional section: all, or false
+  // with the section as it was before the first (they are optional there: no TC).
+  bool putAdditionalSignatures(const zone::Node& node, uint16_t covered, uint32_t ttl);
   void additionalFor(const zone::Zone& zone, const zone::RRset& rrset);
   void addAddresses(const zone::Zone& zone, std::string_view target, bool required);
   // Appends a whole RRset or nothing. On overflow in the answer and authority sections (and for
@@ -117,6 +135,10 @@ class Response {
     size_t owner_size;
   };
   CnameWritten d_cnames[kMaxCnameChain];
+  // The signed zone answered from when the query has DO=1, else null: everything DNSSEC adds
+  // hangs on this one test, so that DO=0 answers stay as they were.
+  const zone::SignedZone* d_signed = nullptr;
+  Proof d_proof;  // signed answers only (see putProof)
   uint32_t d_first_member = Outcome::kNoMember;
   const uint8_t* d_subnet = nullptr;
   const sockaddr* d_source = nullptr;

@@ -1,0 +1,57 @@
+// denial.hh -- which NSEC records prove what a signed zone lacks (RFC 4035 3.1.3, RFC 4592 5):
+// one function per proof, each naming the records the authority section must carry. Pure
+// lookups in the zone's nodes and its canonical name order (SignedZone::canonical); the writing,
+// with each record's RRSIGs, is resolve.cc's. No allocation: they run on the query path.
+//
+// NSEC3 zones (SignedZone::nsec3) are not proven here yet: these return no records for them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "dns/zone/zone.hh"
+
+namespace rrdns::answer {
+
+// One denial record to write: `rdata` at `owner`, type NSEC (or NSEC3), TTL `ttl`, with the
+// RRSIGs among `signatures` that cover its type (a node's RRSIG RRset; null: none).
+// Trivial on purpose (no initialisers), like Proof: every general-path Response holds a Proof,
+// and only signed answers touch it.
+struct DenialRecord {
+  std::string_view owner;
+  uint16_t type;
+  uint32_t ttl;
+  std::string_view rdata;
+  const zone::RRset* signatures;
+};
+
+// The records one answer's authority section proves with, gathered as the answer is built (a
+// CNAME chain may pass through several wildcards) and written once; equal records are listed
+// once. `count` must be set to 0 before the first proof.
+struct Proof {
+  static constexpr size_t kMax = 8;  // NXDOMAIN's two, one per wildcard of a CNAME chain
+  DenialRecord records[kMax];
+  size_t count;
+};
+
+// `name` does not exist; `encloser` is its closest encloser (Lookup::encloser): the NSEC that
+// covers the name, and the one that covers the wildcard "*.<encloser>" (RFC 4035 3.1.3.2).
+void proveNxDomain(const zone::Zone& zone, std::string_view name, const zone::Node& encloser,
+                   Proof& proof);
+
+// `name` exists as `node` (or is synthesised from the wildcard `node`) without the type asked
+// (RFC 4035 3.1.3.1, 3.1.3.4): the NSEC at the name; for an empty non-terminal, which the chain
+// skips, the NSEC that covers it; for a wildcard, the NSEC that covers the name and the
+// wildcard's own.
+void proveNoData(const zone::Zone& zone, std::string_view name, const zone::Node& node,
+                 Proof& proof);
+
+// An answer synthesised from a wildcard for `name` (RFC 4035 3.1.3.3): the NSEC that proves the
+// name itself does not exist.
+void proveWildcardAnswer(const zone::Zone& zone, std::string_view name, Proof& proof);
+
+// A referral to `cut` that has no DS (RFC 4035 3.1.4.1): its NSEC, whose bitmap shows NS and no DS.
+void proveNoDs(const zone::Zone& zone, const zone::Node& cut, Proof& proof);
+
+}  // namespace rrdns::answer
