@@ -41,12 +41,17 @@ void addCovering(const zone::Zone& zone, std::string_view name, Proof& proof) {
 
 }  // namespace
 
-void proveNxDomain(const zone::Zone& zone, std::string_view name, const zone::Node& encloser,
-                   Proof& proof) {
+void proveNxDomain(const zone::Zone& zone, std::string_view name, Proof& proof) {
   addCovering(zone, name, proof);
+  // The closest encloser: the nearest ancestor that exists (an empty non-terminal counts). Found
+  // again here rather than kept by lookup(), which every DO=0 answer runs.
+  std::string_view ce = name;
+  while (ce.size() > zone.apex().size()) {
+    ce.remove_prefix(1 + static_cast<uint8_t>(ce[0]));
+    if (zone.find(ce)) break;
+  }
   // The source of synthesis "*.<closest encloser>" does not exist either (RFC 4592 3.3.1).
   uint8_t wildcard[wire::kMaxNameLength + 2];
-  const std::string_view ce = encloser.owner;
   if (ce.size() + 2 > wire::kMaxNameLength) return;
   wildcard[0] = 1;
   wildcard[1] = '*';

@@ -16,8 +16,7 @@ namespace rrdns::answer {
 
 // One denial record to write: `rdata` at `owner`, type NSEC (or NSEC3), TTL `ttl`, with the
 // RRSIGs among `signatures` that cover its type (a node's RRSIG RRset; null: none).
-// Trivial on purpose (no initialisers), like Proof: every general-path Response holds a Proof,
-// and only signed answers touch it.
+// Trivial on purpose (no initialisers), like Proof: made on the query path for signed answers.
 struct DenialRecord {
   std::string_view owner;
   uint16_t type;
@@ -35,10 +34,9 @@ struct Proof {
   size_t count;
 };
 
-// `name` does not exist; `encloser` is its closest encloser (Lookup::encloser): the NSEC that
-// covers the name, and the one that covers the wildcard "*.<encloser>" (RFC 4035 3.1.3.2).
-void proveNxDomain(const zone::Zone& zone, std::string_view name, const zone::Node& encloser,
-                   Proof& proof);
+// `name` does not exist: the NSEC that covers it, and the one that covers the wildcard at its
+// closest encloser (RFC 4035 3.1.3.2, RFC 4592 3.3.1).
+void proveNxDomain(const zone::Zone& zone, std::string_view name, Proof& proof);
 
 // `name` exists as `node` (or is synthesised from the wildcard `node`) without the type asked
 // (RFC 4035 3.1.3.1, 3.1.3.4): the NSEC at the name; for an empty non-terminal, which the chain

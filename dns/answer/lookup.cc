@@ -31,13 +31,13 @@ Lookup lookup(const zone::Zone& zone, std::string_view name, uint16_t qtype) {
   // RFC 4592 3.3.1: the source of synthesis is "*.<closest encloser>".
   uint8_t wildcard[wire::kMaxNameLength + 2];
   const std::string_view encloser = closest->owner;
-  if (encloser.size() + 2 > wire::kMaxNameLength) return {Lookup::NxDomain, nullptr, closest};
+  if (encloser.size() + 2 > wire::kMaxNameLength) return {Lookup::NxDomain, nullptr};
   wildcard[0] = 1;
   wildcard[1] = '*';
   std::memcpy(wildcard + 2, encloser.data(), encloser.size());
   const zone::Node* source =
       zone.find(std::string_view(reinterpret_cast<const char*>(wildcard), encloser.size() + 2));
-  if (!source) return {Lookup::NxDomain, nullptr, closest};
+  if (!source) return {Lookup::NxDomain, nullptr};
   if (source->delegation) return {Lookup::Delegation, source};
   return {Lookup::Wildcard, source};
 }

@@ -17,8 +17,6 @@ struct Lookup {
   };
   Kind kind = NxDomain;
   const zone::Node* node = nullptr;
-  // NxDomain: the closest encloser (RFC 4592 3.3.1), whose wildcard a signed denial proves absent.
-  const zone::Node* encloser = nullptr;
 };
 
 // Looks `name` (lower-cased wire, inside `zone`) up. A zone cut on the way down wins, except

@@ -204,16 +204,29 @@ void Response::transfer() {
 }
 
 void Response::answerFrom(const zone::Zone& zone, std::string_view name) {
-  if (d_q.edns.dnssec_ok && zone.signedZone()) {
+  if (d_q.edns.dnssec_ok && zone.signedZone()) [[unlikely]] {
+    // The proof's records live on this frame, so that DO=0 answers never make room for them.
+    Proof proof;
+    proof.count = 0;
+    d_proof = &proof;
     d_signed = zone.signedZone();
-    d_proof.count = 0;
+    answerName(zone, name);
+    d_signed = nullptr;
+    return;
   }
+  answerName(zone, name);
+}
+
+void Response::answerName(const zone::Zone& zone, std::string_view name) {
   const Lookup found = lookUp(zone, name);
   switch (found.kind) {
     case Lookup::Exact:
       answerNode(zone, *found.node, found.node->owner, 0);
       break;
     case Lookup::Wildcard:
+      // RFC 4035 3.1.3.3: an answer synthesised from a wildcard proves the name itself absent
+      // (a NODATA proof repeats this record: it is written once).
+      if (d_signed) proveWildcardAnswer(zone, name, *d_proof);
       answerNode(zone, *found.node, name, 0);  // synthesised: owner is the query name
       break;
     case Lookup::Delegation:
@@ -221,7 +234,7 @@ void Response::answerFrom(const zone::Zone& zone, std::string_view name) {
       referral(zone, *found.node);
       break;
     case Lookup::NxDomain:
-      nxDomain(zone, name, found);
+      nxDomain(zone, name);
       break;
   }
 }
@@ -229,8 +242,6 @@ void Response::answerFrom(const zone::Zone& zone, std::string_view name) {
 void Response::answerNode(const zone::Zone& zone, const zone::Node& node, std::string_view owner,
                           int chain) {
   const uint16_t qtype = d_q.qtype;
-  // RFC 4035 3.1.3.3: an answer synthesised from a wildcard proves the name itself absent.
-  if (d_signed && owner.data() != node.owner.data()) proveWildcardAnswer(zone, owner, d_proof);
   if (node.pool && (qtype == type::A || qtype == type::AAAA))
     return answerPool(zone, node, owner, qtype);
   if (qtype == type::ANY) {
@@ -303,11 +314,12 @@ void Response::answerCname(const zone::Zone& zone, const zone::Node& node,
     case Lookup::Exact:
       return answerNode(zone, *next.node, next.node->owner, chain + 1);
     case Lookup::Wildcard:
+      if (d_signed) proveWildcardAnswer(zone, target, *d_proof);
       return answerNode(zone, *next.node, target, chain + 1);
     case Lookup::Delegation:
       return referral(zone, *next.node);
     case Lookup::NxDomain:
-      return nxDomain(zone, target, next);  // RFC 6604: RCODE is that of the last name
+      return nxDomain(zone, target);  // RFC 6604: RCODE is that of the last name
   }
 }
 
@@ -419,7 +431,7 @@ void Response::referral(const zone::Zone& zone, const zone::Node& cut) {
       if (!put(kAuthority, cut.owner, *ds)) return;
       if (!putSignatures(kAuthority, cut, cut.owner, type::DS, ds->ttl)) return;
     } else {
-      proveNoDs(zone, cut, d_proof);
+      proveNoDs(zone, cut, *d_proof);
     }
     putProof();
   }
@@ -429,17 +441,17 @@ void Response::referral(const zone::Zone& zone, const zone::Node& cut) {
   }
 }
 
-void Response::nxDomain(const zone::Zone& zone, std::string_view name, const Lookup& found) {
+void Response::nxDomain(const zone::Zone& zone, std::string_view name) {
   negative(zone, rcode::NXDOMAIN);
   if (!d_signed) return;
-  if (found.encloser) proveNxDomain(zone, name, *found.encloser, d_proof);
+  proveNxDomain(zone, name, *d_proof);
   putProof();
 }
 
 void Response::noData(const zone::Zone& zone, std::string_view name, const zone::Node& node) {
   negative(zone, rcode::NOERROR);
   if (!d_signed) return;
-  proveNoData(zone, name, node, d_proof);
+  proveNoData(zone, name, node, *d_proof);
   putProof();
 }
 
@@ -467,8 +479,8 @@ bool Response::putSignatures(Section s, const zone::Node& node, std::string_view
 }
 
 void Response::putProof() {
-  for (size_t i = 0; i < d_proof.count; ++i) {
-    const DenialRecord& r = d_proof.records[i];
+  for (size_t i = 0; i < d_proof->count; ++i) {
+    const DenialRecord& r = d_proof->records[i];
     if (!put(kAuthority, r.owner, r.type, r.ttl, r.rdata)) return;
     if (!r.signatures) continue;
     for (const auto& rdata : r.signatures->rdata)
@@ -476,7 +488,7 @@ void Response::putProof() {
           !put(kAuthority, r.owner, type::RRSIG, r.ttl, rdata))
         return;
   }
-  d_proof.count = 0;
+  d_proof->count = 0;
 }
 
 void Response::additionalFor(const zone::Zone& zone, const zone::RRset& rrset) {

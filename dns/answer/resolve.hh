@@ -77,6 +77,7 @@ class Response {
   void chaos();
   std::string_view chaosText() const;
   void answerFrom(const zone::Zone& zone, std::string_view name);
+  void answerName(const zone::Zone& zone, std::string_view name);
   void answerNode(const zone::Zone& zone, const zone::Node& node, std::string_view owner,
                   int chain);
   void answerCname(const zone::Zone& zone, const zone::Node& node, const zone::RRset& cname,
@@ -84,9 +85,9 @@ class Response {
   void answerPool(const zone::Zone& zone, const zone::Node& node, std::string_view owner,
                   uint16_t rtype);
   void referral(const zone::Zone& zone, const zone::Node& cut);
-  // NXDOMAIN for `name`, which `found` (NxDomain) did not find; NODATA at `name`, which is
-  // `node` or is synthesised from the wildcard `node`. Both: the SOA, then the proof if signed.
-  void nxDomain(const zone::Zone& zone, std::string_view name, const Lookup& found);
+  // NXDOMAIN for `name`; NODATA at `name`, which is `node` or is synthesised from the wildcard
+  // `node`. Both: the SOA, then the proof if signed.
+  void nxDomain(const zone::Zone& zone, std::string_view name);
   void noData(const zone::Zone& zone, std::string_view name, const zone::Node& node);
   void negative(const zone::Zone& zone, uint16_t code);
   // DNSSEC (signed zone, DO=1: d_signed set), RFC 4035 3.1. The RRSIGs at `node` that cover
@@ -138,7 +139,7 @@ class Response {
   // The signed zone answered from when the query has DO=1, else null: everything DNSSEC adds
   // hangs on this one test, so that DO=0 answers stay as they were.
   const zone::SignedZone* d_signed = nullptr;
-  Proof d_proof;  // signed answers only (see putProof)
+  Proof* d_proof;  // signed answers only: on answerFrom()'s frame (see putProof)
   uint32_t d_first_member = Outcome::kNoMember;
   const uint8_t* d_subnet = nullptr;
   const sockaddr* d_source = nullptr;
