@@ -1,9 +1,8 @@
-// denial.hh -- which NSEC records prove what a signed zone lacks (RFC 4035 3.1.3, RFC 4592 5):
-// one function per proof, each naming the records the authority section must carry. Pure
-// lookups in the zone's nodes and its canonical name order (SignedZone::canonical); the writing,
+// denial.hh -- which NSEC or NSEC3 records prove what a signed zone lacks (RFC 4035 3.1.3,
+// RFC 4592 5, RFC 5155 7.2): one function per proof, each naming the records the authority
+// section must carry, from NSEC RRsets at the nodes found through the canonical name order
+// (SignedZone::canonical) or from the NSEC3 chain by hash (SignedZone::nsec3_chain). The writing,
 // with each record's RRSIGs, is resolve.cc's. No allocation: they run on the query path.
-//
-// NSEC3 zones (SignedZone::nsec3) are not proven here yet: these return no records for them.
 #pragma once
 
 #include <cstddef>
@@ -14,15 +13,16 @@
 
 namespace rrdns::answer {
 
-// One denial record to write: `rdata` at `owner`, type NSEC (or NSEC3), TTL `ttl`, with the
-// RRSIGs among `signatures` that cover its type (a node's RRSIG RRset; null: none).
+// One denial record to write: `rdata` at `owner`, type NSEC or NSEC3, TTL `ttl`, with the
+// RRSIGs among `signatures` that cover its type (RRSIG RDATA: a node's RRSIG RRset's, or an
+// Nsec3Record's; null: none).
 // Trivial on purpose (no initialisers), like Proof: made on the query path for signed answers.
 struct DenialRecord {
   std::string_view owner;
   uint16_t type;
   uint32_t ttl;
   std::string_view rdata;
-  const zone::RRset* signatures;
+  const std::vector<std::string>* signatures;
 };
 
 // The records one answer's authority section proves with, gathered as the answer is built (a
@@ -35,21 +35,24 @@ struct Proof {
 };
 
 // `name` does not exist: the NSEC that covers it, and the one that covers the wildcard at its
-// closest encloser (RFC 4035 3.1.3.2, RFC 4592 3.3.1).
+// closest encloser (RFC 4035 3.1.3.2, RFC 4592 3.3.1). NSEC3: the closest encloser proof and the
+// NSEC3 covering the wildcard (RFC 5155 7.2.2).
 void proveNxDomain(const zone::Zone& zone, std::string_view name, Proof& proof);
 
 // `name` exists as `node` (or is synthesised from the wildcard `node`) without the type asked
 // (RFC 4035 3.1.3.1, 3.1.3.4): the NSEC at the name; for an empty non-terminal, which the chain
 // skips, the NSEC that covers it; for a wildcard, the NSEC that covers the name and the
-// wildcard's own.
+// wildcard's own. NSEC3: the one matching the name (empty non-terminals have theirs, RFC 5155
+// 7.2.3); for a wildcard, the closest encloser proof and the one matching the wildcard (7.2.5).
 void proveNoData(const zone::Zone& zone, std::string_view name, const zone::Node& node,
                  Proof& proof);
 
 // An answer synthesised from a wildcard for `name` (RFC 4035 3.1.3.3): the NSEC that proves the
-// name itself does not exist.
+// name itself does not exist. NSEC3: the one covering the next closer name (RFC 5155 7.2.6).
 void proveWildcardAnswer(const zone::Zone& zone, std::string_view name, Proof& proof);
 
-// A referral to `cut` that has no DS (RFC 4035 3.1.4.1): its NSEC, whose bitmap shows NS and no DS.
+// A referral to `cut` that has no DS (RFC 4035 3.1.4.1): its NSEC (NSEC3: the one matching it,
+// RFC 5155 7.2.7), whose bitmap shows NS and no DS.
 void proveNoDs(const zone::Zone& zone, const zone::Node& cut, Proof& proof);
 
 }  // namespace rrdns::answer

@@ -483,7 +483,7 @@ void Response::putProof() {
     const DenialRecord& r = d_proof->records[i];
     if (!put(kAuthority, r.owner, r.type, r.ttl, r.rdata)) return;
     if (!r.signatures) continue;
-    for (const auto& rdata : r.signatures->rdata)
+    for (const auto& rdata : *r.signatures)
       if (rdata.size() >= 2 && load16(reinterpret_cast<const uint8_t*>(rdata.data())) == r.type &&
           !put(kAuthority, r.owner, type::RRSIG, r.ttl, rdata))
         return;
