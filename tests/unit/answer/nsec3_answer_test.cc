@@ -208,3 +208,18 @@ TEST_CASE_FIXTURE(Nsec3Fixture, "NSEC3 zone, DO=0: no NSEC3 and no RRSIG") {
       for (const auto& r : *section) CHECK((r.type != type::NSEC3 && r.type != type::RRSIG));
   }
 }
+
+TEST_CASE_FIXTURE(Nsec3Fixture, "NSEC3PARAM and DNSKEY at the apex: with their RRSIGs; an NSEC3 owner is no name") {
+  for (uint16_t t : {type::NSEC3PARAM, type::DNSKEY}) {
+    const Message m = ask("example.test.", t);
+    REQUIRE(m.answer.size() == 2);
+    CHECK(m.answer[0].type == t);
+    CHECK(m.answer[1].type == type::RRSIG);
+    CHECK(load16(m.answer[1].rdata.data()) == t);
+  }
+  // RFC 5155 7.2.8: a query for an NSEC3 record's owner is answered as for any missing name.
+  const Message m =
+      ask(wire::nameToText(sz->nsec3_chain.front().owner), type::NSEC3);
+  CHECK(m.rcode() == rcode::NXDOMAIN);
+  CHECK(m.answer.empty());
+}
