@@ -1,14 +1,17 @@
 #include "dns/answer/pool_state.hh"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <string_view>
 
 #include "dns/answer/reclaimer.hh"
 #include "dns/answer/site_health.hh"
 #include "dns/base/bytes.hh"
 #include "dns/wire/constants.hh"
+#include "dns/wire/name.hh"
 
 namespace rrdns::answer {
 
@@ -118,8 +121,66 @@ std::vector<MemberView> memberViews(const zone::Pool& pool, uint16_t rtype,
   return views;
 }
 
-// Sets the TTL from the mode, the policy's tables and the fast path's records.
-void finishFamily(const zone::Pool& pool, FamilyState& f, zone::PoolPolicy policy) {
+// Signed zones: the RRSIG records over every RRset `f` can answer, for each owner of the pool
+// and each window of its eligible members (FamilyState::signatures). The signer caches by
+// content, so a set seen before (a member flapping back) costs a lookup, not a signature.
+void signFamily(const zone::Pool& pool, const zone::RRsetSigner& signer, FamilyState& f) {
+  const size_t n = f.eligible.size();
+  if (n == 0 || pool.owners.empty()) return;  // nothing to answer, so nothing to sign
+  const size_t count = pool.max_addresses ? std::min<size_t>(pool.max_addresses, n) : n;
+  const size_t windows = count == n ? 1 : n;
+  const uint16_t rtype = pool.members[f.eligible.front()].rtype;
+  // Validators rebuild the RRset with the original TTL, whatever TTL the state serves.
+  const uint32_t original_ttl = std::max(pool.ttl, pool.degraded_ttl);
+  std::vector<std::string_view> rdata(count);
+  std::string owner;
+  size_t block = 0, records = 0;
+  bool first = true, uniform = true;
+  for (const std::string& name : pool.owners) {
+    owner = name;
+    wire::lowerName(reinterpret_cast<uint8_t*>(owner.data()), owner.size());
+    for (size_t w = 0; w < windows; ++w) {
+      for (size_t i = 0; i < count; ++i)
+        rdata[i] = pool.members[f.eligible[(w + i) % n]].address;
+      const std::vector<std::string> rrsigs = signer.sign(owner, rtype, original_ttl, rdata);
+      const size_t at = f.signatures.size();
+      for (const std::string& rrsig : rrsigs) {
+        const size_t r = f.signatures.size();
+        f.signatures.resize(r + 12 + rrsig.size());
+        auto* p = reinterpret_cast<uint8_t*>(f.signatures.data() + r);
+        store16(p, 0xC000 | wire::kHeaderSize);  // the question's name, as `records`
+        store16(p + 2, wire::type::RRSIG);
+        store16(p + 4, wire::klass::IN);
+        store32(p + 6, f.ttl);
+        store16(p + 10, static_cast<uint16_t>(rrsig.size()));
+        std::memcpy(p + 12, rrsig.data(), rrsig.size());
+      }
+      if (first) {
+        block = f.signatures.size();
+        records = rrsigs.size();
+        first = false;
+      }
+      uniform = uniform && f.signatures.size() - at == block && rrsigs.size() == records;
+    }
+  }
+  // Blocks are found by position, so they must be of one size: they are, as the signatures of
+  // one key have a fixed size (ECDSA P-256 and Ed25519: 64 bytes) and one signer name. Should
+  // that ever not hold, the state is left unsigned (replay.cc then leaves DO=1 queries to the
+  // general path) rather than served from misplaced blocks.
+  assert(uniform);
+  if (!uniform || block == 0 || block > UINT16_MAX) {
+    f.signatures.clear();
+    return;
+  }
+  f.windows = static_cast<uint32_t>(windows);
+  f.signature_size = static_cast<uint16_t>(block);
+  f.signature_count = static_cast<uint16_t>(records);
+}
+
+// Sets the TTL from the mode, the policy's tables and the fast path's records; for a signed
+// zone (`signer` set), the signatures.
+void finishFamily(const zone::Pool& pool, FamilyState& f, zone::PoolPolicy policy,
+                  const zone::RRsetSigner* signer) {
   f.ttl = f.mode == PoolMode::Healthy ? pool.ttl : pool.degraded_ttl;
   f.policy = policy;
   if (policy == zone::PoolPolicy::Weighted) f.schedule = smoothSchedule(f.weights);
@@ -140,10 +201,12 @@ void finishFamily(const zone::Pool& pool, FamilyState& f, zone::PoolPolicy polic
     std::memcpy(r + 12, m.address.data(), m.address.size());
     f.record_size = static_cast<uint16_t>(12 + m.address.size());
   }
+  if (signer) signFamily(pool, *signer, f);
 }
 
 // The pool as a whole (a pool without sites, or a client none of whose sites can answer).
-FamilyState computeFamily(const zone::Pool& pool, const std::vector<MemberView>& views) {
+FamilyState computeFamily(const zone::Pool& pool, const std::vector<MemberView>& views,
+                          const zone::RRsetSigner* signer) {
   FamilyState f;
   std::vector<uint16_t> up_drained;
   for (const MemberView& v : views) {
@@ -197,7 +260,7 @@ FamilyState computeFamily(const zone::Pool& pool, const std::vector<MemberView>&
         break;
     }
   }
-  finishFamily(pool, f, pool.policy);
+  finishFamily(pool, f, pool.policy, signer);
   return f;
 }
 
@@ -232,7 +295,8 @@ SiteFamily computeSite(const zone::Pool& pool, uint16_t site,
 // Spilled clients over `sites` (ascending): each site's share of first addresses is its
 // capacity's share, split inside the site by its members' effective weights.
 FamilyState spillState(const zone::Pool& pool, const std::vector<uint16_t>& sites,
-                       const std::vector<SiteFamily>& site_states) {
+                       const std::vector<SiteFamily>& site_states,
+                       const zone::RRsetSigner* signer) {
   // The weights are scaled to about this total: fine enough for any capacity ratio worth
   // writing, small enough for the running sums of the random policy.
   constexpr double kScale = 1 << 16;
@@ -262,14 +326,16 @@ FamilyState spillState(const zone::Pool& pool, const std::vector<uint16_t>& site
   f.mode = PoolMode::Degraded;
   finishFamily(pool, f,
                pool.policy == zone::PoolPolicy::Random ? zone::PoolPolicy::Random
-                                                       : zone::PoolPolicy::Weighted);
+                                                       : zone::PoolPolicy::Weighted,
+               signer);
   return f;
 }
 
 // What the clients with `list` get: its first site alone if it can answer, else the next
-// `spill` sites that can, else the pool as a whole.
+// `spill` sites that can, else the pool as a whole (a copy of `whole`, signatures included).
 SiteAnswer answerOfList(const zone::Pool& pool, const std::vector<uint16_t>& list,
-                        const std::vector<SiteFamily>& sites, const FamilyState& whole) {
+                        const std::vector<SiteFamily>& sites, const FamilyState& whole,
+                        const zone::RRsetSigner* signer) {
   SiteAnswer answer;
   if (list.empty()) {
     answer.state = whole;
@@ -281,19 +347,19 @@ SiteAnswer answerOfList(const zone::Pool& pool, const std::vector<uint16_t>& lis
     answer.spilled = false;
     answer.sites = {first};
     answer.state = sites[first].state;
-    finishFamily(pool, answer.state, pool.policy);
+    finishFamily(pool, answer.state, pool.policy, signer);
     return answer;
   }
   for (size_t i = 1; i < list.size() && answer.sites.size() < pool.spill; ++i)
     if (sites[list[i]].usable) answer.sites.push_back(list[i]);
   std::sort(answer.sites.begin(), answer.sites.end());
-  answer.state = answer.sites.empty() ? whole : spillState(pool, answer.sites, sites);
+  answer.state = answer.sites.empty() ? whole : spillState(pool, answer.sites, sites, signer);
   return answer;
 }
 
 void computeTopology(const zone::Pool& pool, const std::vector<MemberView> (&views)[2],
                      const FamilyState (&whole)[2], const TopologyState* previous,
-                     TopologyState& t) {
+                     const zone::RRsetSigner* signer, TopologyState& t) {
   t.map = pool.map;
   for (int f = 0; f < 2; ++f) {
     std::vector<SiteFamily> sites;
@@ -302,7 +368,7 @@ void computeTopology(const zone::Pool& pool, const std::vector<MemberView> (&vie
       sites.push_back(computeSite(pool, s, views[f]));
     std::vector<SiteAnswer>& answers = t.answers[f];
     for (const auto& list : pool.site_lists) {
-      SiteAnswer answer = answerOfList(pool, list, sites, whole[f]);
+      SiteAnswer answer = answerOfList(pool, list, sites, whole[f], signer);
       // Lists that answer alike share one entry, so their clients share one ECS scope.
       auto same = std::find_if(answers.begin(), answers.end(), [&](const SiteAnswer& a) {
         return a.sites == answer.sites && a.spilled == answer.spilled;
@@ -336,13 +402,17 @@ std::shared_ptr<PoolStates> computePoolStates(const zone::ZoneSet& zones,
     const std::vector<MemberView> views[2] = {
         memberViews(*pool, wire::type::A, health, overrides, now_ms, states->ramping),
         memberViews(*pool, wire::type::AAAA, health, overrides, now_ms, states->ramping)};
-    for (int f = 0; f < 2; ++f) s.family[f] = computeFamily(*pool, views[f]);
+    // Signed zones: every state is signed as it is computed, never on a query thread.
+    const zone::Zone* zone = zones.findZone(pool->zone);
+    const zone::SignedZone* signed_zone = zone ? zone->signedZone() : nullptr;
+    const zone::RRsetSigner* signer = signed_zone ? signed_zone->signer.get() : nullptr;
+    for (int f = 0; f < 2; ++f) s.family[f] = computeFamily(*pool, views[f], signer);
     if (!pool->sites.empty() && pool->map) {
       auto topology = std::make_shared<TopologyState>();
       const TopologyState* before = previous && pool->id < previous->pools.size()
                                         ? previous->pools[pool->id].topology.get()
                                         : nullptr;
-      computeTopology(*pool, views, s.family, before, *topology);
+      computeTopology(*pool, views, s.family, before, signer, *topology);
       s.topology = std::move(topology);
     }
   }
