@@ -24,6 +24,10 @@
 
 namespace rrdns::answer {
 
+// PrecompiledAnswer::signed_next: how a query with the DO bit is answered.
+inline constexpr uint8_t kSignedNext = 1;     // from the entry right after this one
+inline constexpr uint8_t kSignedGeneral = 2;  // by the general path (its answer cannot be replayed)
+
 // Kept small (56 bytes): a zone of a million names has a million or more of these.
 struct PrecompiledAnswer {
   uint64_t hash = 0;  // wire::hashName(name)
@@ -48,7 +52,8 @@ struct PrecompiledAnswer {
   // Signed zones (DNSSEC): set on the entry find() returns when the answer to a query with the
   // DO bit differs (RRSIGs); that answer is the entry right after this one in the table's
   // entries, which find() never returns itself. The DO entry of a pool has `pool` set and its
-  // owner's index in Pool::owners in `rotate_slot` (FamilyState::signatures).
+  // owner's index in Pool::owners in `rotate_slot` (FamilyState::signatures). kSignedNext, or
+  // kSignedGeneral when that answer cannot be replayed (there is then no entry after this one).
   uint8_t signed_next = 0;
   // Set for a pool answered at the question name: the answer is FamilyState::records of
   // `pool_family` (0 A, 1 AAAA) and the image is empty.
@@ -88,7 +93,8 @@ class PrecompiledAnswers {
     d_entries.reserve(entries);
     d_images.reserve(image_bytes);
   }
-  // Appends an entry whose image is `image`; finish() must follow the last add().
+  // Appends an entry whose image is `image`; finish() must follow the last add(). The entry
+  // after one with signed_next == kSignedNext is its DO answer, which find() never returns.
   void add(PrecompiledAnswer entry, std::string_view image) {
     entry.image = static_cast<uint32_t>(d_images.size());
     entry.image_size = static_cast<uint16_t>(image.size());
@@ -122,7 +128,7 @@ class PrecompiledAnswers {
         return &e;
     }
   }
-  // Sets `nodata` on the last `count` entries added.
+  // Sets `nodata` on the last `count` entries added (DO answers included).
   void markNodata(size_t count, bool nodata) {
     for (size_t i = d_entries.size() - count; i < d_entries.size(); ++i) d_entries[i].nodata = nodata;
   }
@@ -194,6 +200,7 @@ inline void PrecompiledAnswers::finish() {
   d_slots.assign(n, 0);
   d_mask = n - 1;
   for (uint32_t k = 0; k < d_entries.size(); ++k) {
+    if (k > 0 && d_entries[k - 1].signed_next == kSignedNext) continue;  // a DO answer: hidden
     size_t i = d_entries[k].hash & d_mask;
     while (d_slots[i] != 0) i = (i + 1) & d_mask;
     d_slots[i] = k + 1;
