@@ -201,6 +201,8 @@ template <bool kSubnet>
     last = at;
   }
   if (!zone || !zone->usable || labels > zone->max_labels) return {};
+  // A signed zone proves a denial to DO queries with NSEC/NSEC3 records that depend on the name.
+  if (zone->signed_zone && q.dnssec_ok) return {};
   if (labels > 0) {
     const std::string_view below_apex = name.substr(last, 1 + static_cast<uint8_t>(name[last]));
     if (below_apex == zone->avoid[0] || below_apex == zone->avoid[1]) return {};
@@ -235,13 +237,15 @@ enum class Replay : uint8_t {
   Missing,  // the table has no entry for the name and type: perhaps a negative answer
   General,  // the general path must answer
   Subnet,   // a query with an ECS option to send back: answerSubnet()'s
-  Routed,   // a pool with sites: answerSubnet() routes it
+  Routed,   // a pool with sites (answerSubnet() routes it), or a pool's DO answer
 };
 
 // Writes the response to the query `q` read from `query` for the table entry `e`, a pool's entry
 // answered from `f` (null for any other entry); with kSubnet, with the query's ECS option and
-// this scope. Anything but Answered leaves everything as it was, no cursor included.
-template <bool kSubnet>
+// this scope; with kSigned (a pool's DO answer, whose owner is e->rotate_slot), with the RRSIG
+// records of the window answered. Anything but Answered leaves everything as it was, no cursor
+// included.
+template <bool kSubnet, bool kSigned = false>
 [[gnu::always_inline]] inline Replay replayEntry(const Catalog& catalog,
                                                  const PrecompiledAnswers& table,
                                                  const PrecompiledAnswer* e, const FamilyState* f,
@@ -261,6 +265,10 @@ template <bool kSubnet>
     const size_t max = e->pool->max_addresses;
     ancount = static_cast<uint16_t>(max ? std::min<size_t>(max, eligible) : eligible);
     body = ancount * size_t{f->record_size};
+    if (kSigned) {
+      if (f->signature_size == 0) return Replay::General;  // not signed (yet): no unsigned answer
+      body += f->signature_size;
+    }
   }
   size_t question = n + 4;
   // Hides the question's bound (255 + 4) from GCC, which would otherwise copy it with an inline
@@ -280,6 +288,15 @@ template <bool kSubnet>
     copyRotated(p, reinterpret_cast<const uint8_t*>(f->records.data()), f->record_size,
                 f->eligible.size(), first, ancount);
     first_member = e->pool->member_base + f->eligible[first];
+    if (kSigned) {
+      // The window that starts at `first` (the only one when every member is answered).
+      const size_t window = f->windows == 1 ? 0 : first;
+      std::memcpy(p + ancount * size_t{f->record_size},
+                  f->signatures.data() +
+                      (size_t{e->rotate_slot} * f->windows + window) * f->signature_size,
+                  f->signature_size);
+      ancount = static_cast<uint16_t>(ancount + f->signature_count);
+    }
   } else if (e->rotate_slot != zone::kNoRotation) {
     const size_t start = catalog.rotation->next(e->rotate_slot) % e->rotate_count;
     const size_t after = e->rotate_at + size_t{e->rotate_size} * e->rotate_count;
@@ -308,6 +325,14 @@ Replay answerPrecompiled(const Catalog& catalog, const PrecompiledAnswers& table
     return read == FastRead::Subnet ? Replay::Subnet : Replay::General;
   const PrecompiledAnswer* e = table.find(q.name(), q.question.hash, q.question.qtype);
   if (!e) return Replay::Missing;
+  if (e->signed_next && q.dnssec_ok) [[unlikely]] {
+    if (e->signed_next != kSignedNext) return Replay::General;
+    ++e;  // the DO answer
+    if (e->pool) {
+      routed = e;  // its RRSIG records: answerSubnet()'s
+      return Replay::Routed;
+    }
+  }
   const FamilyState* f = nullptr;
   if (e->pool) {
     const PoolState& state = statesFor(catalog, pools).pools[e->pool->id];
@@ -321,9 +346,9 @@ Replay answerPrecompiled(const Catalog& catalog, const PrecompiledAnswers& table
 }
 
 // The fast path's rarer half, from the query answerPrecompiled() read into `q`: queries with an
-// ECS option to send back (`with_subnet`), and pools with sites, which route the client
-// (select.hh) by the ECS address or else the query's source. Apart, so that the other answers
-// carry none of it.
+// ECS option to send back (`with_subnet`), pools with sites, which route the client (select.hh)
+// by the ECS address or else the query's source, and pools' DO answers (RRSIG records from the
+// pool state). Apart, so that the other answers carry none of it.
 [[gnu::noinline]] Outcome answerSubnet(const Catalog& catalog, const PrecompiledAnswers& table,
                                        const PoolStates* pools, std::span<const uint8_t> query,
                                        std::span<uint8_t> out, const Options& options,
@@ -335,6 +360,10 @@ Replay answerPrecompiled(const Catalog& catalog, const PrecompiledAnswers& table
         FastRead::Subnet)
       return {};
     e = table.find(q.name(), q.question.hash, q.question.qtype);
+    if (e && e->signed_next && q.dnssec_ok) {
+      if (e->signed_next != kSignedNext) return {};
+      ++e;  // the DO answer
+    }
   }
   if (!e) return with_subnet ? replayNegative<true>(table, q, query, out, options) : Outcome{};
   const FamilyState* f = nullptr;
@@ -353,11 +382,20 @@ Replay answerPrecompiled(const Catalog& catalog, const PrecompiledAnswers& table
       if (routed.answer) f = &routed.answer->state;
     }
   }
+  // A pool's DO answer (PrecompiledAnswer::signed_next) names its owner: no other pool entry does.
+  const bool signed_pool = e->pool && e->rotate_slot != zone::kNoRotation;
   Outcome outcome;
-  const Replay replay =
-      with_subnet
-          ? replayEntry<true>(catalog, table, e, f, q, query, out, options, routed.scope, outcome)
-          : replayEntry<false>(catalog, table, e, f, q, query, out, options, 0, outcome);
+  Replay replay;
+  if (signed_pool)
+    replay = with_subnet ? replayEntry<true, true>(catalog, table, e, f, q, query, out, options,
+                                                   routed.scope, outcome)
+                         : replayEntry<false, true>(catalog, table, e, f, q, query, out, options,
+                                                    0, outcome);
+  else
+    replay = with_subnet ? replayEntry<true>(catalog, table, e, f, q, query, out, options,
+                                             routed.scope, outcome)
+                         : replayEntry<false>(catalog, table, e, f, q, query, out, options, 0,
+                                              outcome);
   if (replay != Replay::Answered) return {};
   if (routed.answer) {
     outcome.spilled = routed.answer->spilled;
