@@ -201,13 +201,13 @@ template <bool kSubnet>
     last = at;
   }
   if (!zone || !zone->usable || labels > zone->max_labels) return {};
-  // A signed zone proves a denial to DO queries with NSEC/NSEC3 records that depend on the name.
-  if (zone->signed_zone && q.dnssec_ok) return {};
   if (labels > 0) {
     const std::string_view below_apex = name.substr(last, 1 + static_cast<uint8_t>(name[last]));
     if (below_apex == zone->avoid[0] || below_apex == zone->avoid[1]) return {};
   }
 
+  // A signed zone proves a denial to DO queries with NSEC/NSEC3 records that depend on the name.
+  if (q.dnssec_ok && zone->signed_zone) [[unlikely]] return {};
   const size_t question = name.size() + 4;
   const size_t body = zone->image.size();
   const size_t total = wire::kHeaderSize + question + body + replayOptSize<kSubnet>(q);
@@ -325,7 +325,7 @@ Replay answerPrecompiled(const Catalog& catalog, const PrecompiledAnswers& table
     return read == FastRead::Subnet ? Replay::Subnet : Replay::General;
   const PrecompiledAnswer* e = table.find(q.name(), q.question.hash, q.question.qtype);
   if (!e) return Replay::Missing;
-  if (e->signed_next && q.dnssec_ok) [[unlikely]] {
+  if (q.dnssec_ok && e->signed_next) [[unlikely]] {
     if (e->signed_next != kSignedNext) return Replay::General;
     ++e;  // the DO answer
     if (e->pool) {
