@@ -94,8 +94,9 @@ std::string relativeTo(const std::string& config_path, const std::string& file) 
   return (std::filesystem::path(config_path).parent_path() / path).lexically_normal().string();
 }
 
-// zones = ["a.toml", { file = "b.zone", notify = ["192.0.2.2"], serial = "auto" }]: a file, or
-// a file with the settings of its zone's secondaries (for RFC 1035 files, which have no keys).
+// zones = ["a.toml", { file = "b.zone", notify = ["192.0.2.2"], serial = "auto", dnssec = true }]:
+// a file, or a file with the settings of its zone's secondaries and its signing (for RFC 1035
+// files, which have no keys).
 void readZones(TomlReporter& reporter, const toml::node& node, const std::string& path,
                Config& config) {
   const toml::array* array = node.as_array();
@@ -114,7 +115,7 @@ void readZones(TomlReporter& reporter, const toml::node& node, const std::string
       reporter.report(element, "zones", "every element must be a file name or { file = ... }");
       continue;
     }
-    reporter.checkKeys(*table, "zones", {"file", "notify", "serial"});
+    reporter.checkKeys(*table, "zones", {"file", "notify", "serial", "dnssec"});
     const auto* file = table->get("file");
     const std::string* file_text = file ? reporter.readString(*file, "zones.file") : nullptr;
     if (file == nullptr) reporter.report(element, "zones", "file is missing");
@@ -125,6 +126,9 @@ void readZones(TomlReporter& reporter, const toml::node& node, const std::string
       given.settings.notify = reporter.readNotifyList(*notify, "zones.notify");
     if (const auto* serial = table->get("serial"))
       given.settings.serial = reporter.readSerialPolicy(*serial, "zones.serial");
+    if (const auto* dnssec = table->get("dnssec"))
+      given.settings.dnssec = reporter.readDnssecPolicy(*dnssec, "zones.dnssec");
+    reporter.checkSignedSerial(given.settings, table->get("serial"), "zones.serial");
     if (file_text == nullptr || file_text->empty()) continue;
     const std::string resolved = relativeTo(path, *file_text);
     config.zones.push_back(resolved);
@@ -215,7 +219,7 @@ ConfigLoad loadConfigFile(const std::string& path) {
       else
         config.user = *text_value;
     } else if (name == "control" || name == "state-file" || name == "metrics" ||
-               name == "resolver") {
+               name == "resolver" || name == "key-directory") {
       auto text_value = node.value_exact<std::string>();
       if (!text_value || text_value->empty()) {
         reporter.report(node, name, "must be a non-empty string");
@@ -223,6 +227,8 @@ ConfigLoad loadConfigFile(const std::string& path) {
         config.metrics = *text_value;
       } else if (name == "resolver") {
         config.resolver = *text_value;
+      } else if (name == "key-directory") {
+        config.key_directory = relativeTo(path, *text_value);
       } else {
         (name == "control" ? config.control : config.state_file) = relativeTo(path, *text_value);
       }
@@ -267,7 +273,7 @@ ConfigLoad loadConfigFile(const std::string& path) {
                       "unknown key (known: listen, zones, threads, log-level, udp-max-payload, "
                       "tcp-idle-timeout, tcp-max-connections, tcp-max-connections-per-client, "
                       "rate-limit, rate-limit-slip, rate-limit-table-size, user, "
-                      "allow-transfer, notify, control, state-file, "
+                      "allow-transfer, notify, control, state-file, key-directory, "
                       "metrics, resolver, identity, version, nsid, edns-client-subnet)");
     }
   }
@@ -296,6 +302,7 @@ ConfigLoad resolveConfig(const CommandLine& command_line) {
     if (command_line.log_level) load->log_level = *command_line.log_level;
     if (command_line.control) load->control = *command_line.control;
     if (command_line.state_file) load->state_file = *command_line.state_file;
+    if (command_line.key_directory) load->key_directory = *command_line.key_directory;
     if (command_line.metrics) load->metrics = *command_line.metrics;
     if (command_line.user) load->user = *command_line.user;
     if (command_line.tcp_max_connections_per_client)

@@ -37,6 +37,7 @@ struct Config {
   std::string user;  // switch to this user once bound; empty: stay who we are
   std::string control;     // control socket path; empty: none
   std::string state_file;  // where operator overrides persist; empty: memory only
+  std::string key_directory;  // DNSSEC keys (dnssec_zones.hh); empty: no zone may be signed
   std::string metrics;     // Prometheus listen address ("127.0.0.1:9153"); empty: off
   std::vector<server::AddressPrefix> allow_transfer;  // AXFR/IXFR clients; empty: nobody
   std::string resolver;  // DNS servers for member discovery ("127.0.0.1:5300"); "": resolv.conf

@@ -18,6 +18,7 @@ std::string synopsis() {
          "              [--identity NAME] [--nsid]\n"
          "       rrdnsd --listen ADDR:PORT [--listen ...] [--threads N] [--log-level LEVEL]\n"
          "              [--control PATH] [--state-file PATH] [--metrics ADDR:PORT]\n"
+         "              [--key-directory DIR]\n"
          "              [--allow-transfer ADDR[/LEN] ...] [--notify ADDR[:PORT] ...]\n"
          "              [--resolver ADDR[:PORT],...]\n"
          "              [--user NAME] [--tcp-max-connections-per-client N]\n"
@@ -38,6 +39,8 @@ std::string usage() {
          "  --control PATH      control socket for rrdnsctl (mode 0600, owner only)\n"
          "  --state-file PATH   keep drain/weight/mark and health over restarts in this file\n"
          "  --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+         "  --key-directory DIR DNSSEC keys and their state (one directory per signed zone;\n"
+         "                      needed when a zone is signed)\n"
          "  --allow-transfer ADDR[/LEN]\n"
          "                      allow zone transfers (AXFR over TCP; IXFR: the SOA when current,\n"
          "                      else the whole zone over TCP)\n"
@@ -99,6 +102,7 @@ Result<CommandLine> parseCommandLine(int argc, char** argv) {
     auto takesValue = [&](std::string_view n) {
       return n == "--config" || n == "--listen" || n == "--zone" || n == "--threads" ||
              n == "--log-level" || n == "--control" || n == "--state-file" || n == "--metrics" ||
+             n == "--key-directory" ||
              n == "--allow-transfer" || n == "--notify" || n == "--resolver" || n == "--user" ||
              n == "--tcp-max-connections-per-client" || n == "--identity";
     };
@@ -151,6 +155,9 @@ Result<CommandLine> parseCommandLine(int argc, char** argv) {
       if (value.empty()) return error(std::string(name) + " needs a value");
       (name == "--control" ? out.control : name == "--state-file" ? out.state_file : out.metrics) =
           std::string(value);
+    } else if (name == "--key-directory") {
+      if (value.empty()) return error("--key-directory needs a directory");
+      out.key_directory = std::string(value);
     } else if (name == "--allow-transfer") {
       std::string why;
       auto prefix = server::parseAddressPrefix(value, why);

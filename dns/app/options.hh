@@ -26,6 +26,7 @@ struct CommandLine {
   std::optional<spdlog::level::level_enum> log_level;  // --log-level, overrides it too
   std::optional<std::string> control;                  // --control PATH
   std::optional<std::string> state_file;               // --state-file PATH
+  std::optional<std::string> key_directory;            // --key-directory DIR
   std::optional<std::string> metrics;                  // --metrics ADDR:PORT
   std::vector<server::AddressPrefix> allow_transfer;   // --allow-transfer ADDR[/LEN]
   std::vector<zone::NotifyTarget> notify;              // --notify ADDR[:PORT]

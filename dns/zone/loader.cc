@@ -42,6 +42,18 @@ ZoneLoad loadZoneFile(const std::string& path) {
   return load;
 }
 
+// What a signed zone cannot hold, wherever its dnssec policy was given: a pool answering NODATA
+// when every member is down, which the zone's NSEC (listing A/AAAA at the name) cannot prove.
+static void checkSignable(const Zone& zone, Errors& errors) {
+  if (!zone.settings().dnssec) return;
+  for (const auto& pool : zone.pools())
+    if (pool->all_down == AllDown::None)
+      errors.push_back(error(pool->source + ": pools." + pool->name +
+                             ".all-down: \"none\" cannot be used in a signed zone (its NODATA "
+                             "cannot be proven: the NSEC lists A/AAAA at the name); use \"all\" "
+                             "or \"servfail\""));
+}
+
 ZoneSetLoad loadZoneSet(const std::vector<std::string>& paths,
                         const ZoneFileSettingsMap& settings) {
   Errors errors, warnings;
@@ -54,11 +66,12 @@ ZoneSetLoad loadZoneSet(const std::vector<std::string>& paths,
         Zone& zone = **load.zone;
         if (!zone.settings().empty()) {
           errors.push_back(errorAt(given->second.file, given->second.line, "zones",
-                                   path + " sets notify or serial itself; set them in one place"));
+                                   path + " sets notify, serial or dnssec itself; set them in one place"));
           continue;
         }
         zone.setSettings(given->second.settings);
       }
+      if (load.zone) checkSignable(**load.zone, errors);
       if (load.zone)
         addZone(*set, std::move(load.zone).value(), errors);
       else

@@ -97,7 +97,8 @@ class TomlZoneReader : private TomlReporter {
                     "TOML syntax error: " + std::string(e.description()));
     }
     checkKeys(root, "",
-              {"origin", "ttl", "file", "soa", "names", "pools", "maps", "notify", "serial"});
+              {"origin", "ttl", "file", "soa", "names", "pools", "maps", "notify", "serial",
+               "dnssec"});
     if (!readOrigin(root)) return;
     if (const auto* ttl = root.get("ttl")) d_zone_ttl = readTtl(*ttl, "ttl").value_or(kDefaultTtl);
 
@@ -118,11 +119,14 @@ class TomlZoneReader : private TomlReporter {
     for (const Error& refused : finished.errors()) reportFile(refused.message);
   }
 
-  // notify = ["ADDR[:PORT]", ...], serial = "keep" | "auto" (secondaries.hh).
+  // notify = ["ADDR[:PORT]", ...], serial = "keep" | "auto" (secondaries.hh), and the signing
+  // policy: [dnssec] or dnssec = true (dnssec.hh).
   void readSecondaries(const toml::table& root) {
     ZoneSettings settings;
     if (const auto* node = root.get("notify")) settings.notify = readNotifyList(*node, "notify");
     if (const auto* node = root.get("serial")) settings.serial = readSerialPolicy(*node, "serial");
+    if (const auto* node = root.get("dnssec")) settings.dnssec = readDnssecPolicy(*node, "dnssec");
+    checkSignedSerial(settings, root.get("serial"), "serial");
     d_builder->setSettings(std::move(settings));
   }
 

@@ -93,6 +93,15 @@ class TomlReporter {
   std::optional<std::vector<NotifyTarget>> readNotifyList(const toml::node& node,
                                                           std::string_view path);
   std::optional<SerialPolicy> readSerialPolicy(const toml::node& node, std::string_view path);
+  // `dnssec = true`, `dnssec = false` or a table of the policy's keys (dnssec.hh; an empty table
+  // is the defaults): a TOML zone's `[dnssec]` or a server config zones entry's `dnssec`.
+  // nullopt: not signed (false), or errors reported. Durations are integer seconds or a number
+  // with a unit: "90s", "30m", "2h", "14d".
+  std::optional<DnssecPolicy> readDnssecPolicy(const toml::node& node, std::string_view path);
+  // A signed zone's serial must rise as its signatures are refreshed: `serial = "keep"` beside
+  // `dnssec` is reported at `serial_node`.
+  void checkSignedSerial(const ZoneSettings& settings, const toml::node* serial_node,
+                         std::string_view path);
 
   // The node at `key`, or nullptr after reporting it missing (`message` says what belongs there).
   const toml::node* require(const toml::table& table, std::string_view key, std::string_view path,

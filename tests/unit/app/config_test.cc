@@ -337,3 +337,69 @@ TEST_CASE("config: identity, version and nsid errors name the line") {
     CHECK(errorLines(load)[0].find(c.error) != std::string::npos);
   }
 }
+
+TEST_CASE("config: key-directory relative to the file, --key-directory over it") {
+  ConfigFile file("listen = [\"127.0.0.1:5353\"]\nzones = [\"a.toml\"]\nkey-directory = \"keys\"\n");
+  app::CommandLine line;
+  line.config = file.path;
+  app::ConfigLoad load = app::resolveConfig(line);
+  REQUIRE_MESSAGE(load.ok(), allErrors(load));
+  CHECK(load->key_directory == (file.dir / "keys").string());
+  line.key_directory = "/var/lib/rrdns/keys";
+  load = app::resolveConfig(line);
+  REQUIRE_MESSAGE(load.ok(), allErrors(load));
+  CHECK(load->key_directory == "/var/lib/rrdns/keys");
+
+  ConfigFile empty("listen = [\"127.0.0.1:5353\"]\nzones = [\"a.toml\"]\nkey-directory = \"\"\n");
+  CHECK(errorLines(app::loadConfigFile(empty.path)) ==
+        std::vector<std::string>{empty.path + ":3: key-directory: must be a non-empty string"});
+}
+
+TEST_CASE("config: a zones entry's dnssec, as a TOML zone's [dnssec] reads") {
+  ConfigFile file(
+      "listen = [\"127.0.0.1:5353\"]\n"
+      "zones = [{ file = \"a.zone\", dnssec = true },\n"
+      "         { file = \"b.zone\", dnssec = { nsec3 = true, rrsig-lifetime = \"2d\","
+      " rrsig-refresh = \"1d\" } },\n"
+      "         { file = \"c.zone\", dnssec = false }]\n");
+  const app::ConfigLoad load = app::loadConfigFile(file.path);
+  REQUIRE_MESSAGE(load.ok(), allErrors(load));
+  const app::Config& c = *load;
+  REQUIRE(c.zones.size() == 3);
+  const auto& a = c.zone_settings.at(c.zones[0]).settings;
+  REQUIRE(a.dnssec);
+  CHECK_FALSE(a.dnssec->nsec3);
+  CHECK(a.dnssec->source == file.path + ":2");
+  CHECK(a.serialPolicy() == zone::SerialPolicy::Auto);
+  const auto& b = c.zone_settings.at(c.zones[1]).settings;
+  REQUIRE(b.dnssec);
+  CHECK(b.dnssec->nsec3);
+  CHECK(b.dnssec->rrsig_lifetime == 2 * 86400);
+  CHECK(b.dnssec->rrsig_refresh == 86400);
+  CHECK_FALSE(c.zone_settings.at(c.zones[2]).settings.dnssec);
+}
+
+TEST_CASE("config: a zones entry's bad dnssec and serial = \"keep\" beside it name their line") {
+  ConfigFile file(
+      "listen = [\"127.0.0.1:5353\"]\n"
+      "zones = [{ file = \"a.zone\", dnssec = { algorithm = \"rsa\" } },\n"
+      "         { file = \"b.zone\", dnssec = true, serial = \"keep\" },\n"
+      "         { file = \"c.zone\", dnssec = { rrsig-refresh = \"20d\" } },\n"
+      "         { file = \"d.zone\", dnssec = 1 }]\n");
+  const app::ConfigLoad load = app::loadConfigFile(file.path);
+  REQUIRE_FALSE(load.ok());
+  const std::string all = allErrors(load);
+  CHECK_MESSAGE(all.find(file.path + ":2: zones.dnssec.algorithm: must be \"ecdsap256sha256\"") !=
+                    std::string::npos,
+                all);
+  CHECK_MESSAGE(all.find(file.path + ":3: zones.serial: \"keep\" cannot be used with dnssec") !=
+                    std::string::npos,
+                all);
+  CHECK_MESSAGE(all.find(file.path +
+                         ":4: zones.dnssec.rrsig-refresh: rrsig-refresh (1728000 s) must be "
+                         "below rrsig-lifetime (1209600 s)") != std::string::npos,
+                all);
+  CHECK_MESSAGE(all.find(file.path + ":5: zones.dnssec: must be true, false or a table") !=
+                    std::string::npos,
+                all);
+}

@@ -72,3 +72,15 @@ TEST_CASE("--identity NAME and --nsid") {
   CHECK_FALSE(parse({"--identity", std::string(256, 'x'), "--config", "/tmp/x.toml"}).ok());
   CHECK_FALSE(parse({"--nsid=yes", "--config", "/tmp/x.toml"}).ok());
 }
+
+TEST_CASE("--key-directory DIR") {
+  auto parsed = parse({"--listen", "127.0.0.1:5353", "--key-directory", "/var/lib/rrdns/keys",
+                       "zone.toml"});
+  REQUIRE(parsed.ok());
+  CHECK(parsed->key_directory == "/var/lib/rrdns/keys");
+  auto inline_value = parse({"--key-directory=keys", "--config", "/tmp/x.toml"});
+  REQUIRE(inline_value.ok());
+  CHECK(inline_value->key_directory == "keys");
+  CHECK_FALSE(parse({"--key-directory", "", "--config", "/tmp/x.toml"}).ok());
+  CHECK_FALSE(parse({"--config", "/tmp/x.toml", "--key-directory"}).ok());
+}

@@ -267,7 +267,7 @@ MX = { preference = 10, exchange = "mail", weight = 1 }
 )");
   CHECK_FALSE(text.load().zone);
   CHECK_ERROR(text, text.at(2, "tll"),
-              "unknown key (expected origin, ttl, file, soa, names, pools, maps, notify or serial)");
+              "unknown key (expected origin, ttl, file, soa, names, pools, maps, notify, serial or dnssec)");
   CHECK_ERROR(text, text.at(7, "soa.refesh"), "unknown key");
   CHECK_ERROR(text, text.at(9, "names.\"@\".NS.comment"), "unknown key (expected ttl or data)");
   CHECK_ERROR(text, text.at(10, "names.\"@\".MX.weight"),
@@ -398,8 +398,8 @@ TEST_CASE("every error in a file is reported, in file order") {
   CHECK_FALSE(load.zone);
   CHECK(errorLines(load) ==
         std::vector<std::string>{
-            path + ":3: tll: unknown key (expected origin, ttl, file, soa, names, pools, maps, notify "
-                   "or serial)",
+            path + ":3: tll: unknown key (expected origin, ttl, file, soa, names, pools, maps, notify, "
+                   "serial or dnssec)",
             path + ":8: soa.serial: -1 is out of range (0 to 4294967295)",
             path + ":14: names.www.A[1]: '10.0.0.300' is not an IPv4 address",
             path + ":15: names.www.AAAA: '10.0.0.4' is not an IPv6 address",
@@ -464,7 +464,7 @@ TEST_CASE("a zones entry's notify or serial for a TOML zone that has its own is 
   REQUIRE_FALSE(load.zones.ok());
   CHECK(texts(load.zones.errors()).front() ==
         "/etc/rrdns/rrdnsd.toml:3: zones: " + file.path() +
-            " sets notify or serial itself; set them in one place");
+            " sets notify, serial or dnssec itself; set them in one place");
   // Without its own keys the zone takes the entry's.
   TempFile plain(withHeader(""));
   settings[plain.path()] = settings[file.path()];
