@@ -29,11 +29,13 @@ std::string dumpCompact(const Json& value) {
 }
 
 // Responses carry unix seconds, which scripts can compare; people read a date and a countdown.
+// "_until": a deadline, shown with what is left; "_at": a point in time (a key's timers).
 bool isUnixTime(std::string_view key, const Json& value) {
-  return key.ends_with("_until") && value.is_number_integer();
+  return (key.ends_with("_until") || key.ends_with("_at")) && value.is_number_integer();
 }
 
 std::string formatField(std::string_view key, const Json& value) {
+  if (isUnixTime(key, value) && key.ends_with("_at")) return formatAt(value.get<int64_t>());
   if (isUnixTime(key, value)) return formatUntil(value.get<int64_t>(), std::time(nullptr));
   return formatValue(value);
 }
@@ -128,6 +130,16 @@ std::string formatNumber(double value) {
   while (s.back() == '0') s.pop_back();
   if (s.back() == '.') s.pop_back();
   return s == "-0" ? std::string("0") : s;
+}
+
+std::string formatAt(int64_t at) {
+  if (at == 0) return "-";
+  const std::time_t t = static_cast<std::time_t>(at);
+  std::tm utc{};
+  char when[32];
+  if (gmtime_r(&t, &utc) == nullptr || std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc) == 0)
+    return std::to_string(at);
+  return when;
 }
 
 std::string formatUntil(int64_t until, int64_t now) {

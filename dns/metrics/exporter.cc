@@ -234,6 +234,36 @@ std::vector<MetricFamily> toFamilies(const MetricsSnapshot& s) {
     out.push_back(up.take());
     out.push_back(duration.take());
   }
+  {
+    Family is_signed("rrdns_dnssec_signed", "1 if the zone is served signed (DNSSEC).", kGauge);
+    Family keys("rrdns_dnssec_keys", "The zone's DNSSEC keys by role and state.", kGauge);
+    Family next("rrdns_dnssec_next_event_timestamp_seconds",
+                "When the zone's keys move on or it is signed anew next (unix time).", kGauge);
+    Family signatures("rrdns_dnssec_signatures_total",
+                      "Signatures computed for the zone (cached ones not counted).", kCounter);
+    Family cache("rrdns_dnssec_signature_cache_entries",
+                 "Signatures the zone keeps in its cache.", kGauge);
+    for (const DnssecZoneSnapshot& z : s.dnssec) {
+      is_signed.add(z.is_signed ? 1 : 0, {{"zone", z.zone}});
+      if (!z.is_signed) continue;
+      for (const auto& k : z.keys)
+        keys.add(asDouble(k.count), {{"zone", z.zone}, {"role", k.role}, {"state", k.state}});
+      if (z.next_event != 0) next.add(asDouble(z.next_event), {{"zone", z.zone}});
+      signatures.add(asDouble(z.signatures), {{"zone", z.zone}});
+      cache.add(asDouble(z.cache_entries), {{"zone", z.zone}});
+    }
+    out.push_back(is_signed.take());
+    out.push_back(keys.take());
+    out.push_back(next.take());
+    out.push_back(signatures.take());
+    out.push_back(cache.take());
+    out.push_back(Family("rrdns_dnssec_query_path_signatures_total",
+                         "Signatures computed on a query thread; must stay 0 (answers are signed "
+                         "before they are served).",
+                         kCounter)
+                      .add(asDouble(s.dnssec_query_path_signatures))
+                      .take());
+  }
   return out;
 }
 

@@ -24,6 +24,12 @@
 //   rrdns_site_spilled_answers_total{zone,pool,site}                 counter
 //   rrdns_health_target_up{target}                                   gauge 0/1
 //   rrdns_health_check_duration_seconds{target}                      histogram
+//   rrdns_dnssec_signed{zone}                                        gauge 0/1
+//   rrdns_dnssec_keys{zone,role,state}                               gauge: keys in that state
+//   rrdns_dnssec_next_event_timestamp_seconds{zone}                  gauge: unix time
+//   rrdns_dnssec_signatures_total{zone}                              counter
+//   rrdns_dnssec_signature_cache_entries{zone}                       gauge
+//   rrdns_dnssec_query_path_signatures_total                         counter: must stay 0
 #pragma once
 
 #include <cstdint>

@@ -68,6 +68,21 @@ struct TargetSnapshot {
   HistogramSnapshot latency;  // probe durations
 };
 
+// One zone's DNSSEC: whether it is signed and, if it is, its keys and signatures.
+struct DnssecZoneSnapshot {
+  std::string zone;
+  bool is_signed = false;
+  struct KeyCount {
+    std::string role;   // "ksk", "zsk", "csk"
+    std::string state;  // "published", "active", ... (dnssec::keyStateName)
+    uint64_t count = 0;
+  };
+  std::vector<KeyCount> keys;
+  uint64_t next_event = 0;  // unix seconds of the next key event or re-signing; 0: none
+  uint64_t signatures = 0;  // signatures computed since start (not from the cache)
+  uint64_t cache_entries = 0;
+};
+
 struct MetricsSnapshot {
   std::string version;   // RRDNS_VERSION
   std::string identity;  // the server's identity (CH TXT id.server), "" when not configured
@@ -84,6 +99,8 @@ struct MetricsSnapshot {
   // Sites of pools with sites. Answers per site are the sums over MemberSnapshot::site.
   std::vector<SiteSnapshot> sites;
   std::vector<TargetSnapshot> targets;
+  std::vector<DnssecZoneSnapshot> dnssec;  // every zone served
+  uint64_t dnssec_query_path_signatures = 0;  // must stay 0 (dnssec::queryPathSignatures)
 };
 
 }  // namespace rrdns::metrics

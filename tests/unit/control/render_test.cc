@@ -95,3 +95,18 @@ TEST_CASE("render: a whole number under a key ending in _until is a unix time") 
         "\n"
         "not_until:   1.5\n");
 }
+
+TEST_CASE("render: a whole number under a key ending in _at is a point in time, 0 unset") {
+  CHECK(formatAt(1796294700) == "2026-12-03T10:45:00Z");
+  CHECK(formatAt(0) == "-");
+  Json response = Json::parse(R"({"v":1,"ok":true,"next_event_at":1796294700,
+      "keys":[{"tag":1,"active_at":1796294700,"retire_at":0}],"format":"x"})");
+  CHECK(renderText(response) ==
+        "next_event_at: 2026-12-03T10:45:00Z\n"
+        "\n"
+        "keys:\n"
+        "  tag  active_at             retire_at\n"
+        "    1  2026-12-03T10:45:00Z  -\n"
+        "\n"
+        "format:        x\n");
+}

@@ -53,6 +53,15 @@ MetricsSnapshot fixedSnapshot() {
   const uint64_t cumulative[] = {2, 5, 6, 7};
   t.latency = metrics::histogramFromMicroseconds(bounds, cumulative, 250000, 7);
   s.targets.push_back(t);
+  metrics::DnssecZoneSnapshot signed_zone;
+  signed_zone.zone = "example.com.";
+  signed_zone.is_signed = true;
+  signed_zone.keys = {{"ksk", "active", 1}, {"zsk", "active", 1}, {"zsk", "published", 1}};
+  signed_zone.next_event = 1796294700;
+  signed_zone.signatures = 42;
+  signed_zone.cache_entries = 17;
+  s.dnssec.push_back(signed_zone);
+  s.dnssec.push_back({"plain.test.", false, {}, 0, 0, 0});
   return s;
 }
 
@@ -111,6 +120,17 @@ TEST_CASE("exposition of a snapshot") {
   CHECK(has(text, "rrdns_reloads_total{result=\"ok\"} 4"));
   CHECK(has(text, "rrdns_reloads_total{result=\"failed\"} 1"));
   CHECK(has(text, "rrdns_pool_fail_open_events_total 2"));
+  CHECK(has(text, "# TYPE rrdns_dnssec_signed gauge"));
+  CHECK(has(text, "rrdns_dnssec_signed{zone=\"example.com.\"} 1"));
+  CHECK(has(text, "rrdns_dnssec_signed{zone=\"plain.test.\"} 0"));
+  CHECK(has(text, "rrdns_dnssec_keys{zone=\"example.com.\",role=\"zsk\",state=\"published\"} 1"));
+  CHECK(has(text, "rrdns_dnssec_keys{zone=\"example.com.\",role=\"ksk\",state=\"active\"} 1"));
+  CHECK(has(text, "rrdns_dnssec_next_event_timestamp_seconds{zone=\"example.com.\"} 1796294700"));
+  CHECK(has(text, "# TYPE rrdns_dnssec_signatures_total counter"));
+  CHECK(has(text, "rrdns_dnssec_signatures_total{zone=\"example.com.\"} 42"));
+  CHECK(has(text, "rrdns_dnssec_signature_cache_entries{zone=\"example.com.\"} 17"));
+  CHECK(has(text, "rrdns_dnssec_query_path_signatures_total 0"));
+  CHECK(text.find("rrdns_dnssec_signatures_total{zone=\"plain.test.\"}") == std::string::npos);
   CHECK(has(text, "# TYPE rrdns_pool_fail_open gauge"));
   CHECK(has(text, "rrdns_pool_fail_open{zone=\"example.com.\",pool=\"www\",family=\"A\"} 1"));
   CHECK(has(text, "rrdns_pool_fail_open{zone=\"example.com.\",pool=\"www\",family=\"AAAA\"} 0"));
