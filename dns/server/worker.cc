@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "dns/base/clock.hh"
+#include "dns/base/thread_role.hh"
 #include "dns/server/tcp_listener.hh"
 #include "dns/server/udp_listener.hh"
 
@@ -84,6 +85,7 @@ void Worker::start() {
 void Worker::run() {
   std::string name = "rrdns-w" + std::to_string(d_index);
   pthread_setname_np(pthread_self(), name.c_str());  // shows in top -H; failure is harmless
+  t_query_thread = true;  // nothing may be signed here (dnssec::queryPathSignatures counts it)
   // The UDP sockets, then libuv's backend. Set up once: the listeners are fixed by now.
   std::vector<pollfd> fds;
   for (const auto& udp : d_udp) fds.push_back({udp->fd(), POLLIN, 0});
