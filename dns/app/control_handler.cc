@@ -11,6 +11,7 @@
 
 #include "dns/answer/explain.hh"
 #include "dns/answer/site_health.hh"
+#include "dns/app/dnssec_control.hh"
 #include "dns/app/report.hh"
 #include "dns/base/clock.hh"
 #include "dns/control/render.hh"
@@ -275,11 +276,13 @@ void logControlChange(const control::Peer& peer, std::string_view command,
 }
 
 ControlHandler::ControlHandler(CatalogPublisher& publisher, Reloader& reloader,
-                               server::Server& server, const server::ServerSettings& settings)
+                               server::Server& server, const server::ServerSettings& settings,
+                               DnssecZones& dnssec)
     : d_publisher(publisher),
       d_reloader(reloader),
       d_server(server),
       d_settings(settings),
+      d_dnssec(dnssec),
       d_started_ms(monotonicMs()) {}
 
 void ControlHandler::handle(const Json& request, const control::Peer& peer,
@@ -302,9 +305,10 @@ void ControlHandler::handle(const Json& request, const control::Peer& peer,
       return reply(admin(cmd, request, peer));
     if (cmd == "stats") return reply(stats());
     if (cmd == "explain") return reply(explain(request));
+    if (cmd == "dnssec") return reply(dnssecCommand(d_dnssec, request, peer));
     reply(failure("unknown command '" + cmd +
                   "' (known: reload, check, status, pool, drain, undrain, weight, mark, stats, "
-                  "explain)"));
+                  "explain, dnssec)"));
   } catch (const std::invalid_argument& e) {
     reply(failure(cmd + ": " + e.what()));
   }
@@ -318,6 +322,7 @@ Json ControlHandler::status() const {
                      {"serial", zone->serial()},
                      {"records", zone->recordCount()},
                      {"pools", zone->pools().size()},
+                     {"signed", zone->signedZone() != nullptr},
                      {"file", zone->source()},
                      {"loaded", d_publisher.publishedAt()}});
   }

@@ -8,6 +8,7 @@
 
 #include "dns/app/catalog_publisher.hh"
 #include "dns/app/config.hh"
+#include "dns/app/dnssec_zones.hh"
 #include "dns/app/reloader.hh"
 #include "dns/control/server.hh"
 #include "dns/server/server.hh"
@@ -26,7 +27,7 @@ void logControlChange(const control::Peer& peer, std::string_view command,
 class ControlHandler {
  public:
   ControlHandler(CatalogPublisher& publisher, Reloader& reloader, server::Server& server,
-                 const server::ServerSettings& settings);
+                 const server::ServerSettings& settings, DnssecZones& dnssec);
 
   // `peer` is who sent it: every change it makes is logged with it (logControlChange).
   void handle(const control::Json& request, const control::Peer& peer, control::Reply reply);
@@ -48,6 +49,7 @@ class ControlHandler {
   Reloader& d_reloader;
   server::Server& d_server;
   const server::ServerSettings& d_settings;
+  DnssecZones& d_dnssec;
   uint64_t d_started_ms;
 };
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 
@@ -134,11 +135,15 @@ int serve(const CommandLine& command_line, const Config& config,
   };
   Notifier notifier(&loop);
   ServedZones served(&loop, publisher, config.resolver, notifier, config.notify);
+  // Keys are opened (or made) here, as whoever starts rrdnsd; with `user` they are handed to it
+  // below, before root is given up.
+  if (Result<void> keys = served.prepareKeys(*catalog->zones, config.key_directory); !keys.ok())
+    return failStartup(keys.error().text());
   if (Result<void> published = served.publish(catalog); !published.ok())
     return failStartup(published.error().text());
   Reloader reloader(&loop, command_line, config, served);
-  ControlHandler control_handler(publisher, reloader, *server, settings);
-  MetricsFeed metrics_feed(*server, publisher, reloader, notifier);
+  ControlHandler control_handler(publisher, reloader, *server, settings, served.dnssec());
+  MetricsFeed metrics_feed(*server, publisher, reloader, notifier, served.dnssec());
   std::unique_ptr<metrics::MetricsExporter> exporter;
   auto startMetrics = [&]() -> std::string {
     if (config.metrics.empty()) return {};
@@ -198,6 +203,16 @@ int serve(const CommandLine& command_line, const Config& config,
   // Every socket is bound (ports below 1024 and the control socket's directory may need root):
   // from here on nothing does, so give it up before the first query is read.
   if (!config.user.empty()) {
+    // The DNSSEC keys, made or read as root above, stay the daemon's: rollovers write them.
+    if (!config.key_directory.empty()) {
+      std::error_code ec;
+      if (std::filesystem::is_directory(config.key_directory, ec)) {
+        owned.push_back(config.key_directory);
+        for (const auto& entry :
+             std::filesystem::recursive_directory_iterator(config.key_directory, ec))
+          owned.push_back(entry.path().string());
+      }
+    }
     if (std::string why = dropPrivileges(config.user, owned); !why.empty()) return failStartup(why);
     spdlog::info("running as user {} (uid {}, gid {})", config.user, ::getuid(), ::getgid());
   } else if (::geteuid() == 0) {
@@ -297,6 +312,12 @@ int run(int argc, char** argv, TakeoverClient* takeover) {
   }
 
   std::shared_ptr<const zone::ZoneSet> loaded = std::move(zones.zones).value();
+  if (Result<void> keys = DnssecZones::checkKeyDirectory(*loaded, config->key_directory);
+      !keys.ok()) {
+    report(keys.errors());
+    if (!check) spdlog::error("cannot start: zone errors");
+    return kFailure;
+  }
   if (check) {
     for (const auto& zone : loaded->zones()) std::cout << "OK: " << describeZone(*zone) << "\n";
     return kOk;

@@ -1,7 +1,11 @@
 // metrics_feed.cc -- the daemon's side of a scrape.
 #include "dns/app/metrics_feed.hh"
 
+#include <algorithm>
+#include <map>
+
 #include "dns/answer/site_health.hh"
+#include "dns/dnssec/signer.hh"
 #include "dns/wire/constants.hh"
 #include "dns/wire/name.hh"
 
@@ -59,7 +63,31 @@ void MetricsFeed::update() {
                          sites_now[k].usable});
     }
   }
+  // DNSSEC: every zone served, signed or not; the keys counted by role and state.
+  std::vector<metrics::DnssecZoneSnapshot> dnssec_zones;
+  std::map<std::string, DnssecZoneStatus> signed_status;
+  if (auto status = d_dnssec.status(); status.ok())
+    for (auto& s : *status) signed_status[s.zone] = std::move(s);
+  for (const auto& zone : catalog->zones->zones()) {
+    metrics::DnssecZoneSnapshot& z = dnssec_zones.emplace_back();
+    z.zone = wire::nameToText(zone->apex());
+    auto found = signed_status.find(z.zone);
+    z.is_signed = zone->signedZone() != nullptr && found != signed_status.end();
+    if (!z.is_signed) continue;
+    const DnssecZoneStatus& s = found->second;
+    std::map<std::pair<std::string, std::string>, uint64_t> counts;
+    for (const auto& key : s.keys)
+      ++counts[{std::string(dnssec::roleName(key.record.role)),
+                std::string(dnssec::keyStateName(key.state))}];
+    for (const auto& [role_state, count] : counts)
+      z.keys.push_back({role_state.first, role_state.second, count});
+    z.next_event = s.next_event != 0 ? std::min(s.next_event, s.next_refresh) : s.next_refresh;
+    z.signatures = s.signatures;
+    z.cache_entries = s.cache_entries;
+  }
+
   std::lock_guard lock(d_mutex);
+  d_dnssec_zones = std::move(dnssec_zones);
   d_catalog = catalog;
   d_pools = std::move(pools);
   d_members = std::move(members);
@@ -88,7 +116,9 @@ metrics::MetricsSnapshot MetricsFeed::collect() const {
     snapshot.notifies_sent = d_notifies.sent;
     snapshot.notifies_answered = d_notifies.answered;
     snapshot.notifies_failed = d_notifies.failed;
+    snapshot.dnssec = d_dnssec_zones;
   }
+  snapshot.dnssec_query_path_signatures = dnssec::queryPathSignatures();
   for (size_t i = 0; i < snapshot.members.size() && i < snapshot.queries.member_first.size(); ++i)
     snapshot.members[i].answers = snapshot.queries.member_first[i];
   for (size_t i = 0; i < snapshot.members.size() && i < snapshot.queries.member_spilled.size();

@@ -46,6 +46,11 @@ void Reloader::checked(uv_work_t* work, int) {
   std::unique_ptr<Job> job(static_cast<Job*>(work->data));
   if (job->self->d_shut_down) return;
   zone::ZoneSetLoad outcome = outcomeOf(*job);
+  if (outcome.zones.ok())
+    if (Result<void> keys =
+            DnssecZones::checkKeyDirectory(**outcome.zones, job->config->key_directory);
+        !keys.ok())
+      outcome.zones = keys.errors();
   // What serving these zones would warn of: records changed under an unchanged serial.
   if (outcome.zones.ok())
     for (Error& stale : job->self->d_publisher.serialWarnings(**outcome.zones))
@@ -129,6 +134,14 @@ void Reloader::apply(const Job& job, zone::ZoneSetLoad& outcome) {
   }
 
   const Config& fresh = *job.config;
+  // Before anything of this load applies: with keys that cannot be read, the old zones serve on.
+  if (Result<void> keys = d_publisher.prepareKeys(**outcome.zones, fresh.key_directory);
+      !keys.ok()) {
+    for (const Error& error : keys.errors()) spdlog::error("{}", error.text());
+    spdlog::error("reload failed, still serving the previous zones");
+    outcome.zones = keys.errors();
+    return;
+  }
   warnAboutRestartOnlyChanges(fresh);
   if (fresh.log_level != d_running.log_level) {
     spdlog::set_level(fresh.log_level);

@@ -112,7 +112,8 @@ Errors ServedZones::serialWarnings(const zone::ZoneSet& loaded) const {
 void ServedZones::rebuild(std::shared_ptr<const answer::Catalog> made, Errors* warnings) {
   if (!d_loaded) return;
   Errors stale;
-  auto served = withPolicySerials(withMembers(d_loaded), stale);
+  const auto unsigned_served = withPolicySerials(withMembers(d_loaded), stale);
+  auto served = d_dnssec.sign(unsigned_served);
   for (auto& warning : stale) {
     // Said once per load: discovery may change the records again and again.
     const bool first = d_warned_stale.insert(warning.message).second;
@@ -125,6 +126,10 @@ void ServedZones::rebuild(std::shared_ptr<const answer::Catalog> made, Errors* w
 
   // RFC 1996: every zone now served at another serial than before is announced.
   std::unordered_map<std::string, zone::ServedSerial> now;
+  // The serial policy follows the records as loaded (and discovered): the digest kept is the
+  // unsigned zone's, while the serial is the one served (signing may have raised it).
+  std::unordered_map<std::string, uint64_t> unsigned_digests;
+  for (const auto& zone : unsigned_served->zones()) unsigned_digests[zone->apex()] = zone->digest();
   for (const auto& zone : served->zones()) {
     auto last = d_served.find(zone->apex());
     if (last == d_served.end() || last->second.serial != zone->serial()) {
@@ -134,7 +139,7 @@ void ServedZones::rebuild(std::shared_ptr<const answer::Catalog> made, Errors* w
                      wire::nameToText(zone->apex()), zone->serial(), zone->fileSerial());
       d_notifier.notify(*zone, notifyTargets(*zone));
     }
-    now[zone->apex()] = {zone->serial(), zone->digest()};
+    now[zone->apex()] = {zone->serial(), unsigned_digests.at(zone->apex())};
   }
   d_served = std::move(now);
 }

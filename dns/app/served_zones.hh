@@ -12,6 +12,7 @@
 
 #include "dns/answer/precompiled.hh"
 #include "dns/app/catalog_publisher.hh"
+#include "dns/app/dnssec_zones.hh"
 #include "dns/app/notifier.hh"
 #include "dns/base/result.hh"
 #include "dns/discovery/discovery.hh"
@@ -27,7 +28,7 @@ void logTableReady(const answer::PrecompiledAnswers& table, double seconds);
 // rebuilds the served set from the loaded one (copying the zones that have pools only) without
 // touching the files, so an edited but not reloaded file is never served by surprise.
 // Every served set passes the serial policy (zone/serial.hh) against what was served before,
-// and each zone whose served serial changed (or that is served for the first time, as Knot DNS
+// then signed zones are signed (DnssecZones::sign), and each zone whose served serial changed (or that is served for the first time, as Knot DNS
 // does on load) is announced to its secondaries by `notifier`.
 class ServedZones {
  public:
@@ -55,6 +56,14 @@ class ServedZones {
   // The same for a catalog already made of the loaded zones (start-up: the one the workers
   // start with), which is served as it is while nothing is discovered.
   Result<void> publish(std::shared_ptr<const answer::Catalog> catalog);
+
+  // Readies the keys of `loaded`'s signed zones (DnssecZones::prepare) before it is published;
+  // on error nothing changes and the zones served keep serving.
+  Result<void> prepareKeys(const zone::ZoneSet& loaded, const std::string& key_directory) {
+    return d_dnssec.prepare(loaded, key_directory);
+  }
+  DnssecZones& dnssec() { return d_dnssec; }
+  const DnssecZones& dnssec() const { return d_dnssec; }
 
   // Whether discovery has answered (or failed) once for every name, so that the members it
   // gives are in the catalog served; true when nothing is discovered.
@@ -86,6 +95,8 @@ class ServedZones {
   std::unordered_map<std::string, zone::ServedSerial> d_served;  // by apex: what serves now
   // Zones already warned of as stale since the last load, so that discovery does not repeat it.
   std::unordered_set<std::string> d_warned_stale;
+  // Signed zones are signed last, after the serial policy; its timer rebuilds when keys move.
+  DnssecZones d_dnssec{d_loop, [this] { rebuild(); }};
 };
 
 }  // namespace rrdns::app

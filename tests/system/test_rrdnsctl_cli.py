@@ -144,6 +144,14 @@ def fake(tmp_path):
     ["explain", "www.geo.test", "--subnet", "10.1.2/24"],
     ["explain", "www.geo.test", "--subnet", "10.1.2.0/2x"],
     ["pool", "www", "--subnet", "10.1.2.0/24"],
+    ["dnssec"],
+    ["dnssec", "keys"],
+    ["dnssec", "ds"],
+    ["dnssec", "ds", "a.test", "b.test"],
+    ["dnssec", "status", "a.test", "b.test"],
+    ["dnssec", "rollover", "a.test"],
+    ["dnssec", "rollover", "a.test", "dsk"],
+    ["dnssec", "submitted"],
 ])
 def test_usage_errors_exit_2(ctl, tmp_path, args):
     r = run(ctl, "--socket", tmp_path / "missing.sock", *args)
@@ -273,6 +281,13 @@ def test_permission_denied_exits_3(ctl, fake):
       "subnet": "2001:db8::/48"}),
     (["explain", "www.geo.test", "--subnet", "192.0.2.1"],  # a host: the daemon makes it /32
      {"v": 1, "cmd": "explain", "name": "www.geo.test", "type": "A", "subnet": "192.0.2.1"}),
+    (["dnssec", "status"], {"v": 1, "cmd": "dnssec", "action": "status"}),
+    (["dnssec", "status", "sig.test"],
+     {"v": 1, "cmd": "dnssec", "action": "status", "zone": "sig.test"}),
+    (["dnssec", "rollover", "sig.test", "ZSK"],
+     {"v": 1, "cmd": "dnssec", "action": "rollover", "zone": "sig.test", "role": "zsk"}),
+    (["dnssec", "submitted", "sig.test."],
+     {"v": 1, "cmd": "dnssec", "action": "submitted", "zone": "sig.test."}),
 ])
 def test_request_sent(ctl, fake, args, request_):
     d = fake()
@@ -344,6 +359,16 @@ def test_drain_until_is_shown_as_a_utc_time_and_json_keeps_the_number(ctl, fake)
     r = run(ctl, "--socket", d.path, "--json", "drain", "web1", "--for", "5m")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["drain_until"] == until
+
+
+def test_dnssec_ds_prints_the_records_alone(ctl, fake):
+    # Scripts feed them to a resolver's trust anchors: nothing else may be on stdout.
+    lines = ["sig.test. 3600 IN DS 12345 13 2 ABCDEF", "sig.test. 3600 IN DS 23456 13 2 012345"]
+    d = fake({"dnssec": {"v": 1, "ok": True, "zone": "sig.test", "ds": lines}})
+    r = run(ctl, "--socket", d.path, "dnssec", "ds", "sig.test")
+    assert r.returncode == 0, r.stderr
+    assert d.requests == [{"v": 1, "cmd": "dnssec", "action": "ds", "zone": "sig.test"}]
+    assert r.stdout == "\n".join(lines) + "\n"
 
 
 def test_json_output_is_the_line_as_received(ctl, fake):

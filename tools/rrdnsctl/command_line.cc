@@ -32,6 +32,10 @@ const std::string kUsage =
     "  explain NAME [TYPE] [--client ADDR] [--subnet CIDR]\n"
     "                                             how the answer for NAME (TYPE, default A) is\n"
     "                                             made, for a query from ADDR or for ECS CIDR\n"
+    "  dnssec status [ZONE]                       signed zones, their keys and signatures\n"
+    "  dnssec ds ZONE                             the DS records for the parent (only them)\n"
+    "  dnssec rollover ZONE ksk|zsk|csk           start a key rollover now\n"
+    "  dnssec submitted ZONE                      the parent has the new KSK's DS: retire the old\n"
     "  replace [--binary PATH]                    a new rrdnsd (PATH, default the running binary)\n"
     "                                             takes over the sockets; prints its pid\n"
     "\n"
@@ -62,7 +66,7 @@ const std::map<std::string, CommandSpec>& commands() {
       {"undrain", {1, 1, {"pool"}}},
       {"weight", {2, 2, {"pool"}}}, {"mark", {2, 2, {"pool"}}},
       {"stats", {0, 0, {}}},        {"explain", {1, 2, {"client", "subnet"}}},
-      {"replace", {0, 0, {"binary"}}},
+      {"replace", {0, 0, {"binary"}}},   {"dnssec", {1, 3, {}}},
   };
   return specs;
 }
@@ -307,6 +311,32 @@ std::optional<CommandLine> parseCommandLine(int argc, char** argv, std::string& 
     // Loading the zones takes the new daemon a while; waiting 30 s could give up on a replace
     // that is going well (rrdnsd itself gives up after 120 s).
     if (!timeout) line.timeout_s = kReplaceTimeoutSeconds;
+  } else if (command == "dnssec") {
+    // dnssec status [ZONE] | ds ZONE | rollover ZONE ksk|zsk|csk | submitted ZONE
+    const std::string& action = args[0];
+    const std::map<std::string, std::pair<size_t, size_t>> arity = {
+        {"status", {1, 2}}, {"ds", {2, 2}}, {"rollover", {3, 3}}, {"submitted", {2, 2}}};
+    auto known = arity.find(action);
+    if (known == arity.end()) {
+      error = "dnssec needs status, ds, rollover or submitted, not '" + action + "'";
+      return std::nullopt;
+    }
+    if (args.size() < known->second.first || args.size() > known->second.second) {
+      error = action == "status"     ? "dnssec status takes at most one zone"
+              : action == "rollover" ? "dnssec rollover needs ZONE and ksk, zsk or csk"
+                                     : "dnssec " + action + " needs one ZONE";
+      return std::nullopt;
+    }
+    request["action"] = action;
+    if (args.size() > 1) request["zone"] = args[1];
+    if (action == "rollover") {
+      const std::string role = lowercase(args[2]);
+      if (role != "ksk" && role != "zsk" && role != "csk") {
+        error = "dnssec rollover needs ksk, zsk or csk, not '" + args[2] + "'";
+        return std::nullopt;
+      }
+      request["role"] = role;
+    }
   } else if (command == "explain") {
     request["name"] = args[0];
     std::string type = args.size() > 1 ? args[1] : "A";

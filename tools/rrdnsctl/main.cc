@@ -109,6 +109,13 @@ int run(int argc, char** argv) {
     return refused ? kNoAnswer : kDaemonError;
   }
   if (!ok) return reportError(response);
+  // dnssec ds: the records alone, one per line, for the parent (or a trust anchor file).
+  if (command_line->request.value("cmd", "") == "dnssec" &&
+      command_line->request.value("action", "") == "ds") {
+    if (auto ds = response.find("ds"); ds != response.end() && ds->is_array())
+      for (const Json& record : *ds) std::cout << rrdns::control::formatValue(record) << "\n";
+    return kOk;
+  }
   std::string text = rrdns::control::renderText(response);
   std::cout << (text.empty() ? "ok\n" : text);
   return kOk;
