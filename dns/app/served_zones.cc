@@ -134,9 +134,10 @@ void ServedZones::rebuild(std::shared_ptr<const answer::Catalog> made, Errors* w
     auto last = d_served.find(zone->apex());
     if (last == d_served.end() || last->second.serial != zone->serial()) {
       if (zone->serial() != zone->fileSerial())
-        spdlog::info("zone {}: serving serial {} (serial = \"auto\": the records changed; the "
+        spdlog::info("zone {}: serving serial {} (serial = \"auto\": the records {}changed; the "
                      "file has {})",
-                     wire::nameToText(zone->apex()), zone->serial(), zone->fileSerial());
+                     wire::nameToText(zone->apex()), zone->serial(),
+                     zone->signedZone() ? "or their signatures " : "", zone->fileSerial());
       d_notifier.notify(*zone, notifyTargets(*zone));
     }
     now[zone->apex()] = {zone->serial(), unsigned_digests.at(zone->apex())};

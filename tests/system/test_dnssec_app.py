@@ -104,6 +104,16 @@ def find(section, name, rdtype, covers=dns.rdatatype.NONE):
     return None
 
 
+def rrsigs(d, name, covers):
+    """The RRSIGs at `name` over `covers`, asked for as type RRSIG (the zone's own data)."""
+    r = ask(d, name, "RRSIG", tcp=True)
+    assert r.rcode() == 0, r
+    found = [rrset for rrset in r.answer if rrset.rdtype == dns.rdatatype.RRSIG]
+    sigs = [sig for rrset in found for sig in rrset if sig.type_covered == covers]
+    assert sigs, "no RRSIG over %s at %s:\n%s" % (dns.rdatatype.to_text(covers), name, r)
+    return dns.rrset.from_rdata_list(dns.name.from_text(name), found[0].ttl, sigs)
+
+
 def dnskeys(d):
     r = ask(d, ORIGIN, "DNSKEY", tcp=True)
     rrset = find(r.answer, ORIGIN, dns.rdatatype.DNSKEY)
@@ -112,12 +122,13 @@ def dnskeys(d):
 
 
 def validate(d, name, rdtype):
-    """The answer's RRset and its RRSIGs, validated against the served DNSKEY RRset."""
-    r = ask(d, name, rdtype, tcp=True)
-    assert r.rcode() == 0, r
-    rrset = find(r.answer, name, dns.rdatatype.from_text(rdtype))
-    sigs = find(r.answer, name, dns.rdatatype.RRSIG, dns.rdatatype.from_text(rdtype))
-    assert rrset is not None and sigs is not None, r
+    """The RRset served for `name` (DO=0) and its RRSIGs, validated against the served DNSKEY
+    RRset."""
+    rdtype = dns.rdatatype.from_text(rdtype)
+    r = ask(d, name, rdtype, dnssec=False, tcp=True)
+    rrset = find(r.answer, name, rdtype)
+    assert rrset is not None, r
+    sigs = rrsigs(d, name, rdtype)
     _, keys = dnskeys(d)
     dns.dnssec.validate(rrset, sigs, {APEX: keys})  # raises if no signature validates
     return rrset, sigs
@@ -142,25 +153,39 @@ def wait_for(what, predicate, timeout=15.0):
 
 # --------------------------------------------------------------------------------------------
 
-def test_signed_answers_validate_and_do0_answers_are_unsigned(signed):
+def test_the_zone_is_signed_with_its_keys(signed):
     d = signed()
-    r, keys = dnskeys(d)
+    _, keys = dnskeys(d)
     assert tags(keys, 257) and tags(keys, 256), keys  # a KSK and a ZSK
     assert all(k.algorithm == dns.dnssec.Algorithm.ECDSAP256SHA256 for k in keys)
-    dns.dnssec.validate(keys, find(r.answer, ORIGIN, dns.rdatatype.RRSIG, dns.rdatatype.DNSKEY),
-                        {APEX: keys})
+    # The DNSKEY RRset by the KSK, everything else by the ZSK.
+    dns.dnssec.validate(keys, rrsigs(d, ORIGIN, dns.rdatatype.DNSKEY), {APEX: keys})
+    assert [s.key_tag for s in rrsigs(d, ORIGIN, dns.rdatatype.DNSKEY)] == tags(keys, 257)
     for name, rdtype in (("www." + ORIGIN, "A"), ("www." + ORIGIN, "AAAA"),
-                         ("txt." + ORIGIN, "TXT"), (ORIGIN, "SOA"), (ORIGIN, "NS")):
-        validate(d, name, rdtype)
+                         ("txt." + ORIGIN, "TXT"), (ORIGIN, "SOA"), (ORIGIN, "NS"),
+                         ("www." + ORIGIN, "NSEC")):
+        _, sigs = validate(d, name, rdtype)
+        assert [s.key_tag for s in sigs] == tags(keys, 256)
     # DO=0: the answer as an unsigned zone's, no RRSIG anywhere.
     plain = ask(d, "www." + ORIGIN, "A", dnssec=False)
     assert all(rrset.rdtype != dns.rdatatype.RRSIG for rrset in plain.answer + plain.authority)
     assert sorted(r.address for r in find(plain.answer, "www." + ORIGIN, dns.rdatatype.A)) == [
         "192.0.2.1", "192.0.2.2"]
-    # kdig +dnssec as a second client.
+
+
+def test_do1_answers_carry_rrsigs(signed):
+    d = signed()
+    _, keys = dnskeys(d)
+    r = ask(d, "www." + ORIGIN, "A", tcp=True)
+    rrset = find(r.answer, "www." + ORIGIN, dns.rdatatype.A)
+    sigs = find(r.answer, "www." + ORIGIN, dns.rdatatype.RRSIG, dns.rdatatype.A)
+    assert rrset is not None and sigs is not None, r
+    dns.dnssec.validate(rrset, sigs, {APEX: keys})
+    # kdig +dnssec as a second client: DNSKEY with the KSK's RRSIG.
     out = subprocess.run(["kdig", "@127.0.0.1", "-p", str(d.port), "+dnssec", "+norecurse",
-                          "www." + ORIGIN, "A"], capture_output=True, text=True, timeout=10).stdout
-    assert "RRSIG\tA 13 3 2 " in out.replace("  ", "\t") or "RRSIG A 13 3 2" in " ".join(out.split()), out
+                          "+tcp", ORIGIN, "DNSKEY"], capture_output=True, text=True,
+                         timeout=10).stdout
+    assert "RRSIG DNSKEY 13 2 1 " in " ".join(out.split()), out
 
 
 def test_status_ds_and_files(signed):
