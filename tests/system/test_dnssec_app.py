@@ -13,8 +13,11 @@ Every wait is a bounded poll; only processes started here are stopped, by PID.
 
 import json
 import os
+import pwd
+import shutil
 import stat
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -173,19 +176,25 @@ def test_the_zone_is_signed_with_its_keys(signed):
         "192.0.2.1", "192.0.2.2"]
 
 
-def test_do1_answers_carry_rrsigs(signed):
+def test_kdig_dnssec_sees_the_keys_and_signatures(signed):
+    """kdig +dnssec as a second client: the DNSKEY RRset (KSK and ZSK, algorithm 13) and the
+    RRSIGs at a name, the ZSK's over its A RRset. (That DO=1 answers carry their RRSIGs is the
+    answer parts' to test: test_dnssec_validation runs a validating resolver.)"""
     d = signed()
     _, keys = dnskeys(d)
-    r = ask(d, "www." + ORIGIN, "A", tcp=True)
-    rrset = find(r.answer, "www." + ORIGIN, dns.rdatatype.A)
-    sigs = find(r.answer, "www." + ORIGIN, dns.rdatatype.RRSIG, dns.rdatatype.A)
-    assert rrset is not None and sigs is not None, r
-    dns.dnssec.validate(rrset, sigs, {APEX: keys})
-    # kdig +dnssec as a second client: DNSKEY with the KSK's RRSIG.
-    out = subprocess.run(["kdig", "@127.0.0.1", "-p", str(d.port), "+dnssec", "+norecurse",
-                          "+tcp", ORIGIN, "DNSKEY"], capture_output=True, text=True,
-                         timeout=10).stdout
-    assert "RRSIG DNSKEY 13 2 1 " in " ".join(out.split()), out
+
+    def kdig(name, rdtype):
+        r = subprocess.run(["kdig", "@127.0.0.1", "-p", str(d.port), "+dnssec", "+norecurse",
+                            "+tcp", "+short", name, rdtype], capture_output=True, text=True,
+                           timeout=10)
+        assert r.returncode == 0, r.stderr
+        return [line.split() for line in r.stdout.splitlines()]
+
+    assert sorted(int(k[0]) for k in kdig(ORIGIN, "DNSKEY")) == [256, 257]
+    assert all(k[2] == "13" for k in kdig(ORIGIN, "DNSKEY"))
+    over_a = [s for s in kdig("www." + ORIGIN, "RRSIG") if s[0] == "A"]
+    assert [(s[1], s[2], int(s[6]), s[7]) for s in over_a] == [("13", "3", tags(keys, 256)[0],
+                                                               ORIGIN)]
 
 
 def test_status_ds_and_files(signed):
@@ -318,3 +327,34 @@ def test_keys_that_cannot_be_made_fail_the_reload_and_the_old_zones_serve(signed
     assert find(r.answer, "two.test.", dns.rdatatype.DNSKEY) is not None, r
     assert [z["zone"] for z in ctl_json(d, "dnssec", "status")["zones"]] == ["sig.test.",
                                                                            "two.test."]
+
+
+def test_keys_made_as_root_are_handed_to_the_user(signed):
+    """With user = "nobody" the keys are made before root is given up, then handed over: the
+    daemon, no longer root, still writes them (a rollover) and they stay 0600."""
+    assert os.geteuid() == 0, "dropping root can only be tested as root (uid %d)" % os.geteuid()
+    nobody = pwd.getpwnam("nobody")
+    # Readable by nobody, unlike pytest's temp dirs (0700): a rollover writes here as nobody.
+    workdir = Path(tempfile.mkdtemp(prefix="rrdns-dnssec-user-"))
+    d = None
+    try:
+        workdir.chmod(0o755)
+        d = signed(workdir=workdir, extra_args=["--user", "nobody"])
+        assert "running as user nobody" in d.stderr_text(), d.diag()
+        keys = workdir / "keys"
+        for path in [keys] + list(keys.rglob("*")):
+            assert path.stat().st_uid == nobody.pw_uid, path
+        _, before = dnskeys(d)
+        reply = ctl_json(d, "dnssec", "rollover", "sig.test", "zsk")
+        assert len([k for k in reply["keys"] if k["role"] == "zsk"]) == 2, reply
+        wait_for("new ZSK published", lambda: len(tags(dnskeys(d)[1], 256)) == 2)
+        new = [p for p in (keys / "sig.test").glob("*.pem")]
+        assert len(new) == 3
+        for path in new + [keys / "sig.test" / "keys.json"]:
+            assert path.stat().st_uid == nobody.pw_uid, path
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        assert tags(before, 256)[0] in tags(dnskeys(d)[1], 256)
+    finally:
+        if d is not None:
+            d.stop()  # before its directory goes; the fixture's stop is then a no-op
+        shutil.rmtree(workdir, ignore_errors=True)
