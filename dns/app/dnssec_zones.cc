@@ -184,7 +184,9 @@ void DnssecZones::schedule() {
   }
   uv_timer_stop(&d_timer);
   if (next == 0) return;
-  const uint64_t wait = std::min(next > now ? next - now : 0, kMaxSleepSeconds);
+  // At least a second: key times are whole seconds, and an event the planner leaves in the past
+  // must not spin the loop.
+  const uint64_t wait = std::clamp<uint64_t>(next > now ? next - now : 0, 1, kMaxSleepSeconds);
   uv_timer_start(&d_timer, onTimer, wait * 1000, 0);
 }
 
