@@ -178,8 +178,7 @@ def test_the_zone_is_signed_with_its_keys(signed):
 
 def test_kdig_dnssec_sees_the_keys_and_signatures(signed):
     """kdig +dnssec as a second client: the DNSKEY RRset (KSK and ZSK, algorithm 13) and the
-    RRSIGs at a name, the ZSK's over its A RRset. (That DO=1 answers carry their RRSIGs is the
-    answer parts' to test: test_dnssec_validation runs a validating resolver.)"""
+    RRSIGs at a name, the ZSK's over its A RRset."""
     d = signed()
     _, keys = dnskeys(d)
 
@@ -190,11 +189,28 @@ def test_kdig_dnssec_sees_the_keys_and_signatures(signed):
         assert r.returncode == 0, r.stderr
         return [line.split() for line in r.stdout.splitlines()]
 
-    assert sorted(int(k[0]) for k in kdig(ORIGIN, "DNSKEY")) == [256, 257]
-    assert all(k[2] == "13" for k in kdig(ORIGIN, "DNSKEY"))
+    # +short prints the answer's RRSIG over the DNSKEY RRset too ("DNSKEY 13 2 ...").
+    dnskey_lines = [k for k in kdig(ORIGIN, "DNSKEY") if k[0].isdigit()]
+    assert sorted(int(k[0]) for k in dnskey_lines) == [256, 257]
+    assert all(k[2] == "13" for k in dnskey_lines)
     over_a = [s for s in kdig("www." + ORIGIN, "RRSIG") if s[0] == "A"]
     assert [(s[1], s[2], int(s[6]), s[7]) for s in over_a] == [("13", "3", tags(keys, 256)[0],
                                                                ORIGIN)]
+
+
+def test_do1_answers_carry_their_rrsigs(signed):
+    """What the daemon signed is what DO=1 answers carry (the answer parts make them)."""
+    d = signed()
+    _, keys = dnskeys(d)
+    for tcp in (False, True):
+        r = ask(d, "www." + ORIGIN, "A", tcp=tcp)
+        rrset = find(r.answer, "www." + ORIGIN, dns.rdatatype.A)
+        sigs = find(r.answer, "www." + ORIGIN, dns.rdatatype.RRSIG, dns.rdatatype.A)
+        assert rrset is not None and sigs is not None, r
+        dns.dnssec.validate(rrset, sigs, {APEX: keys})
+    r = ask(d, "nx." + ORIGIN, "A", tcp=True)
+    assert r.rcode() == dns.rcode.NXDOMAIN
+    assert any(rrset.rdtype == dns.rdatatype.NSEC for rrset in r.authority), r
 
 
 def test_status_ds_and_files(signed):
