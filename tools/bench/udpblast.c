@@ -8,10 +8,11 @@
 //
 // Build: cc -O2 -Wall -o udpblast udpblast.c
 // Usage: udpblast -p PORT [-s 127.0.0.1] [-d queries.txt] [-l seconds] [-q outstanding]
-//                 [-b batch] [-r] [-e] [-E code:hex]
+//                 [-b batch] [-r] [-e] [-E code:hex] [-D]
 //   -r sets RD (dnsperf always does; resolvers talking to authoritatives do not), -e adds EDNS0,
 //   -E adds EDNS0 with that option in every query, as dnsperf's -E does (e.g. the EDNS Client
-//   Subnet 10.1.0.0/24: -E 8:000118000a0100).
+//   Subnet 10.1.0.0/24: -E 8:000118000a0100), -D adds EDNS0 with the DNSSEC OK bit, as dnsperf's
+//   -D does.
 #define _GNU_SOURCE  // sendmmsg, recvmmsg
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -26,7 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { MAXQ = 4096, MAXBATCH = 256, PKT = 512 };
+// RPKT: answers to DO=1 queries (RRSIGs, NSEC proofs) may fill the 1232 bytes the OPT offers.
+enum { MAXQ = 4096, MAXBATCH = 256, PKT = 512, RPKT = 1232 };
 
 static unsigned char queries[MAXQ][PKT];
 static size_t qlen[MAXQ];
@@ -49,7 +51,7 @@ static int qtype_of(const char *t) {
 }
 
 // encode "name type" into queries[nq]; returns 0 on success
-static int add_query(const char *name, const char *type, int rd, int edns) {
+static int add_query(const char *name, const char *type, int rd, int edns, int dnssec_ok) {
     unsigned char *p = queries[nq];
     int code = qtype_of(type);
     if (code < 0 || nq >= MAXQ) return -1;
@@ -71,10 +73,11 @@ static int add_query(const char *name, const char *type, int rd, int edns) {
     p[off++] = 0;
     p[off++] = (unsigned char)(code >> 8); p[off++] = (unsigned char)code;
     p[off++] = 0; p[off++] = 1;       // class IN
-    if (edns) {                       // OPT: root, type 41, udp 1232, no flags, -E's option
+    if (edns) {                       // OPT: root, type 41, udp 1232, flags (-D: DO), -E's option
         static const unsigned char opt[] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0};
         if (off + sizeof opt + option_len > PKT) return -1;
         memcpy(p + off, opt, sizeof opt);
+        if (dnssec_ok) p[off + 7] = 0x80;   // the TTL's flags field, high bit (RFC 3225)
         off += sizeof opt;
         p[off - 2] = (unsigned char)(option_len >> 8); p[off - 1] = (unsigned char)option_len;
         memcpy(p + off, option, option_len);
@@ -105,8 +108,8 @@ static int parse_option(const char *arg) {
 int main(int argc, char **argv) {
     const char *server = "127.0.0.1", *file = "queries.txt";
     double seconds = 10;
-    int port = 0, window = 200, batch = 32, rd = 0, edns = 0, c;
-    while ((c = getopt(argc, argv, "s:p:d:l:q:b:reE:")) != -1) {
+    int port = 0, window = 200, batch = 32, rd = 0, edns = 0, dnssec_ok = 0, c;
+    while ((c = getopt(argc, argv, "s:p:d:l:q:b:reE:D")) != -1) {
         switch (c) {
         case 's': server = optarg; break;
         case 'p': port = atoi(optarg); break;
@@ -117,7 +120,8 @@ int main(int argc, char **argv) {
         case 'r': rd = 1; break;
         case 'e': edns = 1; break;
         case 'E': edns = 1; if (parse_option(optarg) != 0) { fprintf(stderr, "-E: want CODE:HEX\n"); return 2; } break;
-        default: fprintf(stderr, "usage: %s -p PORT [-s ADDR] [-d FILE] [-l SEC] [-q OUTSTANDING] [-b BATCH] [-r] [-e] [-E CODE:HEX]\n", argv[0]); return 2;
+        case 'D': edns = 1; dnssec_ok = 1; break;
+        default: fprintf(stderr, "usage: %s -p PORT [-s ADDR] [-d FILE] [-l SEC] [-q OUTSTANDING] [-b BATCH] [-r] [-e] [-E CODE:HEX] [-D]\n", argv[0]); return 2;
         }
     }
     if (port <= 0 || window < 1 || batch < 1 || batch > MAXBATCH) { fprintf(stderr, "bad arguments\n"); return 2; }
@@ -126,7 +130,7 @@ int main(int argc, char **argv) {
     if (!f) { perror(file); return 1; }
     char line[512], name[256], type[16];
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, "%255s %15s", name, type) == 2 && name[0] != '#' && add_query(name, type, rd, edns) != 0) {
+        if (sscanf(line, "%255s %15s", name, type) == 2 && name[0] != '#' && add_query(name, type, rd, edns, dnssec_ok) != 0) {
             fprintf(stderr, "cannot encode: %s", line); return 1;
         }
     fclose(f);
@@ -141,12 +145,12 @@ int main(int argc, char **argv) {
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
 
-    static unsigned char rbuf[MAXBATCH][PKT];
+    static unsigned char rbuf[MAXBATCH][RPKT];
     struct mmsghdr smsg[MAXBATCH], rmsg[MAXBATCH];
     struct iovec siov[MAXBATCH], riov[MAXBATCH];
     memset(rmsg, 0, sizeof rmsg);
     for (int i = 0; i < MAXBATCH; i++) {
-        riov[i] = (struct iovec){rbuf[i], PKT};
+        riov[i] = (struct iovec){rbuf[i], RPKT};
         rmsg[i].msg_hdr.msg_iov = &riov[i];
         rmsg[i].msg_hdr.msg_iovlen = 1;
     }
