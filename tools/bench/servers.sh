@@ -30,21 +30,29 @@ installed() { command -v "$(binary_of "$1")" >/dev/null 2>&1; }
 # Per-server setup: write the config into a fresh DIR holding rr.test.zone, for PORT, and set CMD.
 # Every server gets one UDP worker (and one TCP worker) where that can be configured.
 
+# SIGN_ZONES=1: a key directory in DIR (0700, as rrdnsd makes its own), for the signed zones among
+# the extra ones (the DNSSEC case of run: signed.test.toml has a [dnssec] table).
 setup_rrdnsd() {   # setup_rrdnsd DIR PORT [THREADS [EXTRA ZONE FILES...]]
-    local d=$1 port=$2 threads=${3:-1}
-    CMD=("$BUILD/rrdnsd" --listen "127.0.0.1:$port" --threads "$threads" --log-level warn "${RRDNSD_ZONE:-$d/rr.test.zone}" "${@:4}")
+    local d=$1 port=$2 threads=${3:-1} keys=()
+    if [[ -n ${SIGN_ZONES:-} ]]; then mkdir -m 0700 -p "$d/keys"; keys=(--key-directory "$d/keys"); fi
+    CMD=("$BUILD/rrdnsd" --listen "127.0.0.1:$port" --threads "$threads" --log-level warn "${keys[@]}"
+         "${RRDNSD_ZONE:-$d/rr.test.zone}" "${@:4}")
     CHECK=soa
 }
 
 # setup_knotd DIR PORT [THREADS [ZONE_FILE...]]: THREADS is ignored (one UDP worker); each extra
 # ORIGIN.zone is served as ORIGIN. KNOTD_ECS=1: edns-client-subnet on (the ECS case of run).
+# SIGN_ZONES=1: the extra zones are signed by knotd (automatic signing, policy "bench": ECDSA
+# P-256, KSK + ZSK, NSEC; keys in DIR/db/keys, made at start), rr.test is not.
 setup_knotd() {
-    local d=$1 port=$2 extra="" ecs="" f
+    local d=$1 port=$2 extra="" ecs="" policy="" f
     [[ -z ${KNOTD_ECS:-} ]] || ecs=$'\n''    edns-client-subnet: on'
     for f in "${@:4}"; do
         cp "$f" "$d/"
         extra+=$'\n'"  - domain: $(basename "$f" .zone)."$'\n'"    file: \"$(basename "$f")\""
+        [[ -z ${SIGN_ZONES:-} ]] || extra+=$'\n''    dnssec-signing: on'$'\n''    dnssec-policy: bench'
     done
+    [[ -z ${SIGN_ZONES:-} ]] || policy=$'policy:\n  - id: bench\n    algorithm: ecdsap256sha256\n'
     mkdir -p "$d/db"
     cat >"$d/knot.conf" <<EOF
 server:
@@ -59,7 +67,7 @@ database:
 log:
   - target: stderr
     any: info
-template:
+${policy}template:
   - id: default
     storage: "$d"
     zonefile-sync: -1
