@@ -2,7 +2,8 @@
 
 It starts rrdnsd (from the build under test: the directory of $RRDNSD), knotd and whichever other
 peers are installed on loopback for half a second of load each. Only the shape of the output is
-checked -- an rrdnsd row that answered queries and a knotd row with figures -- never a speed: the
+checked -- an rrdnsd row that answered queries and a knotd row with figures, the same in the EDNS
+Client Subnet and DNSSEC tables, rrdnsd's query-path signature counter at 0 -- never a speed: the
 machine is shared, and the figures mean something only as ratios from a full run.
 
 dnsperf and knotd are required (tools/setup.sh installs both); without them the test fails.
@@ -17,7 +18,7 @@ import pytest
 
 from conftest import rrdnsd_path, run_script, source_dir
 
-PORTS_USED = 7          # tools/bench/run uses --base-port .. --base-port + 6
+PORTS_USED = 8          # tools/bench/run uses --base-port .. --base-port + 7
 RUN_TIMEOUT = 300       # s; --quick takes about 15 s on an idle 2-core machine
 
 
@@ -117,6 +118,27 @@ def test_bench_quick_prints_the_table():
             "%s has no ECS figures\n%s" % (server, context)
         assert ecs[server].endswith("scope /%d (NOERROR)" % scope), \
             "%s did not echo ECS with scope /%d\n%s" % (server, scope, context)
+
+    # Step 8, DNSSEC: rrdnsd and knotd each served signed.test signed (dig +dnssec saw an RRSIG of
+    # algorithm 13 over the static name's and the pool's A RRsets) and answered the same queries
+    # with DO=0 and with DO=1, under dnsperf and udpblast; rrdnsd computed no signature on the
+    # query path (the run exits 1 if it did).
+    signed = {}
+    for line in out.split("DNSSEC: signed-queries.txt", 1)[-1].splitlines()[3:]:
+        fields = line.split()
+        if not fields or fields[0] not in ("rrdnsd", "knotd"):
+            break
+        signed[fields[0]] = line
+    for server in ("rrdnsd", "knotd"):
+        row = signed.get(server, "").split()
+        assert len(row) >= 9 and all(f.isdigit() and int(f) > 0 for f in row[1:3] + row[5:7]), \
+            "%s has no DNSSEC figures\n%s" % (server, context)
+        assert "static A: RRSIG alg 13, www A: RRSIG alg 13;" in signed[server], \
+            "%s's DO=1 answers were not signed with ECDSA P-256\n%s" % (server, context)
+        assert signed[server].endswith("DO=0: no RRSIG"), "%s sent RRSIGs without DO\n%s" % (server, context)
+    counter = [l for l in out.splitlines() if "signatures computed on the query path" in l]
+    assert counter and counter[0].rstrip().endswith(": 0 (ok: must be 0)"), \
+        "rrdnsd's query-path signature counter did not read 0\n" + context
 
     # Step 4, rrdns-answer-time: the whole query list and the pool name, each with a time.
     timed = {}
