@@ -19,13 +19,14 @@ JOBS=${JOBS:-$(nproc)}
 
 # Build tools and libraries, plus what the tests drive the daemon with (dig, pytest, dnspython)
 # and compare it with (knot and nsd, the differential tests' oracles, run in temp dirs; Knot's
-# geoip module is the oracle of the topology maps).
+# geoip module is the oracle of the topology maps). Unbound is the validating resolver and ldns's
+# ldns-verify-zone the zone checker of the DNSSEC tests.
 # pandoc builds the man pages (docs/man); man-db's man and lexgrog check them.
 PACKAGES=(g++ cmake ninja-build pkg-config pandoc man-db
           libuv1-dev libc-ares-dev libtomlplusplus-dev libspdlog-dev doctest-dev
           libcpp-httplib-dev libcurl4-openssl-dev nlohmann-json3-dev prometheus-cpp-dev libknot-dev
           libmaxminddb-dev
-          bind9-dnsutils knot knot-dnsutils knot-module-geoip nsd dnsperf
+          bind9-dnsutils knot knot-dnsutils knot-module-geoip nsd dnsperf unbound
           python3 python3-pytest python3-dnspython openssl libssl-dev ldnsutils
           docker-compose yamllint curl gcc)
 # The Kubernetes manifests' schema check runs on Node.js (tools/deploy); any node >= 14 will do.
@@ -54,16 +55,17 @@ install_packages() {
   quiet_oracle_services "${missing[@]}"
 }
 
-# knot and nsd are installed for the tests, which start their own in temp dirs. On a systemd
-# machine their packages start knot.service and nsd.service, which hold port 53 on every address
-# (tools/package_check.sh needs 127.0.0.1:53 free), and enable them for the next boot: stop and
-# disable those of "$@" (the packages just installed), and say so. Nothing else is touched.
+# knot, nsd and unbound are installed for the tests, which start their own in temp dirs. On a
+# systemd machine their packages start knot.service, nsd.service and unbound.service (a resolver),
+# which hold port 53 (tools/package_check.sh needs 127.0.0.1:53 free), and enable them for the
+# next boot: stop and disable those of "$@" (the packages just installed), and say so. Nothing
+# else is touched.
 quiet_oracle_services() {
   command -v systemctl >/dev/null || return 0
   local p unit sudo=()
   [[ $(id -u) -eq 0 ]] || sudo=(sudo)
   for p in "$@"; do
-    case $p in knot | nsd) unit=$p.service ;; *) continue ;; esac
+    case $p in knot | nsd | unbound) unit=$p.service ;; *) continue ;; esac
     if [[ -d /run/systemd/system ]] && systemctl is-active --quiet "$unit"; then
       say "stopping and disabling $unit: installed for the tests, which run their own $p"
       "${sudo[@]}" systemctl disable --now --quiet "$unit" ||
