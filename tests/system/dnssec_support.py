@@ -11,6 +11,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import dns.flags
+import dns.message
+import dns.query
+import dns.rdatatype
 import pytest
 
 from conftest import rrdnsctl_path, toml_value, write_zone
@@ -102,6 +106,21 @@ def active(keys, role):
 
 def query_path_signatures(d) -> int:
     return ctl(d, "dnssec", "status")["query_path_signatures"]
+
+
+def dnssec_query(d, qname, qtype):
+    """A query with DO straight to rrdnsd (UDP, TCP if truncated): the parsed answer."""
+    q = dns.message.make_query(qname, qtype, want_dnssec=True, use_edns=0, payload=1232)
+    r = dns.query.udp(q, d.host, port=d.port, timeout=3.0)
+    if r.flags & dns.flags.TC:
+        r = dns.query.tcp(q, d.host, port=d.port, timeout=3.0)
+    return r
+
+
+def rrset_of(msg, qtype):
+    """The answer's records of `qtype` (a list; empty if none)."""
+    want = dns.rdatatype.from_text(qtype)
+    return [rd for rrset in msg.answer if rrset.rdtype == want for rd in rrset]
 
 
 def delv_anchors(path: Path, ds_by_zone: dict) -> Path:

@@ -28,8 +28,9 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from dnssec_support import (active, ctl, delv_anchors, ds_records, query_path_signatures,
-                            serve_signed, signed_zone, sockdir, tool, zone_keys)  # noqa: F401
+from dnssec_support import (active, ctl, delv_anchors, dnssec_query, ds_records,
+                            query_path_signatures, rrset_of, serve_signed, signed_zone,
+                            sockdir, tool, zone_keys)  # noqa: F401
 from unbound_oracle import Unbound
 
 ZSK_LIFETIME = 20      # s: the successor is published 20 s after the first ZSK became active
@@ -366,3 +367,88 @@ def test_delv_and_kdig_check_a_sample_straight_from_rrdnsd(signed_setup, tmp_pat
                 denial = "NSEC3" if ZONES[origin].get("nsec3") else "NSEC"
                 assert any(l[3] == denial for l in lines), "no %s proof:\n%s" % (denial, out)
                 assert any(l[4] == denial for l in sigs) and any(l[4] == "SOA" for l in sigs), out
+
+
+def wait_until(pred, what, timeout, d):
+    deadline = time.monotonic() + timeout
+    for _ in range(100000):
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("%s: not within %.0f s\n%s" % (what, timeout, d.diag()))
+        time.sleep(0.2)
+
+
+def validated(unbound, names):
+    """Every (qname, qtype) answered NOERROR with AD through `unbound`: the problems, if any."""
+    problems = []
+    for qname, qtype in names:
+        try:
+            r = unbound.ask(qname, qtype)
+        except Exception as e:
+            problems.append((qname, qtype, repr(e)))
+            continue
+        if r.rcode() != dns.rcode.NOERROR or not r.flags & dns.flags.AD or not r.answer:
+            problems.append((qname, qtype, dns.rcode.to_text(r.rcode()), dns.flags.to_text(
+                r.flags)))
+    return problems
+
+
+def test_ksk_rollover_by_the_operator_keeps_validating(daemons, replicas, tmp_path, sockdir):
+    """rrdnsctl dnssec rollover ZONE ksk, then submitted: resolvers anchored on the old DS
+    validate until the operator says the parent has the new one; the new DS (printed once the
+    successor is ready) validates from then on, and after the old KSK is gone."""
+    origin = "ksk.test."
+    policy = {"propagation-delay": 1, "dnskey-ttl": 2}
+    text = signed_zone(origin, dnssec=policy, ttl=2, minimum=2,
+                       names='[names.www]\nA = "192.0.2.10"\n',
+                       pools='[pools.pool]\nnames = ["pool"]\nttl = 2\ndegraded-ttl = 1\n'
+                             'members = ["192.0.2.1", "192.0.2.2"]\ncheck = { type = "none" }\n')
+    d = serve_signed(daemons, tmp_path, sockdir, {"ksk.test.toml": text})
+    names = [(origin, "SOA"), (origin, "DNSKEY"), ("www." + origin, "A"), ("pool." + origin, "A")]
+    old_ds = ds_records(d, origin)
+    old_ksk = active(zone_keys(d, origin), "ksk")
+    assert len(old_ds) == 1 and len(old_ksk) == 1, (old_ds, zone_keys(d, origin))
+    with_old = Unbound(tmp_path / "unbound-old", {origin: old_ds}, d.port).start()
+    try:
+        ctl(d, "dnssec", "rollover", origin, "ksk")
+        keys = zone_keys(d, origin)
+        assert len([k for k in keys if k["role"] == "ksk"]) == 2, keys
+        # Both KSKs sign the DNSKEY RRset at once (double signature).
+        r = dnssec_query(d, origin, "DNSKEY")
+        sigs = [rr for rrset in r.answer if rrset.rdtype == dns.rdatatype.RRSIG for rr in rrset]
+        assert len(sigs) == 2 and len(rrset_of(r, "DNSKEY")) == 3, r.to_text()
+        assert not validated(with_old, names), validated(with_old, names)
+
+        # Ready after propagation-delay + dnskey-ttl: the DS of both keys is printed.
+        both = wait_until(lambda: (lambda ds: ds if len(ds) == 2 else None)(
+            ds_records(d, origin)), "the successor's DS", 30, d)
+        assert old_ds[0] in both, both
+        new_ds = [ds for ds in both if ds != old_ds[0]]
+        with_new = Unbound(tmp_path / "unbound-new", {origin: new_ds}, d.port).start()
+        try:
+            assert not validated(with_new, names), validated(with_new, names)
+            assert not validated(with_old, names), validated(with_old, names)
+
+            ctl(d, "dnssec", "submitted", origin)
+            assert ds_records(d, origin) == new_ds
+            new_ksk = active(zone_keys(d, origin), "ksk")
+            assert len(new_ksk) == 1 and new_ksk != old_ksk, zone_keys(d, origin)
+            # The old KSK is removed propagation-delay + dnskey-ttl later: DNSKEY holds the new
+            # KSK and the ZSK only, signed once, and the new anchor still validates.
+            wait_until(lambda: len(rrset_of(dnssec_query(d, origin, "DNSKEY"), "DNSKEY")) == 2,
+                       "the old KSK removed", 30, d)
+            r = dnssec_query(d, origin, "DNSKEY")
+            sigs = [rr for rrset in r.answer if rrset.rdtype == dns.rdatatype.RRSIG for rr in rrset]
+            assert len(sigs) == 1, r.to_text()
+            # Unbound fetches the keys again within its one-second cache: still valid.
+            for _ in range(3):
+                assert not validated(with_new, names), validated(with_new, names)
+                time.sleep(1.0)
+            assert not with_new.failures(), with_new.failures()
+        finally:
+            with_new.stop()
+    finally:
+        with_old.stop()
+    assert query_path_signatures(d) == 0
