@@ -47,6 +47,7 @@ def serve_signed(daemons, workdir: Path, sockdir: Path, zones: dict, *, extra=()
                  key_directory=None):
     """rrdnsd serving the TOML zones {file name: text} with --key-directory (workdir/keys unless
     given), --control and --allow-transfer 127.0.0.1. The probe asks the first zone's SOA."""
+    Path(workdir).mkdir(parents=True, exist_ok=True)
     paths = [write_zone(Path(workdir) / name, text) for name, text in zones.items()]
     keys = Path(key_directory) if key_directory else Path(workdir) / "keys"
     sock = Path(sockdir) / "control.sock"

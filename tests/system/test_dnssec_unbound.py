@@ -270,6 +270,7 @@ def test_unbound_validates_every_answer_through_flaps_and_a_zsk_rollover(signed_
     hard_deadline = switch + ZSK_LIFETIME - 2
     assert end_at - time.monotonic() < 60, "the rollover is too far ahead: %s" % keys_before
 
+    signatures_before = zone_signatures(d)
     stop = threading.Event()
     flapper = Flapper(d, reps, stop, hard_deadline)
     flapper.start()
@@ -287,6 +288,9 @@ def test_unbound_validates_every_answer_through_flaps_and_a_zsk_rollover(signed_
     examples = [r[1:6] for r in answered if r[5]][:10]
     print("queries %d answered %d AD %d SERVFAIL %d in %.1f s; flaps %d; problems %s" % (
         QUERIES, len(answered), ad, servfail, seconds, flapper.flaps, dict(problems)))
+    for zone, history in flapper.active_zsks.items():
+        print("%s active ZSK: %s" % (zone, ", ".join("%s at %+.1f s" % (tags, t - switch)
+                                                     for t, tags in history)))
     failures = unbound.failures()
     assert not flapper.errors, flapper.errors
     assert len(answered) == QUERIES, "%d of %d queries sent before the deadline" % (
@@ -328,7 +332,18 @@ def test_unbound_validates_every_answer_through_flaps_and_a_zsk_rollover(signed_
             zone, late, switched_at, last_answer)
         # The KSK did not move, so the parent's DS still holds.
         assert ds_records(d, zone) == anchors[zone]
+    # New member sets were signed as they came (off the query path), not all at the start.
+    signatures_after = zone_signatures(d)
+    for zone in ZONES:
+        assert signatures_after[zone] > signatures_before[zone], (signatures_before,
+                                                                  signatures_after)
     assert query_path_signatures(d) == 0
+
+
+def zone_signatures(d):
+    """{zone: signatures made since start} from rrdnsctl dnssec status."""
+    return {z["zone"].rstrip(".") + ".": z["signatures"]
+            for z in ctl(d, "dnssec", "status")["zones"]}
 
 
 def test_delv_and_kdig_check_a_sample_straight_from_rrdnsd(signed_setup, tmp_path):
