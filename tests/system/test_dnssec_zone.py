@@ -14,6 +14,7 @@ Every wait is bounded; only processes started here are stopped, by PID.
 
 import json
 import os
+import pwd
 import signal
 import stat
 import subprocess
@@ -246,3 +247,27 @@ def test_keys_are_kept_across_restart_and_replace_and_private_to_the_daemon(daem
                 break
             time.sleep(0.05)
 
+
+
+def test_keys_belong_to_the_daemon_user(daemons, tmp_path, sockdir):
+    """Started as root with --user nobody: the key directory and files are nobody's (0700,
+    0600), and a key made later (a ZSK rollover, after root was given up) is too."""
+    assert os.geteuid() == 0, ("this test needs root (it drops to nobody), as CI and "
+                               "./tools/setup.sh test run it; uid %d" % os.geteuid())
+    nobody = pwd.getpwnam("nobody").pw_uid
+    key_directory = sockdir / "keys"  # sockdir is 0755: nobody may reach its own files in it
+    text = signed_zone(ORIGIN, dnssec={}, ttl=300, minimum=300, names=NAMES, pools=POOLS)
+    d = serve_signed(daemons, tmp_path, sockdir, {"xfr.test.toml": text},
+                     key_directory=key_directory, extra=["--user", "nobody"])
+    zdir, state, pems = key_files(key_directory, ORIGIN)
+    for path, want in [(zdir, 0o700), (state, 0o600)] + [(p, 0o600) for p in pems]:
+        assert mode(path) == want and path.stat().st_uid == nobody, (
+            path, oct(mode(path)), path.stat().st_uid)
+    ctl(d, "dnssec", "rollover", ORIGIN, "zsk")
+    _, state, after = key_files(key_directory, ORIGIN)
+    new = [p for p in after if p not in pems]
+    assert len(new) == 1, (pems, after, d.diag())
+    for path in new + [state]:
+        assert mode(path) == 0o600 and path.stat().st_uid == nobody, (
+            path, oct(mode(path)), path.stat().st_uid)
+    assert len([k for k in zone_keys(d, ORIGIN) if k["role"] == "zsk"]) == 2
