@@ -326,8 +326,9 @@ std::shared_ptr<Zone> Zone::copySigned(std::vector<std::pair<std::string, RRset>
         if (!copy->d_nodes.try_emplace(std::string(name)).second) break;
     }
     auto& rrsets = it->second.rrsets;
+    const uint16_t type = rrset.type;  // clang 14 cannot capture a structured binding
     auto same = std::find_if(rrsets.begin(), rrsets.end(),
-                             [&](const RRset& r) { return r.type == rrset.type; });
+                             [type](const RRset& r) { return r.type == type; });
     copy->d_records += rrset.rdata.size();
     if (same == rrsets.end()) {
       rrsets.push_back(std::move(rrset));
